@@ -1,0 +1,57 @@
+// Pixels -> model input. Pure TF.js ops so the browser worker, the eval CLI and the tests share
+// exactly one implementation: centre crop to a square, bilinear resize (half-pixel centres, as
+// Keras/PIL do), then the spec's value mapping.
+import * as tf from '@tensorflow/tfjs';
+import type { Preprocessing } from './specs';
+
+import type { PixelImage } from '../shared/image';
+
+export type { PixelImage };
+
+/** ImageNet BGR channel means used by caffe-style models (Keras ResNet-50). */
+export const CAFFE_MEAN_BGR = [103.939, 116.779, 123.68] as const;
+
+/** Square centre crop box over the full short side: [top, left, size]. */
+export function centreCropBox(width: number, height: number): [number, number, number] {
+  const size = Math.min(width, height);
+  return [Math.floor((height - size) / 2), Math.floor((width - size) / 2), size];
+}
+
+/** Maps float RGB values in [0,255] (shape [..., 3]) to the model's input range. */
+export function mapValues(rgb: tf.Tensor, mode: Preprocessing): tf.Tensor {
+  return tf.tidy(() => {
+    switch (mode) {
+      case 'unit':
+        return tf.div(rgb, 255);
+      case 'signed':
+        return tf.sub(tf.div(rgb, 127.5), 1);
+      case 'caffe': {
+        // RGB -> BGR, then subtract the per-channel mean; no scaling.
+        const bgr = tf.reverse(rgb, -1);
+        return tf.sub(bgr, tf.tensor1d([...CAFFE_MEAN_BGR]));
+      }
+    }
+  });
+}
+
+/** One image -> float32 [size, size, 3] in the model's input range. */
+export function imageToInput(image: PixelImage, size: number, mode: Preprocessing): tf.Tensor3D {
+  return tf.tidy(() => {
+    const { width, height, channels } = image;
+    const data = image.data instanceof Uint8Array ? image.data : new Uint8Array(image.data.buffer, image.data.byteOffset, image.data.byteLength);
+    let px: tf.Tensor3D = tf.tensor3d(data, [height, width, channels], 'int32');
+    if (channels === 4) px = tf.slice(px, [0, 0, 0], [height, width, 3]);
+    const [top, left, side] = centreCropBox(width, height);
+    const square = tf.slice(px, [top, left, 0], [side, side, 3]);
+    const resized =
+      side === size
+        ? tf.cast(square, 'float32')
+        : tf.image.resizeBilinear(tf.cast(square, 'float32'), [size, size], false, true);
+    return mapValues(resized, mode) as tf.Tensor3D;
+  });
+}
+
+/** A batch of images -> [n, size, size, 3]. */
+export function imagesToBatch(images: readonly PixelImage[], size: number, mode: Preprocessing): tf.Tensor4D {
+  return tf.tidy(() => tf.stack(images.map((im) => imageToInput(im, size, mode))) as tf.Tensor4D);
+}

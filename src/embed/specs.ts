@@ -1,0 +1,200 @@
+// Extractors are data, not code: a spec says where a model lives, how to feed it and which output
+// is the embedding. The app, the eval CLI and the benchmarks all load models through these specs.
+import { GlimpseError } from '../shared/errors';
+
+export type Preprocessing = 'unit' | 'signed' | 'caffe';
+export type ModelFormat = 'layers-model' | 'graph-model';
+
+export interface ClassifierSpec {
+  /** Layer (layers models) or output node (graph models) with the class scores. */
+  output?: string;
+  /** A separate model with the classifier, when the embedding model has none (TF Hub). */
+  modelUrl?: string;
+  labelsUrl: string;
+  /** Index of label 0 in the output (1 for 1001-way outputs with "background" first). */
+  labelOffset: number;
+  /** Whether the output is already a probability (softmax) or raw logits. */
+  activation: 'softmax' | 'logits';
+}
+
+export interface ExtractorSpec {
+  id: string;
+  version: string;
+  name: string;
+  /** URL of model.json (relative URLs resolve against the app, or files the user picked). */
+  modelUrl: string;
+  /** Read from model.json's `format` when loaded; the spec's value is what we expect. */
+  format: ModelFormat;
+  inputSize: number;
+  preprocessing: Preprocessing;
+  /** Layer name (layers model) or output node (graph model) of the pooled embedding. */
+  embeddingOutput: string;
+  embeddingDim: number;
+  classifier?: ClassifierSpec;
+  /** Where the weights come from: 'bundled' ships with the app, 'remote' is fetched and cached. */
+  origin: 'bundled' | 'remote' | 'local-eval';
+  /** Offered to users in the extractor picker. */
+  userFacing: boolean;
+  /** Layers that fine-tuning may unfreeze (layers models only). */
+  fineTuneFrom?: string;
+  note?: string;
+}
+
+const TFHUB = 'https://tfhub.dev/google/tfjs-model/imagenet/inception_v3';
+
+export const BUILTIN_EXTRACTORS: readonly ExtractorSpec[] = [
+  {
+    id: 'inception-v3',
+    version: 'tfhub-3',
+    name: 'Inception-v3 (ImageNet, TF Hub)',
+    modelUrl: `${TFHUB}/feature_vector/3/default/1/model.json?tfjs-format=file`,
+    format: 'graph-model',
+    inputSize: 299,
+    preprocessing: 'unit',
+    embeddingOutput: '',
+    embeddingDim: 2048,
+    classifier: {
+      modelUrl: `${TFHUB}/classification/3/default/1/model.json?tfjs-format=file`,
+      labelsUrl: 'models/imagenet-labels.json',
+      labelOffset: 1,
+      activation: 'logits',
+    },
+    origin: 'remote',
+    userFacing: true,
+    note: 'Google’s published TF.js Inception-v3, fetched once and then cached for offline use.',
+  },
+  {
+    id: 'resnet50-imagenet',
+    version: '1.0.4-f16',
+    name: 'ResNet-50 (ImageNet, bundled)',
+    modelUrl: 'models/resnet50-imagenet/model.json',
+    format: 'layers-model',
+    inputSize: 224,
+    preprocessing: 'caffe',
+    embeddingOutput: 'avg_pool',
+    embeddingDim: 2048,
+    classifier: {
+      output: 'fc1000',
+      labelsUrl: 'models/resnet50-imagenet/labels.json',
+      labelOffset: 0,
+      activation: 'softmax',
+    },
+    origin: 'bundled',
+    userFacing: true,
+    fineTuneFrom: 'res5a_branch2a',
+    note: 'Works offline from the first start. Weights stored as float16.',
+  },
+  {
+    id: 'inception-v3-nsfwjs',
+    version: 'nsfwjs-4.4.0',
+    name: 'Inception-v3 architecture (nsfwjs weights)',
+    modelUrl: 'models/inception-v3-nsfwjs/model.json',
+    format: 'layers-model',
+    inputSize: 299,
+    preprocessing: 'unit',
+    embeddingOutput: 'flatten_1',
+    embeddingDim: 2048,
+    origin: 'bundled',
+    userFacing: false,
+    fineTuneFrom: 'mixed9',
+    note: 'Fine-tuned away from ImageNet: for speed measurements and layer names, poor features.',
+  },
+  {
+    id: 'inception-v3-2015-mixed8',
+    version: '2015-12-05-mixed8-f16',
+    name: 'Inception-v3 2015 up to mixed_8 (evaluation only)',
+    modelUrl: 'shared-models/inception-v3-2015-mixed8/model.json',
+    format: 'layers-model',
+    inputSize: 299,
+    preprocessing: 'signed',
+    embeddingOutput: 'mixed_8_avgpool',
+    embeddingDim: 1280,
+    origin: 'local-eval',
+    userFacing: false,
+    note: 'Real ImageNet Inception-v3 weights from ../shared/models; never shipped.',
+  },
+];
+
+export const DEFAULT_EXTRACTOR_ID = 'inception-v3';
+export const FALLBACK_EXTRACTOR_ID = 'resnet50-imagenet';
+
+/** Stable identity of the numbers an extractor produces: model, version and preprocessing. */
+export function extractorKey(spec: ExtractorSpec): string {
+  return `${spec.id}@${spec.version}/${spec.preprocessing}/${spec.inputSize}`;
+}
+
+export function findExtractor(id: string): ExtractorSpec {
+  const spec = BUILTIN_EXTRACTORS.find((s) => s.id === id);
+  if (!spec) {
+    const known = BUILTIN_EXTRACTORS.map((s) => s.id).join(', ');
+    throw new GlimpseError('invalid-input', `Unknown extractor “${id}”. Known: ${known}.`);
+  }
+  return spec;
+}
+
+function fail(why: string): never {
+  throw new GlimpseError('invalid-input', `Invalid extractor spec: ${why}`);
+}
+
+function str(o: Record<string, unknown>, key: string, required = true): string | undefined {
+  const v = o[key];
+  if (v === undefined && !required) return undefined;
+  if (typeof v !== 'string' || (required && v.length === 0 && key !== 'embeddingOutput')) {
+    fail(`“${key}” must be a non-empty string`);
+  }
+  return v;
+}
+
+/** Validates an untrusted spec (from a project archive or a user-picked file). */
+export function parseExtractorSpec(input: unknown): ExtractorSpec {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) fail('not an object');
+  const o = input as Record<string, unknown>;
+  const format = str(o, 'format');
+  if (format !== 'layers-model' && format !== 'graph-model') {
+    fail('“format” must be layers-model or graph-model');
+  }
+  const preprocessing = str(o, 'preprocessing');
+  if (preprocessing !== 'unit' && preprocessing !== 'signed' && preprocessing !== 'caffe') {
+    fail('“preprocessing” must be unit, signed or caffe');
+  }
+  const inputSize = o.inputSize;
+  if (typeof inputSize !== 'number' || !Number.isInteger(inputSize) || inputSize < 32 || inputSize > 1024) {
+    fail('“inputSize” must be an integer from 32 to 1024');
+  }
+  const embeddingDim = o.embeddingDim;
+  if (typeof embeddingDim !== 'number' || !Number.isInteger(embeddingDim) || embeddingDim < 1 || embeddingDim > 65536) {
+    fail('“embeddingDim” must be a positive integer');
+  }
+  const origin = o.origin ?? 'remote';
+  if (origin !== 'bundled' && origin !== 'remote' && origin !== 'local-eval') fail('bad “origin”');
+  const spec: ExtractorSpec = {
+    id: str(o, 'id')!,
+    version: str(o, 'version')!,
+    name: str(o, 'name', false) ?? String(o.id),
+    modelUrl: str(o, 'modelUrl')!,
+    format,
+    inputSize,
+    preprocessing,
+    embeddingOutput: str(o, 'embeddingOutput')!,
+    embeddingDim,
+    origin,
+    userFacing: o.userFacing === true,
+  };
+  if (!/^[a-z0-9][a-z0-9._-]{0,63}$/.test(spec.id)) fail('“id” may use a-z, 0-9, “.”, “_” and “-”');
+  if (o.classifier !== undefined) {
+    const c = o.classifier as Record<string, unknown>;
+    if (typeof c !== 'object' || c === null) fail('“classifier” must be an object');
+    const offset = c.labelOffset ?? 0;
+    if (offset !== 0 && offset !== 1) fail('“classifier.labelOffset” must be 0 or 1');
+    const activation = c.activation ?? 'softmax';
+    if (activation !== 'softmax' && activation !== 'logits') fail('bad “classifier.activation”');
+    const classifier: ClassifierSpec = { labelsUrl: str(c, 'labelsUrl')!, labelOffset: offset, activation };
+    const output = str(c, 'output', false);
+    const modelUrl = str(c, 'modelUrl', false);
+    if (output === undefined && modelUrl === undefined) fail('classifier needs “output” or “modelUrl”');
+    if (output !== undefined) classifier.output = output;
+    if (modelUrl !== undefined) classifier.modelUrl = modelUrl;
+    spec.classifier = classifier;
+  }
+  return spec;
+}
