@@ -134,7 +134,9 @@ function ftypBrands(b: Uint8Array): string[] {
 function isSvg(b: Uint8Array): boolean {
   let start = 0;
   if (startsWith(b, [0xef, 0xbb, 0xbf])) start = 3; // UTF-8 byte order mark
-  const head = asciiAt(b, start, Math.min(b.length - start, 4096)).trimStart().toLowerCase();
+  const head = asciiAt(b, start, Math.min(b.length - start, 4096))
+    .trimStart()
+    .toLowerCase();
   if (head.startsWith('<svg')) return true;
   // An XML prolog, doctype or comment may come first; the root element follows soon after.
   return (

@@ -125,11 +125,14 @@ export async function loadExtractor(spec: ExtractorSpec, opts: LoadOptions): Pro
       if (disposed) throw new GlimpseError('internal', 'The extractor was disposed.');
       if (images.length === 0) return { embeddings: [] };
       const wantTop = (embedOpts.topK ?? 0) > 0 && Boolean(cls);
-      const [emb, scores] = tf.tidy(() => {
+      const outs = tf.tidy(() => {
         const batch = imagesToBatch(images, spec.inputSize, spec.preprocessing);
-        if (!wantTop) return [runEmbed(batch), null] as const;
-        return runBoth(batch);
+        if (!wantTop) return [runEmbed(batch)];
+        const [e, c] = runBoth(batch);
+        return c ? [e, c] : [e];
       });
+      const emb = outs[0]!;
+      const scores = outs[1] ?? null;
       try {
         // data(), never dataSync(): after a lost WebGL context dataSync() silently returns zeros.
         const flat = (await emb.data()) as Float32Array;

@@ -81,7 +81,7 @@ export async function loadArtifacts(
   };
   if (json.signature !== undefined) artifacts.signature = json.signature as object;
   if (json.userDefinedMetadata !== undefined) {
-    artifacts.userDefinedMetadata = json.userDefinedMetadata as Record<string, unknown>;
+    artifacts.userDefinedMetadata = json.userDefinedMetadata as Record<string, object>;
   }
   if (json.modelInitializer !== undefined) artifacts.modelInitializer = json.modelInitializer as object;
   return artifacts;

@@ -1,0 +1,65 @@
+// Bytes -> upright RGBA pixels in a worker: guard the header first (no decoding bombs), then let
+// the browser decode (createImageBitmap applies EXIF orientation), scaling huge photos down while
+// decoding so a 40 MP image never becomes a 160 MB pixel buffer.
+import { GlimpseError } from '../shared/errors';
+import type { PixelImage } from '../shared/image';
+import { sniffImage, type ImageHeader } from './guard';
+
+export interface DecodedImage {
+  pixels: PixelImage;
+  header: ImageHeader;
+}
+
+/** Largest short side kept when decoding (the models need 224-299 px). */
+export const DECODE_MAX_SHORT_SIDE = 640;
+
+export async function decodeImage(bytes: Uint8Array, type: string, name: string, maxShortSide = DECODE_MAX_SHORT_SIDE): Promise<DecodedImage> {
+  const header = sniffImage(bytes, name);
+  const blob = new Blob([bytes as BlobPart], { type: type || `image/${header.format}` });
+  let bitmap: ImageBitmap;
+  try {
+    const probe = await createImageBitmap(blob, { imageOrientation: 'from-image' });
+    const short = Math.min(probe.width, probe.height);
+    if (short > maxShortSide) {
+      const scale = maxShortSide / short;
+      const resizeWidth = Math.max(1, Math.round(probe.width * scale));
+      const resizeHeight = Math.max(1, Math.round(probe.height * scale));
+      probe.close();
+      bitmap = await createImageBitmap(blob, { imageOrientation: 'from-image', resizeWidth, resizeHeight, resizeQuality: 'high' });
+    } else {
+      bitmap = probe;
+    }
+  } catch (err) {
+    throw new GlimpseError('corrupt-image', `“${name}” could not be decoded: the file is damaged or incomplete.`, String(err));
+  }
+  try {
+    return { pixels: bitmapToPixels(bitmap), header };
+  } finally {
+    bitmap.close();
+  }
+}
+
+export function bitmapToPixels(bitmap: ImageBitmap): PixelImage {
+  const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
+  const ctx = canvas.getContext('2d', { willReadFrequently: true });
+  if (!ctx) throw new GlimpseError('internal', 'No 2D canvas available for decoding.');
+  ctx.drawImage(bitmap, 0, 0);
+  const data = ctx.getImageData(0, 0, bitmap.width, bitmap.height).data;
+  return { width: bitmap.width, height: bitmap.height, channels: 4, data };
+}
+
+/** A small JPEG thumbnail (square centre crop) for sample grids. */
+export async function makeThumbnail(bytes: Uint8Array, type: string, size = 96): Promise<Blob> {
+  const bitmap = await createImageBitmap(new Blob([bytes as BlobPart], { type }), { imageOrientation: 'from-image' });
+  try {
+    const side = Math.min(bitmap.width, bitmap.height);
+    const canvas = new OffscreenCanvas(size, size);
+    const ctx = canvas.getContext('2d');
+    if (!ctx) throw new GlimpseError('internal', 'No 2D canvas available.');
+    ctx.imageSmoothingQuality = 'high';
+    ctx.drawImage(bitmap, (bitmap.width - side) / 2, (bitmap.height - side) / 2, side, side, 0, 0, size, size);
+    return await canvas.convertToBlob({ type: 'image/jpeg', quality: 0.85 });
+  } finally {
+    bitmap.close();
+  }
+}

@@ -1,0 +1,74 @@
+// The typed message protocol between the app and the embedding worker. Only types and plain data:
+// the client imports this file, never the worker's code.
+import type { SerializedError } from '../shared/errors';
+import type { BackendChoice, BackendName } from './backend';
+import type { ClassScore } from './extractor';
+
+export interface ExtractorInfo {
+  id: string;
+  name: string;
+  key: string;
+  dim: number;
+  inputSize: number;
+  hasClassifier: boolean;
+}
+
+export interface InitRequest {
+  extractorId: string;
+  /** Used when the requested extractor cannot be loaded (e.g. the network is down). */
+  fallbackId?: string;
+  backend?: BackendName;
+  /** Base URL that spec-relative model paths resolve against. */
+  baseUrl: string;
+}
+
+export interface InitResult {
+  backend: BackendChoice;
+  extractor: ExtractorInfo;
+  /** Set when the requested extractor failed and the fallback was loaded instead. */
+  fallback?: { requestedId: string; reason: SerializedError };
+  loadMs: number;
+  warmupMs: number;
+}
+
+export interface ImageInput {
+  id: string;
+  bytes: ArrayBuffer;
+  type: string;
+  name: string;
+}
+
+export interface ClassifyResult {
+  top: ClassScore[];
+  embedding: Float32Array;
+  width: number;
+  height: number;
+  ms: number;
+}
+
+export interface EmbedItemResult {
+  id: string;
+  embedding?: Float32Array;
+  thumbnail?: Blob;
+  width?: number;
+  height?: number;
+  error?: SerializedError;
+}
+
+export interface Requests {
+  init: { req: InitRequest; res: InitResult; progress: { phase: string; loadedBytes: number; doneFiles: number; totalFiles: number } };
+  classify: { req: { image: ImageInput; topK: number }; res: ClassifyResult; progress: never };
+  embed: { req: { images: ImageInput[]; thumbnails: boolean }; res: { done: number; failed: number }; progress: EmbedItemResult };
+  memory: { req: Record<string, never>; res: { numTensors: number; numBytes: number; backend: string }; progress: never };
+}
+
+export type RequestType = keyof Requests;
+
+export type ToWorker =
+  | { id: number; type: RequestType; payload: unknown }
+  | { id: number; cancel: true };
+
+export type FromWorker =
+  | { id: number; kind: 'progress'; data: unknown }
+  | { id: number; kind: 'result'; data: unknown }
+  | { id: number; kind: 'error'; error: SerializedError };

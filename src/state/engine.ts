@@ -1,0 +1,155 @@
+// Ephemeral session state for the model engine: which backend and extractor run, load progress,
+// and the "What is this?" results. Services live here; the UI reads through hooks only.
+import { create } from 'zustand';
+import { createEmbedBridge, type EmbedBridge } from '../embed/client';
+import type { BackendChoice, BackendName } from '../embed/backend';
+import { BACKEND_ORDER, isBackendName } from '../embed/backend';
+import type { ClassScore } from '../embed/extractor';
+import type { ExtractorInfo, ImageInput } from '../embed/protocol';
+import { BUILTIN_EXTRACTORS, DEFAULT_EXTRACTOR_ID, FALLBACK_EXTRACTOR_ID } from '../embed/specs';
+import { GlimpseError, serializeError, type SerializedError } from '../shared/errors';
+
+export { BACKEND_ORDER };
+export type { BackendName, ClassScore };
+
+export type EngineStatus = 'idle' | 'loading' | 'ready' | 'error';
+
+export interface LoadProgressView {
+  phase: string;
+  loadedBytes: number;
+  doneFiles: number;
+  totalFiles: number;
+}
+
+export interface WhatIsThisResult {
+  id: number;
+  name: string;
+  previewUrl: string;
+  top: ClassScore[];
+  ms: number;
+}
+
+export interface EngineState {
+  status: EngineStatus;
+  backend: BackendChoice | null;
+  extractor: ExtractorInfo | null;
+  progress: LoadProgressView | null;
+  notice: string | null;
+  error: SerializedError | null;
+  loadMs: number | null;
+  results: WhatIsThisResult[];
+  busy: boolean;
+  forcedBackend: BackendName | null;
+  requestedExtractor: string;
+}
+
+export const useEngine = create<EngineState>(() => ({
+  status: 'idle',
+  backend: null,
+  extractor: null,
+  progress: null,
+  notice: null,
+  error: null,
+  loadMs: null,
+  results: [],
+  busy: false,
+  forcedBackend: null,
+  requestedExtractor: DEFAULT_EXTRACTOR_ID,
+}));
+
+let bridge: EmbedBridge | null = null;
+export function embedBridge(): EmbedBridge {
+  if (!bridge) {
+    bridge = createEmbedBridge();
+    bridge.onCrash = (err) => useEngine.setState({ status: 'error', error: serializeError(err) });
+  }
+  return bridge;
+}
+
+const PREF_BACKEND = 'glimpse.backend';
+const PREF_EXTRACTOR = 'glimpse.extractor';
+
+/** URL parameters win over saved settings: ?backend=wasm&extractor=resnet50-imagenet */
+export function readPreferences(search = location.search): { backend: BackendName | null; extractor: string } {
+  const params = new URLSearchParams(search);
+  const b = params.get('backend') ?? localStorage.getItem(PREF_BACKEND);
+  const e = params.get('extractor') ?? localStorage.getItem(PREF_EXTRACTOR);
+  const known = BUILTIN_EXTRACTORS.some((s) => s.id === e);
+  return { backend: isBackendName(b) ? b : null, extractor: known && e ? e : DEFAULT_EXTRACTOR_ID };
+}
+
+export function savePreferences(p: { backend?: BackendName | null; extractor?: string }): void {
+  if (p.backend !== undefined) {
+    if (p.backend) localStorage.setItem(PREF_BACKEND, p.backend);
+    else localStorage.removeItem(PREF_BACKEND);
+  }
+  if (p.extractor !== undefined) localStorage.setItem(PREF_EXTRACTOR, p.extractor);
+}
+
+function describeFallback(requested: string, reason: SerializedError, loaded: string): string {
+  const name = BUILTIN_EXTRACTORS.find((s) => s.id === requested)?.name ?? requested;
+  const other = BUILTIN_EXTRACTORS.find((s) => s.id === loaded)?.name ?? loaded;
+  return `${name} could not be loaded — ${reason.message} Using ${other} instead; it works offline. You can switch extractors later in Settings.`;
+}
+
+let starting: { key: string; promise: Promise<void> } | null = null;
+
+/** Loads (or reloads) the backend and extractor; concurrent identical calls share one load. */
+export function startEngine(opts: { backend?: BackendName | null; extractor?: string } = {}): Promise<void> {
+  const key = JSON.stringify(opts);
+  if (starting && starting.key === key) return starting.promise;
+  const promise = doStart(opts).finally(() => {
+    if (starting?.promise === promise) starting = null;
+  });
+  starting = { key, promise };
+  return promise;
+}
+
+async function doStart(opts: { backend?: BackendName | null; extractor?: string }): Promise<void> {
+  const prefs = readPreferences();
+  const backend = opts.backend === undefined ? prefs.backend : opts.backend;
+  const extractorId = opts.extractor ?? prefs.extractor;
+  useEngine.setState({ status: 'loading', error: null, progress: null, forcedBackend: backend, requestedExtractor: extractorId });
+  try {
+    const req = { extractorId, fallbackId: FALLBACK_EXTRACTOR_ID, baseUrl: new URL('./', location.href).toString(), ...(backend ? { backend } : {}) };
+    const res = await embedBridge().call('init', req, { onProgress: (p) => useEngine.setState({ progress: p }) });
+    useEngine.setState({
+      status: 'ready',
+      backend: res.backend,
+      extractor: res.extractor,
+      progress: null,
+      loadMs: res.loadMs,
+      notice: res.fallback ? describeFallback(res.fallback.requestedId, res.fallback.reason, res.extractor.id) : null,
+    });
+  } catch (err) {
+    useEngine.setState({ status: 'error', error: serializeError(err), progress: null });
+  }
+}
+
+export async function fileToInput(file: File, id: string): Promise<ImageInput> {
+  return { id, bytes: await file.arrayBuffer(), type: file.type, name: file.name || 'pasted image' };
+}
+
+let nextResultId = 1;
+
+export async function whatIsThis(file: File): Promise<void> {
+  const state = useEngine.getState();
+  if (state.status !== 'ready') {
+    useEngine.setState({ error: { code: 'internal', message: 'The model is still loading; try again in a moment.' } });
+    return;
+  }
+  useEngine.setState({ busy: true, error: null });
+  try {
+    const input = await fileToInput(file, 'what');
+    const res = await embedBridge().call('classify', { image: input, topK: 5 }, { transfer: [input.bytes] });
+    const result: WhatIsThisResult = { id: nextResultId++, name: file.name || 'pasted image', previewUrl: URL.createObjectURL(file), top: res.top, ms: res.ms };
+    const old = useEngine.getState().results;
+    for (const r of old.slice(4)) URL.revokeObjectURL(r.previewUrl);
+    useEngine.setState({ results: [result, ...old.slice(0, 4)] });
+  } catch (err) {
+    const e = err instanceof GlimpseError ? serializeError(err) : serializeError(err);
+    useEngine.setState({ error: { ...e, message: `${file.name || 'Image'}: ${e.message}` } });
+  } finally {
+    useEngine.setState({ busy: false });
+  }
+}

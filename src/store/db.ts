@@ -1,0 +1,149 @@
+// The IndexedDB database "glimpse": projects, classes, samples (original image + thumbnail),
+// embeddings (one Float32Array per sample, in their own table), trained heads, app settings and
+// quarantined rows. This file owns the raw schema, its versions and their upgrades, and the
+// two-tab rules; repositories (repo.ts) own transactions and validation.
+//
+// Versioning (DESIGN.md practice 7): every released schema stays in MIGRATIONS forever, with the
+// upgrade that brings the previous version's rows to it, and a fixture of that version under
+// tests/fixtures/db/ that store-schema.test.ts opens with the current code. To change the schema:
+// append { version: N + 1, stores: {changed tables only}, upgrade(tx) { ... } } and add vN+1.json.
+
+import { Dexie, type DexieOptions, type Table, type Transaction } from 'dexie';
+import type {
+  ClassRow,
+  EmbeddingRow,
+  HeadRow,
+  ProjectRow,
+  QuarantineRow,
+  SampleRow,
+  SettingRow,
+} from './types';
+
+export const DB_NAME = 'glimpse';
+
+interface Migration {
+  version: number;
+  /** Dexie store specs; for later versions only the tables that change (null deletes a table). */
+  stores: Record<string, string | null>;
+  /** Rewrites existing rows into this version's shape. Runs inside the version-change transaction. */
+  upgrade?: (tx: Transaction) => Promise<void> | void;
+}
+
+/** Schema v1. Frozen: released data was written with exactly this layout. */
+export const SCHEMA_V1: Readonly<Record<string, string>> = Object.freeze({
+  projects: 'id, updatedAt',
+  classes: 'id, projectId',
+  samples: 'id, projectId, classId, [projectId+classId]',
+  embeddings: 'sampleId, projectId, [projectId+extractorKey]',
+  heads: 'id, projectId, [projectId+createdAt]',
+  settings: 'key',
+  quarantine: '++id, table, projectId',
+});
+
+const MIGRATIONS: readonly Migration[] = [
+  { version: 1, stores: SCHEMA_V1 },
+  // { version: 2, stores: { samples: '...' }, upgrade: async (tx) => { await tx.table('samples').toCollection().modify(...) } },
+];
+
+/** The schema version this code writes (Dexie's version number; IndexedDB sees it times 10). */
+export const SCHEMA_VERSION: number = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 1;
+
+export type VersionChangeKind = 'versionchange' | 'blocked';
+
+export interface VersionChangeEvent {
+  kind: VersionChangeKind;
+  dbName: string;
+  oldVersion: number;
+  newVersion: number | null;
+}
+
+type VersionChangeListener = (ev: VersionChangeEvent) => void;
+
+/** The fields of IDBVersionChangeEvent we read (named structurally so Node type-checks it too). */
+interface IdbVersionEvent {
+  oldVersion: number;
+  newVersion: number | null;
+}
+
+const listeners = new Set<VersionChangeListener>();
+
+/**
+ * Registers `cb` for two-tab events of every Glimpse database in this page:
+ * - 'versionchange': another tab opened a newer schema (or deleted the database). This tab's
+ *   connection has already been closed so the other tab can upgrade; writes now fail with a
+ *   "reload" GlimpseError, and the UI should ask the user to reload.
+ * - 'blocked': this tab wants a newer schema but an older tab still holds the database open. The
+ *   open waits (and completes once the other tab closes), so the UI should ask to close other tabs.
+ * Returns a function that unregisters `cb`.
+ */
+export function onVersionChange(cb: VersionChangeListener): () => void {
+  listeners.add(cb);
+  return () => {
+    listeners.delete(cb);
+  };
+}
+
+function notify(ev: VersionChangeEvent): void {
+  for (const cb of [...listeners]) {
+    try {
+      cb(ev);
+    } catch (err) {
+      // A broken listener must not keep the others (or the close) from running.
+      console.error('Glimpse: a version-change listener failed', err);
+    }
+  }
+}
+
+/** IndexedDB event versions are Dexie's times 10. */
+function dexieVersion(v: number | null | undefined): number | null {
+  return v == null ? null : v / 10;
+}
+
+export class GlimpseDB extends Dexie {
+  declare projects: Table<ProjectRow, string>;
+  declare classes: Table<ClassRow, string>;
+  declare samples: Table<SampleRow, string>;
+  declare embeddings: Table<EmbeddingRow, string>;
+  declare heads: Table<HeadRow, string>;
+  declare settings: Table<SettingRow, string>;
+  declare quarantine: Table<QuarantineRow, number>;
+
+  constructor(name: string = DB_NAME, options?: DexieOptions) {
+    super(name, options);
+    for (const m of MIGRATIONS) {
+      const version = this.version(m.version).stores(m.stores);
+      if (m.upgrade) version.upgrade(m.upgrade);
+    }
+
+    this.on('versionchange', (ev: IdbVersionEvent) => {
+      // Dexie's own handler closes with auto-reopen; a stale tab must not reopen and write with
+      // an old schema, so close for good: later calls fail with DatabaseClosedError ("reload").
+      this.close({ disableAutoOpen: true });
+      notify({
+        kind: 'versionchange',
+        dbName: this.name,
+        oldVersion: dexieVersion(ev.oldVersion) ?? 0,
+        newVersion: dexieVersion(ev.newVersion),
+      });
+      return false;
+    });
+
+    this.on('blocked', (ev: IdbVersionEvent) => {
+      // Not closed: this tab is the one waiting; the open resumes when the other tab lets go.
+      notify({
+        kind: 'blocked',
+        dbName: this.name,
+        oldVersion: dexieVersion(ev.oldVersion) ?? 0,
+        newVersion: dexieVersion(ev.newVersion),
+      });
+    });
+  }
+}
+
+let shared: GlimpseDB | null = null;
+
+/** The app's database, created on first use (Dexie opens it lazily on the first query). */
+export function getDb(): GlimpseDB {
+  shared ??= new GlimpseDB();
+  return shared;
+}

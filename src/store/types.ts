@@ -1,0 +1,103 @@
+// The shapes of the rows Glimpse keeps in IndexedDB (one interface per table of db.ts). These are
+// the persisted forms: changing a field here means a new schema version with upgrade code in
+// db.ts and a new fixture under tests/fixtures/db/.
+
+/** A project: one set of classes trained against one feature extractor. */
+export interface ProjectRow {
+  id: string;
+  /** Plain text, 1..100 characters after trimming. Rendered as text, never as HTML. */
+  name: string;
+  createdAt: number;
+  updatedAt: number;
+  /** Which extractor the user picked (a spec id from embed/specs.ts). */
+  extractorId: string;
+  /** Model + version + preprocessing; an embedding is valid only for the key that made it. */
+  extractorKey: string;
+  /** Class ids in display (and training label) order. Kept in step with ClassRow.order. */
+  classOrder: string[];
+  /** Head settings, augmentation and other per-project options; opaque to the store. */
+  settings: Record<string, unknown>;
+}
+
+export interface ClassRow {
+  id: string;
+  projectId: string;
+  /** Plain text, 1..100 characters after trimming; any characters, HTML included (shown as text). */
+  name: string;
+  /** '#rrggbb', lower case. */
+  color: string;
+  /** Position in ProjectRow.classOrder. */
+  order: number;
+  createdAt: number;
+}
+
+export type SampleSource = 'file' | 'webcam' | 'paste' | 'import';
+
+export interface SampleRow {
+  id: string;
+  projectId: string;
+  classId: string;
+  createdAt: number;
+  source: SampleSource;
+  /** File name or a generated label ("webcam 12:03:14"). Plain text. */
+  name: string;
+  /** MIME type of the original. */
+  type: string;
+  /** The original image; null once dropOriginals() freed the space. */
+  blob: Blob | null;
+  /** Small preview shown in sample grids. Always present. */
+  thumb: Blob;
+  width: number;
+  height: number;
+  /** Size of the original in bytes (kept after the original is dropped, for the record). */
+  sizeBytes: number;
+}
+
+/**
+ * One embedding per sample (keyed by sampleId). Kept apart from samples so that listing samples
+ * never pulls 8 KiB vectors into memory, and so re-embedding replaces rows without touching blobs.
+ */
+export interface EmbeddingRow {
+  sampleId: string;
+  projectId: string;
+  extractorKey: string;
+  dim: number;
+  /** Float32Array as written; ArrayBuffer or number[] are accepted when read (imports, old rows). */
+  vector: Float32Array | ArrayBuffer | number[];
+}
+
+/** A trained classifier head. */
+export interface HeadRow {
+  id: string;
+  projectId: string;
+  createdAt: number;
+  extractorKey: string;
+  /** Class ids in output order. */
+  labels: string[];
+  /** Class names at training time, in output order (the model must still label if renamed). */
+  classNames: string[];
+  /** Serialized trained head; opaque to the store. */
+  head: unknown;
+  /** Training metrics; opaque to the store. */
+  metrics: unknown;
+}
+
+export interface SettingRow {
+  key: string;
+  value: unknown;
+}
+
+export type QuarantineTable = 'samples' | 'embeddings' | 'classes';
+
+/** A row that failed validation, moved aside so it can be inspected or recovered, never lost. */
+export interface QuarantineRow {
+  id?: number;
+  table: QuarantineTable;
+  /** Primary key of the row in its own table. */
+  rowId: string;
+  /** Project it belonged to, when known, so deleting the project also clears its quarantine. */
+  projectId?: string;
+  reason: string;
+  at: number;
+  row?: unknown;
+}

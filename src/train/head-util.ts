@@ -1,0 +1,94 @@
+// Small helpers for head training: feature standardisation, seeded initialisation, cooperative
+// yielding and cancellation. Plain arithmetic on typed arrays; no tensors live here.
+
+import { GlimpseError } from '../shared/errors';
+import { mulberry32 } from '../shared/rng';
+
+/**
+ * Per-feature mean and 1/std over the rows of x (n x d, row-major), accumulated in float64.
+ * The variance gets a floor of 1e-3 x the average variance so that a feature that never fires in
+ * the train set (common after ReLU) cannot be blown up 1000x when it does fire at predict time.
+ */
+export function standardisation(x: Float32Array, n: number, d: number): { mean: Float32Array; invStd: Float32Array } {
+  const sum = new Float64Array(d);
+  const sumSq = new Float64Array(d);
+  for (let i = 0; i < n; i++) {
+    const row = i * d;
+    for (let j = 0; j < d; j++) {
+      const v = x[row + j] as number;
+      sum[j] = (sum[j] as number) + v;
+      sumSq[j] = (sumSq[j] as number) + v * v;
+    }
+  }
+  const mean = new Float32Array(d);
+  const variance = new Float64Array(d);
+  let varianceSum = 0;
+  for (let j = 0; j < d; j++) {
+    const m = (sum[j] as number) / n;
+    const v = Math.max(0, (sumSq[j] as number) / n - m * m);
+    mean[j] = m;
+    variance[j] = v;
+    varianceSum += v;
+  }
+  const floor = Math.max((1e-3 * varianceSum) / d, 1e-12);
+  const invStd = new Float32Array(d);
+  for (let j = 0; j < d; j++) invStd[j] = 1 / Math.sqrt((variance[j] as number) + floor);
+  return { mean, invStd };
+}
+
+/** Glorot-uniform [fanIn, fanOut] kernel from a seeded generator. */
+export function glorotUniform(fanIn: number, fanOut: number, seed: number): Float32Array {
+  const next = mulberry32(seed);
+  const limit = Math.sqrt(6 / (fanIn + fanOut));
+  const out = new Float32Array(fanIn * fanOut);
+  for (let i = 0; i < out.length; i++) out[i] = (2 * next() - 1) * limit;
+  return out;
+}
+
+/** Seeded Fisher-Yates permutation of 0..n-1. */
+export function permutation(n: number, next: () => number): Int32Array {
+  const out = new Int32Array(n);
+  for (let i = 0; i < n; i++) out[i] = i;
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(next() * (i + 1));
+    const tmp = out[i] as number;
+    out[i] = out[j] as number;
+    out[j] = tmp;
+  }
+  return out;
+}
+
+type Scheduler = (cb: () => void) => unknown;
+/** The browser MessageChannel shape (Node's typings describe worker_threads ports instead). */
+interface BrowserPort {
+  onmessage: (() => void) | null;
+  postMessage(message: null): void;
+  close(): void;
+}
+type BrowserChannel = new () => { port1: BrowserPort; port2: BrowserPort };
+
+/**
+ * Resolve on the next macrotask so queued messages (progress out, cancel in) get through.
+ * setTimeout(0) is clamped to 4 ms once nested in browsers, which would cost more than a
+ * full-batch step, so prefer setImmediate (Node) or a MessageChannel round trip (window, worker).
+ */
+export function nextMacrotask(): Promise<void> {
+  const setImmediateFn = (globalThis as { setImmediate?: Scheduler }).setImmediate;
+  if (typeof setImmediateFn === 'function') return new Promise((resolve) => void setImmediateFn(resolve));
+  const Channel = (globalThis as unknown as { MessageChannel?: BrowserChannel }).MessageChannel;
+  if (typeof Channel === 'function') {
+    return new Promise((resolve) => {
+      const channel = new Channel();
+      channel.port1.onmessage = () => {
+        channel.port1.close();
+        resolve();
+      };
+      channel.port2.postMessage(null);
+    });
+  }
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
+
+export function throwIfCancelled(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new GlimpseError('cancelled', 'Training was cancelled.');
+}

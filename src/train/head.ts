@@ -1,0 +1,21 @@
+// The classifier head trained on cached image embeddings: public entry point.
+// - head-types.ts: settings, defaults (and why), data and result types, input checks
+// - head-train.ts: trainHead, the hand-written full-batch / mini-batch Adam loop
+// - head-predict.ts: predictHead and headToLayersModel (export with standardisation folded in)
+// - head-tm.ts: trainTeachableMachineHead, the model.fit baseline it is measured against
+// - head-util.ts: standardisation, seeded init, yielding and cancellation helpers
+
+export {
+  DEFAULT_HEAD_SETTINGS,
+  defaultHeadSettings,
+  type DenseWeights,
+  type EpochReport,
+  type HeadData,
+  type HeadKind,
+  type HeadSettings,
+  type TrainedHead,
+  type TrainHeadOptions,
+} from './head-types';
+export { trainHead } from './head-train';
+export { headToLayersModel, predictHead } from './head-predict';
+export { trainTeachableMachineHead } from './head-tm';

@@ -1,0 +1,52 @@
+import { useRef, useState, type ReactNode } from 'react';
+
+interface Props {
+  label: string;
+  onFiles: (files: File[]) => void;
+  multiple?: boolean;
+  children?: ReactNode;
+  testId?: string;
+  disabled?: boolean;
+}
+
+/** A drop target with a real button for the file picker, so it works without a mouse too. */
+export function DropZone({ label, onFiles, multiple = true, children, testId, disabled }: Props) {
+  const [over, setOver] = useState(false);
+  const input = useRef<HTMLInputElement>(null);
+  return (
+    <div
+      className={`dropzone${over ? ' dropzone-over' : ''}`}
+      data-testid={testId}
+      onDragOver={(e) => {
+        e.preventDefault();
+        setOver(true);
+      }}
+      onDragLeave={() => setOver(false)}
+      onDrop={(e) => {
+        e.preventDefault();
+        setOver(false);
+        if (disabled) return;
+        const files = Array.from(e.dataTransfer.files);
+        if (files.length) onFiles(multiple ? files : files.slice(0, 1));
+      }}
+    >
+      <p>{children ?? 'Drop images here'}</p>
+      <button type="button" className="button" disabled={disabled} onClick={() => input.current?.click()}>
+        {label}
+      </button>
+      <input
+        ref={input}
+        type="file"
+        accept="image/*"
+        multiple={multiple}
+        hidden
+        data-testid={testId ? `${testId}-input` : undefined}
+        onChange={(e) => {
+          const files = Array.from(e.target.files ?? []);
+          e.target.value = '';
+          if (files.length) onFiles(files);
+        }}
+      />
+    </div>
+  );
+}
