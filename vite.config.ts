@@ -11,8 +11,9 @@ export const MODEL_HOSTS = ['https://tfhub.dev', 'https://www.kaggle.com', 'http
 
 export const CSP = [
   "default-src 'self'",
-  // WASM backend needs wasm-unsafe-eval to compile its module; no unsafe-eval, no inline scripts.
-  "script-src 'self' 'wasm-unsafe-eval'",
+  // The WASM backend needs wasm-unsafe-eval to compile its module, and its threads load their
+  // script from a blob: URL (importScripts). No unsafe-eval, no inline scripts.
+  "script-src 'self' blob: 'wasm-unsafe-eval'",
   // The threaded WASM backend starts its helper threads from blob: URLs.
   "worker-src 'self' blob:",
   `connect-src 'self' blob: data: ${MODEL_HOSTS.join(' ')}`,
@@ -70,6 +71,8 @@ export default defineConfig({
   worker: { format: 'es' },
   server: { headers: isolation },
   preview: { headers: { ...isolation, 'Content-Security-Policy': CSP } },
-  build: { target: 'es2022', sourcemap: true, chunkSizeWarningLimit: 4096 },
+  // No minification: the threaded WASM backend starts its threads from the source text of its
+  // factory function (Function.toString), which breaks once a minifier renames what it refers to.
+  build: { target: 'es2022', sourcemap: true, minify: false, chunkSizeWarningLimit: 8192 },
   optimizeDeps: { exclude: ['@tensorflow/tfjs-backend-wasm'] },
 });

@@ -48,7 +48,7 @@ const MIGRATIONS: readonly Migration[] = [
 /** The schema version this code writes (Dexie's version number; IndexedDB sees it times 10). */
 export const SCHEMA_VERSION: number = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 1;
 
-export type VersionChangeKind = 'versionchange' | 'blocked';
+export type VersionChangeKind = 'versionchange' | 'blocked' | 'outdated';
 
 export interface VersionChangeEvent {
   kind: VersionChangeKind;
@@ -74,6 +74,9 @@ const listeners = new Set<VersionChangeListener>();
  *   "reload" GlimpseError, and the UI should ask the user to reload.
  * - 'blocked': this tab wants a newer schema but an older tab still holds the database open. The
  *   open waits (and completes once the other tab closes), so the UI should ask to close other tabs.
+ * - 'outdated': the database on disk is newer than this page's code (a newer deploy ran in another
+ *   tab). The open is refused, so this code never writes old-shaped rows into a newer schema;
+ *   calls fail with a "reload" GlimpseError and the UI should ask the user to reload.
  * Returns a function that unregisters `cb`.
  */
 export function onVersionChange(cb: VersionChangeListener): () => void {
@@ -127,6 +130,29 @@ export class GlimpseDB extends Dexie {
       });
       return false;
     });
+
+    // Dexie 4 opens a database whose version is higher than ours at that higher version. Old code
+    // must not write into a newer layout: refuse the open (sticky: checked on every reopen).
+    this.on(
+      'ready',
+      () => {
+        const installed = this.backendDB().version / 10;
+        if (installed <= SCHEMA_VERSION) return;
+        this.close({ disableAutoOpen: true });
+        notify({
+          kind: 'outdated',
+          dbName: this.name,
+          oldVersion: SCHEMA_VERSION,
+          newVersion: installed,
+        });
+        return Promise.reject(
+          new Dexie.VersionError(
+            `The stored data uses schema ${installed}; this page only knows up to ${SCHEMA_VERSION}.`,
+          ),
+        );
+      },
+      true,
+    );
 
     this.on('blocked', (ev: IdbVersionEvent) => {
       // Not closed: this tab is the one waiting; the open resumes when the other tab lets go.

@@ -82,12 +82,20 @@ export function allFinite(v: Float32Array): boolean {
 export function checkVector(vector: unknown, sampleId: string): Float32Array {
   const v = toFloat32(vector);
   if (!v || v.length === 0) {
-    throw new GlimpseError('invalid-input', `The embedding of sample ${sampleId} is empty or unreadable.`);
+    throw new GlimpseError(
+      'invalid-input',
+      `The embedding of sample ${sampleId} is empty or unreadable.`,
+    );
   }
   if (!allFinite(v)) {
-    throw new GlimpseError('invalid-input', `The embedding of sample ${sampleId} contains NaN or Infinity.`);
+    throw new GlimpseError(
+      'invalid-input',
+      `The embedding of sample ${sampleId} contains NaN or Infinity.`,
+    );
   }
-  return v;
+  // A compact copy: structured clone stores a view's whole buffer (a subarray of a batch would
+  // store the batch), and the caller may reuse or transfer its array afterwards.
+  return v.slice();
 }
 
 export function checkIds(ids: readonly unknown[], what: string): string[] {

@@ -1,0 +1,192 @@
+// Embedding repository: the `embeddings` rows (one Float32Array per sample, tagged with the
+// extractor key that made it) and the `quarantine` rows that failed validation. loadTrainingSet()
+// reads a project's embeddings packed for training and moves corrupt rows aside: a bad row is
+// counted and kept for inspection, never a crash and never silently trained on.
+
+import { Dexie } from 'dexie';
+import { GlimpseError } from '../shared/errors';
+import type { GlimpseDB } from './db';
+import { mapStorageError } from './errors';
+import { planTrainingSet, type TrainingPlan } from './training-plan';
+import { ro, rw, touch } from './tx';
+import type { EmbeddingRow, QuarantineRow, SampleRow } from './types';
+import { checkIds, checkVector } from './validate';
+
+export interface TrainingSet {
+  /** Sample ids, grouped by class in the project's class order. */
+  ids: string[];
+  /** classIds[i] is the class of ids[i]. */
+  classIds: string[];
+  dim: number;
+  /** ids.length * dim values; row i is x.subarray(i * dim, (i + 1) * dim). */
+  x: Float32Array;
+  /** Samples (in valid classes) without a valid embedding for this extractor: embed them. */
+  missing: string[];
+  /** Corrupt rows moved to the quarantine table by this call (a sample counts once, with its embedding). */
+  quarantined: number;
+}
+
+export interface LoadOptions {
+  /** The extractor's output size; without it the most common stored length is used. */
+  expectedDim?: number;
+}
+
+export function embeddingsRepo(db: GlimpseDB) {
+  const allTables = [db.projects, db.classes, db.samples, db.embeddings, db.quarantine];
+
+  /** Reads what the plan needs. Sample rows are read by key only (no blobs, no vectors). */
+  async function plan(
+    projectId: string,
+    extractorKey: string,
+    opts: LoadOptions,
+  ): Promise<TrainingPlan> {
+    const project = await db.projects.get(projectId);
+    if (!project)
+      throw new GlimpseError('invalid-input', 'This project no longer exists.', projectId);
+    const classes = await db.classes.where('projectId').equals(projectId).toArray();
+    const samples: { id: string; classId: string }[] = [];
+    await db.samples
+      .where('[projectId+classId]')
+      .between([projectId, Dexie.minKey], [projectId, Dexie.maxKey])
+      .eachKey((key, cursor) => {
+        const classId = Array.isArray(key) ? key[1] : undefined;
+        samples.push({
+          id: String(cursor.primaryKey),
+          classId: typeof classId === 'string' ? classId : '',
+        });
+      });
+    const embeddings = await db.embeddings
+      .where('[projectId+extractorKey]')
+      .equals([projectId, extractorKey])
+      .toArray();
+    const allEmbeddingIds = await db.embeddings.where('projectId').equals(projectId).primaryKeys();
+    return planTrainingSet({
+      classOrder: project.classOrder,
+      classes,
+      samples,
+      embeddings,
+      allEmbeddingIds,
+      expectedDim: opts.expectedDim,
+    });
+  }
+
+  /** Moves the planned rows to quarantine. Inside an rw transaction over allTables. */
+  async function quarantine(projectId: string, p: TrainingPlan): Promise<void> {
+    const at = Date.now();
+    const sampleRows = await db.samples.bulkGet(p.badSamples.map((b) => b.id));
+    const embeddingIds = [...p.badEmbeddings.map((b) => b.id), ...p.badSamples.map((b) => b.id)];
+    const embeddingRows = new Map(
+      (await db.embeddings.bulkGet(embeddingIds))
+        .filter((e): e is EmbeddingRow => !!e)
+        .map((e) => [e.sampleId, e]),
+    );
+    const entries: QuarantineRow[] = [];
+    p.badSamples.forEach((b, i) => {
+      const row = sampleRows[i];
+      if (row)
+        entries.push({ table: 'samples', rowId: b.id, projectId, reason: b.reason, at, row });
+      const emb = embeddingRows.get(b.id);
+      if (emb) {
+        entries.push({
+          table: 'embeddings',
+          rowId: b.id,
+          projectId,
+          reason: `its sample was quarantined: ${b.reason}`,
+          at,
+          row: emb,
+        });
+      }
+    });
+    for (const b of p.badEmbeddings) {
+      const row = embeddingRows.get(b.id);
+      if (row)
+        entries.push({ table: 'embeddings', rowId: b.id, projectId, reason: b.reason, at, row });
+    }
+    await db.quarantine.bulkAdd(entries);
+    await db.embeddings.bulkDelete(embeddingIds);
+    await db.samples.bulkDelete(p.badSamples.map((b) => b.id));
+    await touch(db, projectId);
+  }
+
+  return {
+    /**
+     * The project's training data for one extractor, packed. Corrupt rows (unreadable vector,
+     * length other than dim, NaN/Infinity, sample of a deleted class, embedding without sample)
+     * are moved to `quarantine` in the same transaction and counted, never thrown. If moving them
+     * fails (e.g. the disk is full), they are still left out and counted, and stay in place.
+     */
+    async loadTrainingSet(
+      projectId: string,
+      extractorKey: string,
+      opts: LoadOptions = {},
+    ): Promise<TrainingSet> {
+      try {
+        return await rw(db, allTables, async () => {
+          const p = await plan(projectId, extractorKey, opts);
+          if (p.badSamples.length + p.badEmbeddings.length > 0) await quarantine(projectId, p);
+          return p.result;
+        });
+      } catch (err) {
+        if (mapStorageError(err).code === 'invalid-input') throw err;
+        // Could not move the bad rows (or the write failed for another reason): still train on
+        // the good ones from a read-only snapshot; the bad rows are retried next time.
+        const p = await ro(db, allTables, () => plan(projectId, extractorKey, opts));
+        return p.result;
+      }
+    },
+
+    /** Writes (or replaces) embeddings of existing samples in one transaction, e.g. after re-embedding. */
+    async putMany(
+      rows: { sampleId: string; extractorKey: string; vector: Float32Array | number[] }[],
+    ): Promise<number> {
+      const checked = rows.map((r) => {
+        if (typeof r.extractorKey !== 'string' || !r.extractorKey) {
+          throw new GlimpseError('invalid-input', 'An embedding has no extractor key.', r.sampleId);
+        }
+        return { ...r, vector: checkVector(r.vector, r.sampleId) };
+      });
+      checkIds(
+        checked.map((r) => r.sampleId),
+        'sample',
+      );
+      return rw(db, [db.projects, db.samples, db.embeddings], async () => {
+        const samples = await db.samples.bulkGet(checked.map((r) => r.sampleId));
+        const out: EmbeddingRow[] = [];
+        checked.forEach((r, i) => {
+          const s: SampleRow | undefined = samples[i];
+          // A sample deleted meanwhile: its embedding is not wanted any more.
+          if (!s) return;
+          out.push({
+            sampleId: s.id,
+            projectId: s.projectId,
+            extractorKey: r.extractorKey,
+            dim: r.vector.length,
+            vector: r.vector,
+          });
+        });
+        await db.embeddings.bulkPut(out);
+        for (const p of new Set(out.map((e) => e.projectId))) await touch(db, p);
+        return out.length;
+      });
+    },
+
+    /** Sample ids of the project that have an embedding for `extractorKey` (valid or not). */
+    idsWithKey(projectId: string, extractorKey: string): Promise<string[]> {
+      return ro(db, [db.embeddings], () =>
+        db.embeddings
+          .where('[projectId+extractorKey]')
+          .equals([projectId, extractorKey])
+          .primaryKeys(),
+      );
+    },
+
+    /** Quarantined rows of the project, oldest first. */
+    listQuarantine(projectId: string): Promise<QuarantineRow[]> {
+      return ro(db, [db.quarantine], () =>
+        db.quarantine.where('projectId').equals(projectId).sortBy('id'),
+      );
+    },
+  };
+}
+
+export type EmbeddingsRepo = ReturnType<typeof embeddingsRepo>;

@@ -1,0 +1,76 @@
+// Head repository: trained classifier heads (serialized weights + labels + metrics), newest last.
+// Heads are history: deleting or renaming a class leaves old heads untouched, and each head keeps
+// the class names it was trained with so it can still label its outputs.
+
+import { Dexie } from 'dexie';
+import { GlimpseError } from '../shared/errors';
+import type { GlimpseDB } from './db';
+import { requireProject, ro, rw, stamp, touch } from './tx';
+import type { HeadRow } from './types';
+import { newId } from './validate';
+
+export type NewHead = Pick<HeadRow, 'extractorKey' | 'labels' | 'classNames' | 'head' | 'metrics'>;
+
+function checkHead(head: NewHead): void {
+  const ok =
+    typeof head.extractorKey === 'string' &&
+    head.extractorKey.length > 0 &&
+    Array.isArray(head.labels) &&
+    Array.isArray(head.classNames) &&
+    head.labels.length === head.classNames.length &&
+    head.labels.every((l) => typeof l === 'string') &&
+    head.classNames.every((n) => typeof n === 'string');
+  if (!ok) {
+    throw new GlimpseError(
+      'invalid-input',
+      'Cannot save this model: its labels do not match its classes.',
+    );
+  }
+}
+
+export function headsRepo(db: GlimpseDB) {
+  function newestFirst(projectId: string) {
+    return db.heads
+      .where('[projectId+createdAt]')
+      .between([projectId, Dexie.minKey], [projectId, Dexie.maxKey])
+      .reverse();
+  }
+
+  return {
+    async save(projectId: string, head: NewHead): Promise<HeadRow> {
+      checkHead(head);
+      return rw(db, [db.projects, db.heads], async () => {
+        await requireProject(db, projectId);
+        const row: HeadRow = {
+          id: newId(),
+          projectId,
+          createdAt: stamp(),
+          extractorKey: head.extractorKey,
+          labels: [...head.labels],
+          classNames: [...head.classNames],
+          head: head.head,
+          metrics: head.metrics,
+        };
+        await db.heads.add(row);
+        await touch(db, projectId);
+        return row;
+      });
+    },
+
+    /** The most recently trained head of the project, if any. */
+    latest(projectId: string): Promise<HeadRow | undefined> {
+      return ro(db, [db.heads], () => newestFirst(projectId).first());
+    },
+
+    /** All heads of the project, newest first. */
+    list(projectId: string): Promise<HeadRow[]> {
+      return ro(db, [db.heads], () => newestFirst(projectId).toArray());
+    },
+
+    async delete(headId: string): Promise<void> {
+      await rw(db, [db.heads], () => db.heads.delete(headId));
+    },
+  };
+}
+
+export type HeadsRepo = ReturnType<typeof headsRepo>;

@@ -1,0 +1,37 @@
+// Entry point of the storage layer's repositories (nothing is stored by this file itself): one
+// object per table group, each call one transaction, every failure a GlimpseError. The rows are
+// described in types.ts, the schema in db.ts.
+
+import { getDb, type GlimpseDB } from './db';
+import { classesRepo } from './classes';
+import { embeddingsRepo } from './embeddings';
+import { headsRepo } from './heads';
+import { projectsRepo } from './projects';
+import { samplesRepo } from './samples';
+import { settingsRepo } from './settings';
+
+export function createRepo(db: GlimpseDB = getDb()) {
+  const samples = samplesRepo(db);
+  return {
+    db,
+    projects: projectsRepo(db),
+    classes: classesRepo(db),
+    samples,
+    embeddings: embeddingsRepo(db),
+    heads: headsRepo(db),
+    settings: settingsRepo(db),
+    /** Sets blob = null on all samples of the project (thumbnails and embeddings stay). */
+    dropOriginals: samples.dropOriginals,
+  };
+}
+
+export type Repo = ReturnType<typeof createRepo>;
+
+export type { DeletedClass } from './classes';
+export type { NewSample, DeletedSamples } from './samples';
+export type { TrainingSet, LoadOptions } from './embeddings';
+export type { NewHead } from './heads';
+export type * from './types';
+export { GlimpseDB, SCHEMA_VERSION, DB_NAME, getDb, onVersionChange } from './db';
+export type { VersionChangeEvent, VersionChangeKind } from './db';
+export { mapStorageError, isQuotaError, withStorageErrors } from './errors';

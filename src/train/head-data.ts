@@ -1,0 +1,169 @@
+// Tensors shared by the head's optimisers: the standardised data kept on the backend for a whole
+// run, the dense-stack forward pass, per-batch loss/accuracy sums, and the epoch bookkeeping
+// (history, best epoch, early stopping).
+//
+// Every weight gradient in this folder is transpose(matMul(transpose(G), A)), never matMul with
+// transposeA/transposeB: on the WASM backend the flags were ~60x slower than transposing
+// explicitly, and transposing the small [rows, outDim] G beats transposing the big A.
+
+import * as tf from '@tensorflow/tfjs';
+import type { EpochReport, HeadData } from './head-types';
+
+/** One data set, standardised, on the backend for the whole run. */
+export interface DataTensors {
+  x: tf.Tensor2D;
+  /** One-hot labels, [n, k]. */
+  y: tf.Tensor2D;
+  labels: tf.Tensor1D;
+  /** Per-row loss weight, [n, 1] (class weight of the row's label). */
+  w: tf.Tensor2D;
+  n: number;
+  /** Sum of the row weights: loss = sum(w * CE) / wSum. */
+  wSum: number;
+  /** Standardised rows and row weights in JS memory, for assembling mini-batches. */
+  host: { x: Float32Array; y: Int32Array; w: Float32Array; d: number; numClasses: number };
+}
+
+export function uploadData(data: HeadData, numClasses: number, mean: Float32Array, invStd: Float32Array, classWeights: Float32Array): DataTensors {
+  const { n, d } = data;
+  const rowWeights = new Float32Array(n);
+  let wSum = 0;
+  for (let i = 0; i < n; i++) {
+    // A class missing from the train set has weight 0 there; count its rows normally elsewhere.
+    const w = classWeights[data.y[i] as number] || 1;
+    rowWeights[i] = w;
+    wSum += w;
+  }
+  const xs = new Float32Array(n * d);
+  for (let i = 0; i < n; i++) {
+    const row = i * d;
+    for (let j = 0; j < d; j++) xs[row + j] = ((data.x[row + j] as number) - (mean[j] as number)) * (invStd[j] as number);
+  }
+  const host = { x: xs, y: data.y, w: rowWeights, d, numClasses };
+  return { ...uploadRows(host, null), wSum, host };
+}
+
+/**
+ * Upload rows (all, or the listed ones) of host data. Mini-batches are assembled in JS because
+ * tf.gather and tf.slice of rows were far slower on WASM (~7 ms for 100 x 2048) than copying the
+ * rows and uploading them (well under 1 ms).
+ */
+export function uploadRows(host: DataTensors['host'], rows: Int32Array | null): Omit<DataTensors, 'wSum' | 'host'> {
+  const { d, numClasses } = host;
+  let x = host.x;
+  let y = host.y;
+  let w = host.w;
+  if (rows) {
+    x = new Float32Array(rows.length * d);
+    y = new Int32Array(rows.length);
+    w = new Float32Array(rows.length);
+    rows.forEach((r, i) => {
+      x.set(host.x.subarray(r * d, (r + 1) * d), i * d);
+      y[i] = host.y[r] as number;
+      w[i] = host.w[r] as number;
+    });
+  }
+  const n = y.length;
+  return tf.tidy(() => {
+    const labels = tf.tensor1d(y, 'int32');
+    return {
+      x: tf.tensor2d(x, [n, d]),
+      y: tf.cast(tf.oneHot(labels, numClasses), 'float32') as tf.Tensor2D,
+      labels,
+      w: tf.tensor2d(w, [n, 1]),
+      n,
+    };
+  });
+}
+
+export function disposeData(t: DataTensors | undefined): void {
+  if (t) tf.dispose([t.x, t.y, t.labels, t.w]);
+}
+
+export interface Params {
+  kernels: tf.Tensor2D[];
+  biases: tf.Tensor1D[];
+}
+
+export function paramList(p: Params): tf.Tensor[] {
+  return [...p.kernels, ...p.biases];
+}
+
+/**
+ * Forward pass of the dense stack (ReLU between layers). With a dropout seed, hidden units are
+ * dropped (inverted dropout) and the ReLU gradient and dropout are folded into one mask per layer.
+ */
+export function forward(p: Params, x: tf.Tensor2D, dropout: number, dropoutSeed: number | null) {
+  const acts: tf.Tensor2D[] = [x];
+  const gradMasks: tf.Tensor2D[] = [];
+  let a = x;
+  const last = p.kernels.length - 1;
+  for (let l = 0; l < last; l++) {
+    const z = tf.add(tf.matMul(a, p.kernels[l] as tf.Tensor2D), p.biases[l] as tf.Tensor1D) as tf.Tensor2D;
+    let mask = tf.step(z) as tf.Tensor2D;
+    if (dropoutSeed !== null && dropout > 0) {
+      const keep = tf.greaterEqual(tf.randomUniform(z.shape, 0, 1, 'float32', dropoutSeed + l), dropout);
+      mask = tf.mul(mask, tf.mul(tf.cast(keep, 'float32'), 1 / (1 - dropout)));
+    }
+    a = tf.mul(z, mask);
+    acts.push(a);
+    gradMasks.push(mask);
+  }
+  const logits = tf.add(tf.matMul(a, p.kernels[last] as tf.Tensor2D), p.biases[last] as tf.Tensor1D) as tf.Tensor2D;
+  return { logProbs: tf.logSoftmax(logits), acts, gradMasks };
+}
+
+/** [sum of w * cross-entropy, number correct] for a batch. */
+export function batchStats(logProbs: tf.Tensor2D, data: Pick<DataTensors, 'y' | 'labels' | 'w'>): tf.Tensor1D {
+  const loss = tf.neg(tf.sum(tf.mul(tf.mul(data.y, logProbs), data.w)));
+  const correct = tf.sum(tf.cast(tf.equal(tf.argMax(logProbs, 1), data.labels), 'float32'));
+  return tf.stack([loss, correct]) as tf.Tensor1D;
+}
+
+/** Epoch history, best epoch and early stopping, shared by both optimisers. */
+export class Progress<S> {
+  readonly history: EpochReport[] = [];
+  bestEpoch = 0;
+  best: S | undefined;
+  private bestLoss = Infinity;
+
+  constructor(
+    private readonly hasValidation: boolean,
+    private readonly patience: number,
+    private readonly onEpoch: ((r: EpochReport) => void) | undefined,
+    private readonly release: (s: S) => void,
+  ) {}
+
+  /** Record an epoch's report; `snapshot` is called when its weights are the best so far. Returns true to stop. */
+  record(report: EpochReport, snapshot: () => S): boolean {
+    this.history.push(report);
+    this.onEpoch?.(report);
+    if (!Number.isFinite(report.loss)) return true;
+    if (!this.hasValidation) {
+      this.bestEpoch = report.epoch; // the last epoch's weights are kept
+      return false;
+    }
+    const monitored = report.valLoss as number;
+    if (monitored < this.bestLoss) {
+      this.bestLoss = monitored;
+      this.bestEpoch = report.epoch;
+      if (this.best !== undefined) this.release(this.best);
+      this.best = snapshot();
+    }
+    return this.patience > 0 && report.epoch - this.bestEpoch >= this.patience;
+  }
+
+  dispose(): void {
+    if (this.best !== undefined) this.release(this.best);
+    this.best = undefined;
+  }
+}
+
+export function makeReport(epoch: number, stats: ArrayLike<number>, train: DataTensors, val: DataTensors | undefined): EpochReport {
+  const report: EpochReport = { epoch, loss: (stats[0] as number) / train.wSum, accuracy: (stats[1] as number) / train.n };
+  if (val) {
+    report.valLoss = (stats[2] as number) / val.wSum;
+    report.valAccuracy = (stats[3] as number) / val.n;
+  }
+  return report;
+}

@@ -1,0 +1,188 @@
+// Schema fixtures: every released schema has tests/fixtures/db/vN.json, a small database as that
+// version wrote it. Each is written into a fresh fake-indexeddb database with its own (frozen)
+// store layout, then opened with the current code, which must upgrade it and read it back.
+import 'fake-indexeddb/auto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Dexie } from 'dexie';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  GlimpseDB,
+  onVersionChange,
+  SCHEMA_V1,
+  SCHEMA_VERSION,
+  type VersionChangeEvent,
+} from '../../src/store/db';
+import { RELOAD_MESSAGE } from '../../src/store/errors';
+import { createRepo } from '../../src/store/repo';
+import type { ClassRow, EmbeddingRow, ProjectRow, SampleRow } from '../../src/store/types';
+
+const FIXTURES = join(import.meta.dirname, '../fixtures/db');
+
+interface Fixture {
+  format: 'glimpse-db-fixture';
+  schemaVersion: number;
+  stores: Record<string, string>;
+  tables: Record<string, unknown[]>;
+}
+
+type Rows = Record<string, Record<string, unknown>[]>;
+
+/** Turns the JSON markers back into what the app stored: Blobs and Float32Arrays. */
+function decode(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(decode);
+  if (value === null || typeof value !== 'object') return value;
+  const obj = value as Record<string, unknown>;
+  if (typeof obj.$blob === 'string') {
+    return new Blob([Buffer.from(obj.$blob, 'base64')], { type: String(obj.type ?? '') });
+  }
+  if (Array.isArray(obj.$f32)) return Float32Array.from(obj.$f32 as number[]);
+  return Object.fromEntries(Object.entries(obj).map(([k, v]) => [k, decode(v)]));
+}
+
+function readFixture(file: string): { fx: Fixture; rows: Rows } {
+  const fx = JSON.parse(readFileSync(join(FIXTURES, file), 'utf8')) as Fixture;
+  expect(fx.format).toBe('glimpse-db-fixture');
+  return { fx, rows: decode(fx.tables) as Rows };
+}
+
+/** Writes the fixture with its own schema version and layout, then closes the connection. */
+async function writeFixture(name: string, fx: Fixture, rows: Rows): Promise<void> {
+  const old = new Dexie(name);
+  old.version(fx.schemaVersion).stores(fx.stores);
+  await old.transaction('rw', Object.keys(rows), async () => {
+    for (const [table, list] of Object.entries(rows)) await old.table(table).bulkAdd(list);
+  });
+  old.close();
+}
+
+/** Blobs become their bytes so rows compare with toEqual. */
+async function plain(rows: unknown[]): Promise<unknown[]> {
+  const out: unknown[] = [];
+  for (const row of rows as Record<string, unknown>[]) {
+    const entry: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(row)) {
+      entry[k] =
+        v instanceof Blob ? { type: v.type, bytes: [...new Uint8Array(await v.arrayBuffer())] } : v;
+    }
+    out.push(entry);
+  }
+  return out;
+}
+
+const opened: Dexie[] = [];
+afterEach(async () => {
+  for (const db of opened.splice(0)) await db.delete().catch(() => undefined);
+});
+
+const fixtureFiles = readdirSync(FIXTURES)
+  .filter((f) => /^v\d+\.json$/.test(f))
+  .sort((a, b) => parseInt(a.slice(1), 10) - parseInt(b.slice(1), 10));
+
+describe('schema fixtures', () => {
+  it('there is a fixture for every schema version up to the current one', () => {
+    expect(fixtureFiles).toEqual(
+      Array.from({ length: SCHEMA_VERSION }, (_, i) => `v${i + 1}.json`),
+    );
+  });
+
+  it('schema v1 is frozen: db.ts still declares exactly the layout v1.json was written with', () => {
+    expect(SCHEMA_V1).toEqual(readFixture('v1.json').fx.stores);
+  });
+
+  for (const file of fixtureFiles) {
+    it(`${file} opens with the current code and reads back through the repositories`, async () => {
+      const { fx, rows } = readFixture(file);
+      const name = `fixture-${file}-${crypto.randomUUID()}`;
+      await writeFixture(name, fx, rows);
+
+      const db = new GlimpseDB(name);
+      opened.push(db);
+      const repo = createRepo(db);
+      await db.open();
+      expect(db.verno).toBe(SCHEMA_VERSION);
+
+      for (const project of rows.projects as unknown as ProjectRow[]) {
+        const got = await repo.projects.get(project.id);
+        expect(got?.name).toBe(project.name);
+        const classes = await repo.classes.list(project.id);
+        expect(classes.map((c) => c.id)).toEqual(got?.classOrder);
+        const fixtureSamples = (rows.samples as unknown as SampleRow[]).filter(
+          (s) => s.projectId === project.id,
+        );
+        const counts = await repo.samples.countsByClass(project.id);
+        expect(Object.values(counts).reduce((a, b) => a + b, 0)).toBe(fixtureSamples.length);
+        for (const cls of classes) {
+          const listed = await repo.samples.listByClass(project.id, cls.id);
+          const want = fixtureSamples.filter((s) => s.classId === cls.id);
+          expect(
+            await plain(listed.map((s) => ({ id: s.id, blob: s.blob, thumb: s.thumb }))),
+          ).toEqual(await plain(want.map((s) => ({ id: s.id, blob: s.blob, thumb: s.thumb }))));
+        }
+        const set = await repo.embeddings.loadTrainingSet(project.id, got?.extractorKey ?? '');
+        expect(set.quarantined).toBe(0);
+        const vectors = (rows.embeddings as unknown as EmbeddingRow[]).filter(
+          (e) => e.projectId === project.id,
+        );
+        expect(set.ids).toHaveLength(vectors.length);
+        set.ids.forEach((id, i) => {
+          const want = vectors.find((e) => e.sampleId === id)?.vector as Float32Array;
+          expect(set.x.subarray(i * set.dim, (i + 1) * set.dim)).toEqual(want);
+        });
+        expect(await repo.heads.latest(project.id)).toBeDefined();
+      }
+    });
+  }
+
+  it('v1.json reads back exactly (v1 is the current schema)', async () => {
+    const { fx, rows } = readFixture('v1.json');
+    const name = `fixture-exact-${crypto.randomUUID()}`;
+    await writeFixture(name, fx, rows);
+    const db = new GlimpseDB(name);
+    opened.push(db);
+    for (const [table, list] of Object.entries(rows)) {
+      expect(await plain(await db.table(table).toArray()), table).toEqual(await plain(list));
+    }
+    const repo = createRepo(db);
+    const project = (rows.projects as unknown as ProjectRow[])[0]!;
+    const classes = rows.classes as unknown as ClassRow[];
+    expect((await repo.projects.get(project.id))?.name).toBe('Kitchen <b>tools</b> & ünïcødé 🍳');
+    expect((await repo.classes.list(project.id)).map((c) => c.name)).toEqual(['Fork', 'Spoon']);
+    const set = await repo.embeddings.loadTrainingSet(project.id, project.extractorKey);
+    expect(set.dim).toBe(4);
+    expect(set.classIds).toEqual([classes[1]!.id, classes[1]!.id, classes[0]!.id]);
+    expect(await repo.settings.get('onboarding', null)).toEqual({ done: true, step: 3 });
+    expect((await repo.heads.latest(project.id))?.classNames).toEqual(['Fork', 'Spoon']);
+  });
+
+  it('a database from a newer version of Glimpse is refused with a reload message, untouched', async () => {
+    const name = `newer-${crypto.randomUUID()}`;
+    const newer = new Dexie(name);
+    newer.version(SCHEMA_VERSION + 1).stores({ ...SCHEMA_V1, extra: 'id' });
+    await newer.table('settings').put({ key: 'k', value: 1 });
+    newer.close();
+    opened.push(newer);
+
+    const events: VersionChangeEvent[] = [];
+    const off = onVersionChange((e) => events.push(e));
+    const db = new GlimpseDB(name);
+    const repo = createRepo(db);
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const err = await repo.settings.set('k', 2).catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: 'internal', message: RELOAD_MESSAGE });
+    }
+    off();
+    expect(events).toEqual([
+      {
+        kind: 'outdated',
+        dbName: name,
+        oldVersion: SCHEMA_VERSION,
+        newVersion: SCHEMA_VERSION + 1,
+      },
+    ]);
+    db.close();
+    await newer.open();
+    expect(newer.verno).toBe(SCHEMA_VERSION + 1);
+    expect(await newer.table('settings').get('k')).toEqual({ key: 'k', value: 1 });
+  });
+});
