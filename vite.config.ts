@@ -4,7 +4,7 @@ import type { Connect, Plugin } from 'vite';
 import { defineConfig } from 'vite';
 import react from '@vitejs/plugin-react';
 
-const sharedModels = path.resolve(__dirname, '..', 'shared', 'models');
+const sharedModels = path.resolve(import.meta.dirname, '..', 'shared', 'models');
 
 /** Hosts the published Inception-v3 may be fetched from (TF Hub redirects to Kaggle / GCS). */
 export const MODEL_HOSTS = ['https://tfhub.dev', 'https://www.kaggle.com', 'https://storage.googleapis.com'];

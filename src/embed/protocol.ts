@@ -3,6 +3,9 @@
 import type { SerializedError } from '../shared/errors';
 import type { BackendChoice, BackendName } from './backend';
 import type { ClassScore } from './extractor';
+import type { EpochReport, HeadSettings, TrainedHead } from '../train/head';
+import type { HeadRecipe } from '../train/fit';
+import type { Metrics } from '../train/metrics';
 
 export interface ExtractorInfo {
   id: string;
@@ -55,10 +58,37 @@ export interface EmbedItemResult {
   error?: SerializedError;
 }
 
+export interface TrainRequest {
+  ids: string[];
+  labels: Int32Array;
+  x: Float32Array;
+  dim: number;
+  numClasses: number;
+  settings: HeadSettings;
+  recipe?: HeadRecipe;
+}
+
+export interface TrainResponse {
+  head: TrainedHead;
+  validation: Metrics | null;
+  validationIds: string[];
+  validationPred: Int32Array;
+  validationConfidence: Float32Array;
+  trainMs: number;
+}
+
+export interface PredictResult {
+  probs: Float32Array;
+  ms: number;
+}
+
 export interface Requests {
   init: { req: InitRequest; res: InitResult; progress: { phase: string; loadedBytes: number; doneFiles: number; totalFiles: number } };
   classify: { req: { image: ImageInput; topK: number }; res: ClassifyResult; progress: never };
   embed: { req: { images: ImageInput[]; thumbnails: boolean }; res: { done: number; failed: number }; progress: EmbedItemResult };
+  train: { req: TrainRequest; res: TrainResponse; progress: EpochReport };
+  setHead: { req: { head: TrainedHead | null; extractorKey: string | null }; res: { ok: true }; progress: never };
+  predict: { req: { image: ImageInput }; res: PredictResult; progress: never };
   memory: { req: Record<string, never>; res: { numTensors: number; numBytes: number; backend: string }; progress: never };
 }
 

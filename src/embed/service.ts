@@ -10,6 +10,7 @@ import { loadExtractor, type Extractor } from './extractor';
 import { cachingFetcher } from './fetch-cache';
 import type { ClassifyResult, EmbedItemResult, ImageInput, InitRequest, InitResult, Requests } from './protocol';
 import { findExtractor } from './specs';
+import { classifyEmbedding, trainHandlers } from '../train/service';
 
 const EMBED_BATCH = 4;
 
@@ -129,7 +130,20 @@ async function embedMany(
   return { done, failed };
 }
 
+async function predict(image: ImageInput): Promise<{ probs: Float32Array; ms: number }> {
+  const ex = checkReady();
+  const t0 = performance.now();
+  const { pixels } = await decodeImage(new Uint8Array(image.bytes), image.type, image.name);
+  const { embeddings } = await ex.embed([pixels]);
+  return { probs: classifyEmbedding(embeddings[0]!, ex.key), ms: performance.now() - t0 };
+}
+
 export const embedHandlers: Record<keyof Requests, Handler> = {
+  ...trainHandlers,
+  predict: async (payload) => {
+    const data = await predict((payload as Requests['predict']['req']).image);
+    return { data, transfer: [data.probs.buffer] };
+  },
   init: async (payload, { progress, signal }) => ({ data: await init(payload as InitRequest, progress, signal) }),
   classify: async (payload) => {
     const { image, topK } = payload as Requests['classify']['req'];

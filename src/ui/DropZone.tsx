@@ -7,16 +7,31 @@ interface Props {
   children?: ReactNode;
   testId?: string;
   disabled?: boolean;
+  /** Receives the whole drop (folders included) instead of onFiles; called during the event. */
+  onDropTransfer?: (dt: DataTransfer) => void;
+  /** Accessible name of the zone (defaults to none). */
+  ariaLabel?: string;
 }
 
 /** A drop target with a real button for the file picker, so it works without a mouse too. */
-export function DropZone({ label, onFiles, multiple = true, children, testId, disabled }: Props) {
+export function DropZone({
+  label,
+  onFiles,
+  multiple = true,
+  children,
+  testId,
+  disabled,
+  onDropTransfer,
+  ariaLabel,
+}: Props) {
   const [over, setOver] = useState(false);
   const input = useRef<HTMLInputElement>(null);
   return (
     <div
       className={`dropzone${over ? ' dropzone-over' : ''}`}
       data-testid={testId}
+      role={ariaLabel ? 'group' : undefined}
+      aria-label={ariaLabel}
       onDragOver={(e) => {
         e.preventDefault();
         setOver(true);
@@ -26,12 +41,21 @@ export function DropZone({ label, onFiles, multiple = true, children, testId, di
         e.preventDefault();
         setOver(false);
         if (disabled) return;
+        if (onDropTransfer) {
+          onDropTransfer(e.dataTransfer);
+          return;
+        }
         const files = Array.from(e.dataTransfer.files);
         if (files.length) onFiles(multiple ? files : files.slice(0, 1));
       }}
     >
       <p>{children ?? 'Drop images here'}</p>
-      <button type="button" className="button" disabled={disabled} onClick={() => input.current?.click()}>
+      <button
+        type="button"
+        className="button"
+        disabled={disabled}
+        onClick={() => input.current?.click()}
+      >
         {label}
       </button>
       <input

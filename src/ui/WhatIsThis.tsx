@@ -5,28 +5,42 @@ import { DropZone } from './DropZone';
 import { percent, prettyLabel } from './format';
 
 /** "What is this?": the extractor's own ImageNet classifier on a dropped, picked or pasted image. */
-export function WhatIsThis() {
+export function WhatIsThis({ active = true }: { active?: boolean }) {
   const { status, results, busy, extractor } = useEngine();
   const ready = status === 'ready';
 
   useEffect(() => {
+    if (!active) return;
     const onPaste = (e: ClipboardEvent) => {
-      const file = Array.from(e.clipboardData?.files ?? []).find((f) => f.type.startsWith('image/'));
+      const file = Array.from(e.clipboardData?.files ?? []).find((f) =>
+        f.type.startsWith('image/'),
+      );
       if (file) void whatIsThis(file);
     };
     window.addEventListener('paste', onPaste);
     return () => window.removeEventListener('paste', onPaste);
-  }, []);
+  }, [active]);
 
   return (
     <section className="panel" aria-labelledby="what-title">
       <h2 id="what-title">What is this?</h2>
       <p className="muted">
-        Drop, pick or paste a photo — or point the webcam — to see what the network recognises. Nothing leaves your device.
+        Drop, pick or paste a photo — or point the webcam — to see what the network recognises.
+        Nothing leaves your device.
       </p>
-      {extractor && !extractor.hasClassifier && <p className="muted">This extractor has no ImageNet classifier; choose ResNet-50 or Inception-v3 in Settings.</p>}
+      {extractor && !extractor.hasClassifier && (
+        <p className="muted">
+          This extractor has no ImageNet classifier; choose ResNet-50 or Inception-v3 in Settings.
+        </p>
+      )}
       <div className="two-col">
-        <DropZone label="Choose an image…" multiple={false} onFiles={(f) => void whatIsThis(f[0]!)} testId="what-drop" disabled={!ready}>
+        <DropZone
+          label="Choose an image…"
+          multiple={false}
+          onFiles={(f) => void whatIsThis(f[0]!)}
+          testId="what-drop"
+          disabled={!ready}
+        >
           {ready ? 'Drop an image here' : 'Waiting for the model…'}
         </DropZone>
         <Camera onFrame={(f) => whatIsThis(f)} captureLabel="What is this?" />
@@ -49,7 +63,10 @@ export function WhatIsThis() {
                   <li key={c.index} data-testid="top-label" data-index={c.index}>
                     <span className="top-label">{prettyLabel(c.label)}</span>
                     <span className="bar" aria-hidden="true">
-                      <span className="bar-fill" style={{ width: `${Math.max(1, c.score * 100)}%` }} />
+                      <span
+                        className="bar-fill"
+                        style={{ width: `${Math.max(1, c.score * 100)}%` }}
+                      />
                     </span>
                     <span className="score">{percent(c.score)}</span>
                   </li>

@@ -1,0 +1,289 @@
+// Times Glimpse's TF.js extractor (the app's own loadExtractor + specs + preprocessing) in Node on
+// a real GPU through WebGPU (Dawn's Node bindings), at several batch sizes, and writes JSON.
+//
+//   node dist/glimpse-gpu-bench.mjs --backend webgpu --models public/models --batches 1,8,32
+//
+// Two timings per batch size:
+//   forward  embedTensor(x) on a preprocessed [n,299,299,3] tensor already on the device, then
+//            await data() of the [n,2048] embeddings (what PyTorch's reference also does).
+//   app      extractor.embed(images) from n RGBA 640x480 pixel buffers: upload, centre crop,
+//            bilinear resize, value mapping, forward, download, finiteness check; the app's path
+//            minus JPEG decoding.
+// Flags: --backend webgpu|cpu, --models DIR (holds <extractor-id>/model.json), --extractor ID,
+// --batches 1,8,32, --warmup N, --min-iters N, --min-ms MS, --no-app, --json FILE,
+// --write-reference FILE (embedding of a fixed synthetic image), --check-reference FILE.
+import { dawnStatus } from './dawn-setup'; // first: sets navigator.gpu before the backend loads
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-webgpu';
+import { loadExtractor, type Extractor } from '../../src/embed/extractor';
+import { findExtractor } from '../../src/embed/specs';
+import type { ByteFetcher } from '../../src/embed/loader';
+import type { PixelImage } from '../../src/embed/preprocess';
+
+interface Args {
+  backend: string;
+  models: string;
+  extractor: string;
+  batches: number[];
+  warmup: number;
+  minIters: number;
+  minMs: number;
+  app: boolean;
+  json?: string;
+  writeReference?: string;
+  checkReference?: string;
+}
+
+function parseArgs(argv: string[]): Args {
+  const get = (name: string): string | undefined => {
+    const i = argv.indexOf(`--${name}`);
+    if (i >= 0) return argv[i + 1];
+    const eq = argv.find((a) => a.startsWith(`--${name}=`));
+    return eq?.slice(name.length + 3);
+  };
+  const num = (name: string, dflt: number): number => {
+    const v = get(name);
+    const n = v === undefined ? dflt : Number(v);
+    if (!Number.isFinite(n) || n < 0) throw new Error(`--${name} must be a number`);
+    return n;
+  };
+  const args: Args = {
+    backend: get('backend') ?? 'webgpu',
+    models: path.resolve(get('models') ?? 'public/models'),
+    extractor: get('extractor') ?? 'inception-v3-nsfwjs',
+    batches: (get('batches') ?? '1,8,32').split(',').filter(Boolean).map(Number),
+    warmup: num('warmup', 3),
+    minIters: num('min-iters', 10),
+    minMs: num('min-ms', 2000),
+    app: !argv.includes('--no-app'),
+  };
+  if (args.batches.some((b) => !Number.isInteger(b) || b < 1)) throw new Error('--batches: positive integers');
+  const json = get('json');
+  const writeRef = get('write-reference');
+  const checkRef = get('check-reference');
+  if (json) args.json = path.resolve(json);
+  if (writeRef) args.writeReference = path.resolve(writeRef);
+  if (checkRef) args.checkReference = path.resolve(checkRef);
+  return args;
+}
+
+export interface Timing {
+  iters: number;
+  medianMs: number;
+  meanMs: number;
+  minMs: number;
+  maxMs: number;
+  msPerImage: number;
+  imagesPerSec: number;
+}
+
+export interface BatchResult {
+  batch: number;
+  firstCallMs: number;
+  forward: Timing;
+  app?: Timing;
+}
+
+function summarise(samples: number[], batch: number): Timing {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  const median = sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+  const mean = samples.reduce((s, v) => s + v, 0) / samples.length;
+  return {
+    iters: samples.length,
+    medianMs: median,
+    meanMs: mean,
+    minMs: sorted[0]!,
+    maxMs: sorted[sorted.length - 1]!,
+    msPerImage: median / batch,
+    imagesPerSec: (batch * 1000) / median,
+  };
+}
+
+/** Runs fn `warmup` times untimed, then at least minIters times and for at least minMs. */
+async function measure(fn: () => Promise<void>, a: Args): Promise<number[]> {
+  for (let i = 0; i < a.warmup; i++) await fn();
+  const samples: number[] = [];
+  const start = performance.now();
+  while (samples.length < a.minIters || performance.now() - start < a.minMs) {
+    const t0 = performance.now();
+    await fn();
+    samples.push(performance.now() - t0);
+    if (samples.length >= 1000) break;
+  }
+  return samples;
+}
+
+/** Deterministic pseudo-random bytes (xorshift32), so every run sees the same pixels. */
+function syntheticImage(width: number, height: number, seed: number): PixelImage {
+  const data = new Uint8Array(width * height * 4);
+  let s = seed >>> 0 || 1;
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      s ^= s << 13;
+      s >>>= 0;
+      s ^= s >>> 17;
+      s ^= s << 5;
+      s >>>= 0;
+      const i = (y * width + x) * 4;
+      // Smooth gradients plus a little noise: closer to a photo than white noise.
+      data[i] = (x * 255) / width * 0.8 + (s & 0x1f);
+      data[i + 1] = (y * 255) / height * 0.8 + ((s >>> 8) & 0x1f);
+      data[i + 2] = ((x + y) * 127) / (width + height) + ((s >>> 16) & 0x3f);
+      data[i + 3] = 255;
+    }
+  }
+  return { width, height, channels: 4, data };
+}
+
+const fileFetcher: ByteFetcher = async (p) => {
+  const buf = await fs.readFile(p);
+  return buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer;
+};
+
+interface AdapterSummary {
+  vendor: string;
+  architecture: string;
+  device: string;
+  description: string;
+}
+
+async function describeAdapter(): Promise<AdapterSummary | null> {
+  const gpu = (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu;
+  if (!gpu) return null;
+  const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
+  if (!adapter) return null;
+  const info = adapter.info;
+  return { vendor: info.vendor, architecture: info.architecture, device: info.device, description: info.description };
+}
+
+interface Reference {
+  extractor: string;
+  backend: string;
+  image: string;
+  embedding: number[];
+}
+
+const REF_IMAGE = { width: 640, height: 480, seed: 12345 };
+
+async function referenceEmbedding(ex: Extractor): Promise<Float32Array> {
+  const img = syntheticImage(REF_IMAGE.width, REF_IMAGE.height, REF_IMAGE.seed);
+  const { embeddings } = await ex.embed([img]);
+  return embeddings[0]!;
+}
+
+function compare(a: Float32Array, b: number[]): { cosine: number; maxAbsDiff: number; maxAbsRef: number } {
+  let dot = 0;
+  let na = 0;
+  let nb = 0;
+  let maxDiff = 0;
+  let maxRef = 0;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i]!;
+    const y = b[i]!;
+    dot += x * y;
+    na += x * x;
+    nb += y * y;
+    maxDiff = Math.max(maxDiff, Math.abs(x - y));
+    maxRef = Math.max(maxRef, Math.abs(y));
+  }
+  return { cosine: dot / Math.sqrt(na * nb), maxAbsDiff: maxDiff, maxAbsRef: maxRef };
+}
+
+const fmt = (v: number, d = 2): string => v.toFixed(d);
+
+async function main(): Promise<void> {
+  const a = parseArgs(process.argv.slice(2));
+  console.log(`[tfjs] node ${process.version}, TF.js ${tf.version.tfjs}; dawn.node: ${dawnStatus.loaded ? 'loaded' : 'not loaded'} (${dawnStatus.detail})`);
+  const adapter = a.backend === 'webgpu' ? await describeAdapter() : null;
+  if (a.backend === 'webgpu') {
+    if (!adapter) throw new Error('WebGPU: no adapter (is a Vulkan driver reachable? VK_DRIVER_FILES, libvulkan.so.1)');
+    console.log(`[tfjs] WebGPU adapter: ${JSON.stringify(adapter)}`);
+  }
+  if (!(await tf.setBackend(a.backend))) throw new Error(`TF.js backend ${a.backend} did not start`);
+  await tf.ready();
+  console.log(`[tfjs] backend: ${tf.getBackend()}`);
+
+  const spec = findExtractor(a.extractor);
+  const resolveUrl = (u: string): string => path.join(a.models, u.split('?')[0]!.replace(/^models\//, ''));
+  const t0 = performance.now();
+  const ex = await loadExtractor(spec, { fetchBytes: fileFetcher, resolveUrl });
+  console.log(`[tfjs] loaded ${ex.key} in ${fmt(performance.now() - t0, 0)} ms`);
+
+  let check: (ReturnType<typeof compare> & { against: string }) | undefined;
+  if (a.writeReference || a.checkReference) {
+    const emb = await referenceEmbedding(ex);
+    if (a.writeReference) {
+      const ref: Reference = { extractor: ex.key, backend: tf.getBackend(), image: JSON.stringify(REF_IMAGE), embedding: Array.from(emb) };
+      await fs.writeFile(a.writeReference, JSON.stringify(ref));
+      console.log(`[tfjs] wrote reference embedding (${tf.getBackend()}) to ${a.writeReference}`);
+    }
+    if (a.checkReference) {
+      const ref = JSON.parse(await fs.readFile(a.checkReference, 'utf8')) as Reference;
+      if (ref.extractor !== ex.key) throw new Error(`reference is for ${ref.extractor}, not ${ex.key}`);
+      check = { ...compare(emb, ref.embedding), against: ref.backend };
+      console.log(
+        `[tfjs] ${tf.getBackend()} vs ${ref.backend} reference: cosine ${check.cosine.toFixed(6)}, max |diff| ${check.maxAbsDiff.toExponential(2)} (max |ref| ${check.maxAbsRef.toFixed(3)})`,
+      );
+      if (!(check.cosine > 0.999)) throw new Error('embedding differs from the reference: the backend computes something else');
+    }
+  }
+
+  const results: BatchResult[] = [];
+  const s = spec.inputSize;
+  for (const n of a.batches) {
+    const x = tf.randomUniform([n, s, s, 3], 0, 1, 'float32', 7) as tf.Tensor4D;
+    const forward = async (): Promise<void> => {
+      const y = ex.embedTensor(x);
+      await y.data();
+      y.dispose();
+    };
+    const c0 = performance.now();
+    await forward(); // first call at this shape: shader/pipeline compilation
+    const firstCallMs = performance.now() - c0;
+    const fwd = summarise(await measure(forward, a), n);
+    x.dispose();
+    const r: BatchResult = { batch: n, firstCallMs, forward: fwd };
+    if (a.app) {
+      const images = Array.from({ length: n }, (_, i) => syntheticImage(640, 480, 1000 + i));
+      r.app = summarise(await measure(async () => void (await ex.embed(images)), a), n);
+    }
+    results.push(r);
+    console.log(
+      `[tfjs] batch ${String(n).padStart(2)}: forward ${fmt(fwd.msPerImage)} ms/image, ${fmt(fwd.imagesPerSec, 1)} images/s (median ${fmt(fwd.medianMs)} ms/batch over ${fwd.iters})` +
+        (r.app ? `; app path ${fmt(r.app.msPerImage)} ms/image, ${fmt(r.app.imagesPerSec, 1)} images/s` : '') +
+        `; first call ${fmt(firstCallMs, 0)} ms`,
+    );
+  }
+  const mem = tf.memory();
+  ex.dispose();
+  console.log(`[tfjs] tensors alive after the runs (model included): ${mem.numTensors}`);
+
+  if (a.json) {
+    const out = {
+      tool: 'tfjs',
+      node: process.version,
+      tfjs: tf.version.tfjs,
+      backend: a.backend,
+      dawnFlags: dawnStatus.flags,
+      adapter,
+      extractor: ex.key,
+      inputSize: s,
+      appImage: '640x480 RGBA',
+      check,
+      results,
+    };
+    await fs.writeFile(a.json, JSON.stringify(out, null, 2));
+    console.log(`[tfjs] wrote ${a.json}`);
+  }
+}
+
+main().then(
+  () => process.exit(0), // dawn.node can keep the event loop alive; leave explicitly
+  (err: unknown) => {
+    console.error('[tfjs] FAILED:', err instanceof Error ? (err.stack ?? err.message) : err);
+    process.exit(1);
+  },
+);

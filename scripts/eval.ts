@@ -1,0 +1,217 @@
+// npm run eval -- --extractor <id> --train <dir> --test <dir> [--json <file>] [--head default|tm]
+// npm run eval -- --extractor <id> --data <dir> [--holdout 0.2]   (splits each class by stable hash)
+// npm run eval -- --extractor <id> --test <imagenet-style dir>      (top-1/top-5 of the ImageNet classifier)
+//
+// Uses the app's own modules: specs, loader, preprocessing, extractor, split, head and metrics.
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import * as tf from '@tensorflow/tfjs';
+import { stratifiedSplit } from '../src/dataset/split';
+import type { Extractor } from '../src/embed/extractor';
+import { defaultHeadSettings } from '../src/train/head';
+import { fitHead, type HeadRecipe } from '../src/train/fit';
+import { argmaxRows, computeMetrics } from '../src/train/metrics';
+import { predictHead } from '../src/train/head';
+import { EmbeddingCache, listImageFolder, type LabelledFile } from './lib/dataset-files';
+import { decodeImageFile, initNodeBackend, loadNodeExtractor, repoRoot } from './lib/node-env';
+import { isGlimpseError } from '../src/shared/errors';
+
+const { values: args } = parseArgs({
+  options: {
+    extractor: { type: 'string', default: 'resnet50-imagenet' },
+    train: { type: 'string' },
+    test: { type: 'string' },
+    data: { type: 'string' },
+    holdout: { type: 'string', default: '0.2' },
+    json: { type: 'string' },
+    head: { type: 'string', default: 'default' },
+    kind: { type: 'string', default: 'softmax' },
+    batch: { type: 'string', default: '8' },
+    limit: { type: 'string' },
+    quiet: { type: 'boolean', default: false },
+  },
+});
+
+const warnings: string[] = [];
+const warn = (m: string) => {
+  warnings.push(m);
+  console.warn(`warning: ${m}`);
+};
+const log = (m: string) => {
+  if (!args.quiet) console.log(m);
+};
+
+interface Embedded {
+  file: LabelledFile;
+  vector: Float32Array;
+  top?: number[];
+}
+
+async function embedAll(ex: Extractor, files: LabelledFile[], wantTop: boolean): Promise<Embedded[]> {
+  const cache = new EmbeddingCache(path.join(repoRoot, '.cache', 'embeddings'), ex.key);
+  const out: Embedded[] = [];
+  const todo: { file: LabelledFile; hash: string }[] = [];
+  for (const file of files) {
+    const hash = await EmbeddingCache.hashFile(file.file);
+    const hit = wantTop ? null : await cache.get(hash, ex.spec.embeddingDim);
+    if (hit) out.push({ file, vector: hit });
+    else todo.push({ file, hash });
+  }
+  const batch = Math.max(1, Number(args.batch));
+  const t0 = performance.now();
+  let done = 0;
+  for (let i = 0; i < todo.length; i += batch) {
+    const chunk = todo.slice(i, i + batch);
+    const decoded: { item: (typeof chunk)[number]; px: Awaited<ReturnType<typeof decodeImageFile>> }[] = [];
+    for (const item of chunk) {
+      try {
+        decoded.push({ item, px: await decodeImageFile(item.file.file) });
+      } catch (err) {
+        warn(`${item.file.id}: ${isGlimpseError(err) ? err.message : String(err)}`);
+      }
+    }
+    if (decoded.length === 0) continue;
+    const r = await ex.embed(decoded.map((d) => d.px), wantTop ? { topK: 5 } : {});
+    for (const [j, d] of decoded.entries()) {
+      const vector = r.embeddings[j]!;
+      await cache.put(d.item.hash, vector);
+      const e: Embedded = { file: d.item.file, vector };
+      if (r.top) e.top = r.top[j]!.map((t) => t.index);
+      out.push(e);
+    }
+    done += decoded.length;
+    if (!args.quiet && (done % 80 < batch || i + batch >= todo.length)) {
+      const rate = done / ((performance.now() - t0) / 1000);
+      process.stdout.write(`  embedded ${done}/${todo.length} (${rate.toFixed(1)} images/s)\n`);
+    }
+  }
+  const order = new Map(files.map((f, i) => [f.id, i]));
+  return out.sort((a, b) => order.get(a.file.id)! - order.get(b.file.id)!);
+}
+
+async function imagenetIndex(dir: string): Promise<Map<string, number>> {
+  const map = new Map<string, number>();
+  try {
+    const csv = await fs.readFile(path.join(dir, 'imagenet_classes.csv'), 'utf8');
+    for (const line of csv.split('\n').slice(1)) {
+      const [index, synset] = line.split(',');
+      if (synset && index !== undefined && index !== '') map.set(synset.trim(), Number(index));
+    }
+  } catch {
+    // no CSV: ImageNet class indices follow sorted synset order
+    const { classes } = await listImageFolder(dir, () => undefined);
+    classes.forEach((c, i) => map.set(c, i));
+  }
+  return map;
+}
+
+function limitFiles(files: LabelledFile[]): LabelledFile[] {
+  return args.limit ? files.slice(0, Number(args.limit)) : files;
+}
+
+async function main(): Promise<void> {
+  const backend = await initNodeBackend();
+  const extractor = await loadNodeExtractor(args.extractor!);
+  log(`extractor ${extractor.key}, backend ${backend}`);
+  const result: Record<string, unknown> = { extractor: extractor.key, backend };
+
+  if (!args.train && !args.data) {
+    if (!args.test) throw new Error('Give --test <dir> (with --train <dir>, or alone for ImageNet top-1/top-5), or --data <dir>.');
+    if (!extractor.hasClassifier) throw new Error(`${args.extractor} has no ImageNet classifier: give --train too.`);
+    const index = await imagenetIndex(args.test);
+    const { files } = await listImageFolder(args.test, warn);
+    const embedded = await embedAll(extractor, limitFiles(files), true);
+    let top1 = 0;
+    let top5 = 0;
+    let n = 0;
+    for (const e of embedded) {
+      const truth = index.get(e.file.className);
+      if (truth === undefined) {
+        warn(`${e.file.className} is not an ImageNet synset in the label map`);
+        continue;
+      }
+      n++;
+      if (e.top?.[0] === truth) top1++;
+      if (e.top?.includes(truth)) top5++;
+    }
+    Object.assign(result, { top1: top1 / n, top5: top5 / n, n, warnings });
+    await writeJson(result);
+    console.log(`top1: ${(top1 / n).toFixed(4)} top5: ${(top5 / n).toFixed(4)} (n=${n})`);
+    extractor.dispose();
+    return;
+  }
+
+  let trainFiles: LabelledFile[];
+  let testFiles: LabelledFile[];
+  let classes: string[];
+  if (args.data) {
+    const listed = await listImageFolder(args.data, warn);
+    classes = listed.classes;
+    // A held-out split by stable hash of "<class>/<file>", salted so it is independent of the
+    // validation split the head makes inside the training files.
+    const split = stratifiedSplit(
+      listed.files.map((f) => ({ ...f, classId: f.className })),
+      Number(args.holdout),
+      'holdout:',
+    );
+    trainFiles = split.train;
+    testFiles = split.validation;
+  } else {
+    const tr = await listImageFolder(args.train!, warn);
+    const te = await listImageFolder(args.test!, warn);
+    classes = tr.classes;
+    trainFiles = tr.files;
+    testFiles = te.files.filter((f) => {
+      if (classes.includes(f.className)) return true;
+      warn(`test class ${f.className} is not among the training classes`);
+      return false;
+    });
+  }
+  trainFiles = limitFiles(trainFiles);
+  const trainEmb = await embedAll(extractor, trainFiles, false);
+  const testEmb = await embedAll(extractor, testFiles, false);
+  const dim = extractor.spec.embeddingDim;
+  const pack = (rows: Embedded[]) => {
+    const x = new Float32Array(rows.length * dim);
+    rows.forEach((r, i) => x.set(r.vector, i * dim));
+    return { x, labels: Int32Array.from(rows.map((r) => classes.indexOf(r.file.className))), ids: rows.map((r) => r.file.id) };
+  };
+  const tr = pack(trainEmb);
+  const te = pack(testEmb);
+  const recipe: HeadRecipe = args.head === 'tm' ? 'tm' : 'default';
+  const settings = defaultHeadSettings(args.kind === 'mlp' ? 'mlp' : 'softmax');
+  const fit = await fitHead({ ids: tr.ids, labels: tr.labels, x: tr.x, dim }, classes.length, settings, { recipe });
+  const probs = predictHead(fit.head, te.x, te.ids.length);
+  const pred = argmaxRows(probs, classes.length);
+  const metrics = computeMetrics(te.labels, pred, classes.length);
+  Object.assign(result, {
+    head: recipe === 'tm' ? 'teachable-machine (dense 100 relu + softmax, adam 1e-3, 50 epochs, batch 16)' : `default ${settings.kind}`,
+    classes,
+    n_train: tr.ids.length,
+    n_test: te.ids.length,
+    accuracy: metrics.accuracy,
+    perClass: Object.fromEntries(classes.map((c, i) => [c, metrics.perClass[i]])),
+    confusion: metrics.confusion,
+    validationAccuracy: fit.validation?.accuracy ?? null,
+    trainMs: Math.round(fit.trainMs),
+    bestEpoch: fit.head.bestEpoch,
+    warnings,
+  });
+  await writeJson(result);
+  log(`head ${String(result.head)}: trained in ${Math.round(fit.trainMs)} ms (best epoch ${fit.head.bestEpoch}), validation ${fit.validation ? fit.validation.accuracy.toFixed(4) : 'n/a'}`);
+  console.log(`accuracy: ${metrics.accuracy.toFixed(4)} (n_test=${te.ids.length})`);
+  extractor.dispose();
+  if (tf.memory().numTensors > 0) log(`(tensors still alive: ${tf.memory().numTensors})`);
+}
+
+async function writeJson(result: Record<string, unknown>): Promise<void> {
+  if (!args.json) return;
+  await fs.mkdir(path.dirname(path.resolve(args.json)), { recursive: true });
+  await fs.writeFile(args.json, JSON.stringify(result, null, 2));
+}
+
+main().catch((err: unknown) => {
+  console.error(`eval failed: ${err instanceof Error ? err.message : String(err)}`);
+  process.exitCode = 1;
+});

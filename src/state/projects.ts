@@ -1,0 +1,133 @@
+// Projects: which one is open (remembered as the last-opened project in the settings table),
+// live lists through Dexie live queries, and the project actions. Write policy (DESIGN.md 8):
+// nothing is written until the first read of projects and settings has finished, so a slow or
+// failing first load can never overwrite what is already stored.
+import { useLiveQuery } from 'dexie-react-hooks';
+import { extractorKey, findExtractor } from '../embed/specs';
+import { serializeError } from '../shared/errors';
+import { readPreferences, useEngine } from './engine';
+import { repo, type ProjectRow } from './repo';
+import { attempt, selectClass, showToast, useSession } from './session';
+
+export const DEFAULT_PROJECT_NAME = 'My first project';
+const LAST_PROJECT_KEY = 'lastProjectId';
+
+/** The extractor a new project starts with: the one running now, else the preferred one. */
+function currentExtractor(): { id: string; key: string } {
+  const running = useEngine.getState().extractor;
+  if (running) return { id: running.id, key: running.key };
+  const spec = findExtractor(readPreferences().extractor);
+  return { id: spec.id, key: extractorKey(spec) };
+}
+
+let initializing: Promise<void> | null = null;
+
+/** Reads the stored projects once and opens the last one (creating the first project if none). */
+export function initProjects(): Promise<void> {
+  initializing ??= doInit().catch((err: unknown) => {
+    initializing = null;
+    useSession.setState({ loadError: serializeError(err).message });
+  });
+  return initializing;
+}
+
+async function doInit(): Promise<void> {
+  const r = repo();
+  const [list, last] = await Promise.all([
+    r.projects.list(),
+    r.settings.get<string | null>(LAST_PROJECT_KEY, null),
+  ]);
+  // First load complete: from here on writes are allowed.
+  let id = list.find((p) => p.id === last)?.id ?? list[0]?.id ?? null;
+  if (id === null) {
+    const ex = currentExtractor();
+    id = (await r.projects.create(DEFAULT_PROJECT_NAME, ex.id, ex.key)).id;
+  }
+  if (id !== last) await r.settings.set(LAST_PROJECT_KEY, id);
+  useSession.setState({
+    loaded: true,
+    loadError: null,
+    currentProjectId: id,
+    selectedClassId: null,
+  });
+}
+
+// ---- hooks -------------------------------------------------------------------------------------
+
+/** All projects, most recently changed first (undefined while loading). */
+export function useProjects(): ProjectRow[] | undefined {
+  return useLiveQuery(() => repo().projects.list(), []);
+}
+
+export function useCurrentProjectId(): string | null {
+  return useSession((s) => s.currentProjectId);
+}
+
+/** The open project's row (undefined while loading or when it was deleted elsewhere). */
+export function useCurrentProject(): ProjectRow | undefined {
+  const id = useCurrentProjectId();
+  return useLiveQuery(() => (id ? repo().projects.get(id) : undefined), [id]);
+}
+
+// ---- actions -----------------------------------------------------------------------------------
+
+function requireLoaded(): void {
+  if (!useSession.getState().loaded) throw new Error('Projects are still loading.');
+}
+
+export async function switchProject(projectId: string): Promise<void> {
+  requireLoaded();
+  useSession.setState({ currentProjectId: projectId, selectedClassId: null });
+  await attempt(
+    () => repo().settings.set(LAST_PROJECT_KEY, projectId),
+    'Could not remember the project',
+  );
+}
+
+export async function createProject(name: string): Promise<ProjectRow | undefined> {
+  requireLoaded();
+  const ex = currentExtractor();
+  const row = await attempt(
+    () => repo().projects.create(name, ex.id, ex.key),
+    'Could not create the project',
+  );
+  if (row) await switchProject(row.id);
+  return row;
+}
+
+export async function renameProject(projectId: string, name: string): Promise<boolean> {
+  requireLoaded();
+  const ok = await attempt(async () => {
+    await repo().projects.rename(projectId, name);
+    return true;
+  }, 'Could not rename');
+  return ok === true;
+}
+
+export async function duplicateProject(projectId: string): Promise<ProjectRow | undefined> {
+  requireLoaded();
+  const row = await attempt(() => repo().projects.duplicate(projectId), 'Could not duplicate');
+  if (row) {
+    await switchProject(row.id);
+    showToast(`Opened the copy “${row.name}”.`);
+  }
+  return row;
+}
+
+/** Deletes a project for good (the UI confirms first) and opens another one. */
+export async function deleteProject(projectId: string): Promise<void> {
+  requireLoaded();
+  const r = repo();
+  const before = await attempt(() => r.projects.get(projectId));
+  const done = await attempt(async () => {
+    await r.projects.delete(projectId);
+    return true;
+  }, 'Could not delete the project');
+  if (!done) return;
+  if (before) showToast(`Deleted “${before.name}”.`);
+  if (useSession.getState().currentProjectId !== projectId) return;
+  const rest = (await attempt(() => r.projects.list())) ?? [];
+  const next = rest[0] ?? (await createProject(DEFAULT_PROJECT_NAME));
+  if (next) await switchProject(next.id);
+  selectClass(null);
+}

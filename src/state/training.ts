@@ -1,0 +1,282 @@
+// Training and prediction for the current project: gathers cached embeddings from the store
+// (re-embedding any made by another extractor first), trains in the worker with live progress,
+// saves the head, and keeps it loaded in the worker for prediction. Nothing is re-embedded when
+// retraining: only samples without an embedding for the current extractor go to the worker.
+import { useLiveQuery } from 'dexie-react-hooks';
+import { create } from 'zustand';
+import type { EpochReport, HeadSettings, TrainedHead } from '../train/head';
+import { defaultHeadSettings } from '../train/head';
+import type { Metrics } from '../train/metrics';
+import { GlimpseError, serializeError, type SerializedError } from '../shared/errors';
+import { embedBridge, useEngine } from './engine';
+import { repo } from './repo';
+
+export type { EpochReport, HeadSettings, Metrics };
+
+export interface TrainingOutcome {
+  headId: string;
+  classIds: string[];
+  classNames: string[];
+  validation: Metrics | null;
+  /** Validation samples with their predicted class index and confidence. */
+  reviewed: { sampleId: string; trueIndex: number; predIndex: number; confidence: number }[];
+  trainMs: number;
+  bestEpoch: number;
+  nTrain: number;
+  extractorKey: string;
+}
+
+export interface TrainingState {
+  phase: 'idle' | 'preparing' | 'embedding' | 'training' | 'done' | 'error' | 'cancelled';
+  history: EpochReport[];
+  maxEpochs: number;
+  embedProgress: { done: number; total: number } | null;
+  outcome: TrainingOutcome | null;
+  error: SerializedError | null;
+  quarantined: number;
+  settings: HeadSettings;
+  /** The head loaded in the worker, for the project it belongs to. */
+  loadedHead: {
+    projectId: string;
+    headId: string;
+    classIds: string[];
+    classNames: string[];
+  } | null;
+}
+
+export const useTraining = create<TrainingState>(() => ({
+  phase: 'idle',
+  history: [],
+  maxEpochs: 0,
+  embedProgress: null,
+  outcome: null,
+  error: null,
+  quarantined: 0,
+  settings: defaultHeadSettings(),
+  loadedHead: null,
+}));
+
+let controller: AbortController | null = null;
+
+export function setHeadSettings(patch: Partial<HeadSettings>): void {
+  const next = { ...useTraining.getState().settings, ...patch };
+  if (patch.kind && patch.kind !== useTraining.getState().settings.kind) {
+    Object.assign(next, defaultHeadSettings(patch.kind), patch);
+  }
+  useTraining.setState({ settings: next });
+}
+
+export function cancelTraining(): void {
+  controller?.abort();
+}
+
+/** Embeds samples that have no embedding for the current extractor (after a switch). */
+async function embedMissing(
+  ids: string[],
+  extractorKey: string,
+  signal: AbortSignal,
+): Promise<void> {
+  useTraining.setState({ phase: 'embedding', embedProgress: { done: 0, total: ids.length } });
+  const r = repo();
+  let done = 0;
+  for (let i = 0; i < ids.length; i += 8) {
+    if (signal.aborted) throw new GlimpseError('cancelled', 'Cancelled.');
+    const rows = (await Promise.all(ids.slice(i, i + 8).map((id) => r.samples.get(id)))).filter(
+      (s) => s?.blob,
+    );
+    const images = await Promise.all(
+      rows.map(async (s) => ({
+        id: s!.id,
+        bytes: await s!.blob!.arrayBuffer(),
+        type: s!.type,
+        name: s!.name,
+      })),
+    );
+    const vectors: { sampleId: string; extractorKey: string; vector: Float32Array }[] = [];
+    await embedBridge().call(
+      'embed',
+      { images, thumbnails: false },
+      {
+        signal,
+        transfer: images.map((im) => im.bytes),
+        onProgress: (p) => {
+          if (p.embedding) vectors.push({ sampleId: p.id, extractorKey, vector: p.embedding });
+        },
+      },
+    );
+    await r.embeddings.putMany(vectors);
+    done += images.length;
+    useTraining.setState({ embedProgress: { done, total: ids.length } });
+  }
+}
+
+export async function trainProject(projectId: string): Promise<void> {
+  const engine = useEngine.getState();
+  if (engine.status !== 'ready' || !engine.extractor) {
+    useTraining.setState({
+      phase: 'error',
+      error: { code: 'internal', message: 'The model is still loading; train again in a moment.' },
+    });
+    return;
+  }
+  controller?.abort();
+  controller = new AbortController();
+  const signal = controller.signal;
+  const extractorKey = engine.extractor.key;
+  const settings = useTraining.getState().settings;
+  useTraining.setState({
+    phase: 'preparing',
+    history: [],
+    error: null,
+    maxEpochs: settings.epochs,
+    embedProgress: null,
+  });
+  try {
+    const r = repo();
+    let set = await r.embeddings.loadTrainingSet(projectId, extractorKey, {
+      expectedDim: engine.extractor.dim,
+    });
+    if (set.missing.length > 0) {
+      await embedMissing(set.missing, extractorKey, signal);
+      set = await r.embeddings.loadTrainingSet(projectId, extractorKey, {
+        expectedDim: engine.extractor.dim,
+      });
+    }
+    const classes = await r.classes.list(projectId);
+    const used = classes.filter((c) => set.classIds.includes(c.id));
+    if (used.length < 2) {
+      throw new GlimpseError(
+        'invalid-input',
+        'Add images to at least two classes before training.',
+      );
+    }
+    const index = new Map(used.map((c, i) => [c.id, i]));
+    const labels = Int32Array.from(set.classIds.map((c) => index.get(c)!));
+    useTraining.setState({ phase: 'training', quarantined: set.quarantined });
+    const res = await embedBridge().call(
+      'train',
+      { ids: set.ids, labels, x: set.x, dim: set.dim, numClasses: used.length, settings },
+      {
+        signal,
+        onProgress: (e) => useTraining.setState((s) => ({ history: [...s.history, e] })),
+        transfer: [set.x.buffer],
+      },
+    );
+    const classIds = used.map((c) => c.id);
+    const classNames = used.map((c) => c.name);
+    const row = await r.heads.save(projectId, {
+      extractorKey,
+      labels: classIds,
+      classNames,
+      head: res.head,
+      metrics: { validation: res.validation, trainMs: res.trainMs, settings },
+    });
+    await embedBridge().call('setHead', { head: res.head, extractorKey });
+    const outcome: TrainingOutcome = {
+      headId: row.id,
+      classIds,
+      classNames,
+      validation: res.validation,
+      reviewed: res.validationIds.map((sampleId, i) => ({
+        sampleId,
+        trueIndex: index.get(set.classIds[set.ids.indexOf(sampleId)]!)!,
+        predIndex: res.validationPred[i]!,
+        confidence: res.validationConfidence[i]!,
+      })),
+      trainMs: res.trainMs,
+      bestEpoch: res.head.bestEpoch,
+      nTrain: set.ids.length - res.validationIds.length,
+      extractorKey,
+    };
+    useTraining.setState({
+      phase: 'done',
+      outcome,
+      loadedHead: { projectId, headId: row.id, classIds, classNames },
+    });
+  } catch (err) {
+    const e = serializeError(err);
+    useTraining.setState({
+      phase: e.code === 'cancelled' ? 'cancelled' : 'error',
+      error: e.code === 'cancelled' ? null : e,
+    });
+  } finally {
+    useTraining.setState({ embedProgress: null });
+  }
+}
+
+/** Loads the project's latest head into the worker (after a reload: predict without retraining). */
+export async function loadLatestHead(projectId: string): Promise<boolean> {
+  const engine = useEngine.getState();
+  if (!engine.extractor) return false;
+  const row = await repo().heads.latest(projectId);
+  if (!row || row.extractorKey !== engine.extractor.key) {
+    useTraining.setState({ loadedHead: null, outcome: null, phase: 'idle' });
+    await embedBridge().call('setHead', { head: null, extractorKey: null });
+    return false;
+  }
+  await embedBridge().call('setHead', {
+    head: row.head as TrainedHead,
+    extractorKey: row.extractorKey,
+  });
+  const metrics = row.metrics as { validation?: Metrics | null; trainMs?: number } | null;
+  useTraining.setState({
+    loadedHead: { projectId, headId: row.id, classIds: row.labels, classNames: row.classNames },
+    outcome: null,
+    phase: 'idle',
+    history: (row.head as TrainedHead).history ?? [],
+    error: null,
+  });
+  if (metrics?.validation) {
+    useTraining.setState({
+      outcome: {
+        headId: row.id,
+        classIds: row.labels,
+        classNames: row.classNames,
+        validation: metrics.validation,
+        reviewed: [],
+        trainMs: metrics.trainMs ?? 0,
+        bestEpoch: (row.head as TrainedHead).bestEpoch,
+        nTrain: 0,
+        extractorKey: row.extractorKey,
+      },
+    });
+  }
+  return true;
+}
+
+export interface Prediction {
+  scores: { classId: string; name: string; score: number }[];
+  ms: number;
+}
+
+/** Classifies one image (file, paste or webcam frame) with the loaded head. */
+export async function predictImage(file: Blob, name = 'image'): Promise<Prediction> {
+  const loaded = useTraining.getState().loadedHead;
+  if (!loaded)
+    throw new GlimpseError(
+      'invalid-input',
+      'Train the model first: there is no trained classifier yet.',
+    );
+  const bytes = await file.arrayBuffer();
+  const res = await embedBridge().call(
+    'predict',
+    { image: { id: 'predict', bytes, type: file.type, name } },
+    { transfer: [bytes] },
+  );
+  return {
+    scores: loaded.classIds.map((classId, i) => ({
+      classId,
+      name: loaded.classNames[i]!,
+      score: res.probs[i]!,
+    })),
+    ms: res.ms,
+  };
+}
+
+/** Sample rows by id (for the confusion-matrix drill-down and the review list). */
+export function useSamplesByIds(ids: readonly string[]) {
+  return useLiveQuery(async () => {
+    const rows = await Promise.all(ids.map((id) => repo().samples.get(id)));
+    return rows.filter((r) => r !== undefined);
+  }, [ids.join(',')]);
+}

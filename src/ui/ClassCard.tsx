@@ -1,0 +1,146 @@
+import { useState } from 'react';
+import { deleteClass, moveClass, renameClass, setClassColor } from '../state/classes';
+import { importFiles, importFolder } from '../state/importer';
+import { PALETTE, type ClassRow } from '../state/repo';
+import { selectClass } from '../state/session';
+import { DropZone } from './DropZone';
+import { InlineEdit } from './InlineEdit';
+import { SampleGrid } from './SampleGrid';
+
+interface Props {
+  projectId: string;
+  cls: ClassRow;
+  classes: ClassRow[];
+  index: number;
+  count: number;
+  selected: boolean;
+  ready: boolean;
+}
+
+/** One class: its name, colour, count and order, a drop target, and its samples. */
+export function ClassCard({ projectId, cls, classes, index, count, selected, ready }: Props) {
+  const [editing, setEditing] = useState(false);
+  const [palette, setPalette] = useState(false);
+
+  return (
+    <li
+      className={`class-card${selected ? ' class-card-selected' : ''}`}
+      data-testid="class-card"
+      data-class-id={cls.id}
+      style={{ borderLeftColor: cls.color }}
+    >
+      <div className="class-head">
+        <button
+          type="button"
+          className="swatch"
+          style={{ background: cls.color }}
+          aria-label={`Colour of ${cls.name}: ${cls.color}. Change colour`}
+          aria-expanded={palette}
+          data-testid="class-color"
+          onClick={() => setPalette((p) => !p)}
+        />
+        {editing ? (
+          <InlineEdit
+            value={cls.name}
+            label={`New name for ${cls.name}`}
+            testId="class-rename-input"
+            onSave={(name) => renameClass(cls.id, name)}
+            onDone={() => setEditing(false)}
+          />
+        ) : (
+          <h3 className="class-name" data-testid="class-name">
+            {cls.name}
+          </h3>
+        )}
+        <span className="class-count muted">
+          <span data-testid="class-count">{count}</span> sample{count === 1 ? '' : 's'}
+        </span>
+        <div className="class-tools">
+          <button
+            type="button"
+            className="button small-button"
+            aria-pressed={selected}
+            data-testid="class-select"
+            aria-label={`Use ${cls.name} for webcam and paste`}
+            onClick={() => selectClass(cls.id)}
+          >
+            {selected ? 'Selected' : 'Select'}
+          </button>
+          <button
+            type="button"
+            className="button small-button"
+            aria-label={`Rename ${cls.name}`}
+            data-testid="class-rename"
+            onClick={() => setEditing(true)}
+          >
+            Rename
+          </button>
+          <button
+            type="button"
+            className="button small-button"
+            aria-label={`Move ${cls.name} up`}
+            disabled={index === 0}
+            data-testid="class-up"
+            onClick={() => void moveClass(projectId, cls.id, -1)}
+          >
+            ↑
+          </button>
+          <button
+            type="button"
+            className="button small-button"
+            aria-label={`Move ${cls.name} down`}
+            disabled={index === classes.length - 1}
+            data-testid="class-down"
+            onClick={() => void moveClass(projectId, cls.id, 1)}
+          >
+            ↓
+          </button>
+          <button
+            type="button"
+            className="button small-button danger"
+            aria-label={`Delete ${cls.name}`}
+            data-testid="class-delete"
+            onClick={() => void deleteClass(cls.id)}
+          >
+            Delete
+          </button>
+        </div>
+      </div>
+      {palette && (
+        <div className="palette" role="group" aria-label={`Colours for ${cls.name}`}>
+          {PALETTE.map((c) => (
+            <button
+              key={c}
+              type="button"
+              className="swatch"
+              style={{ background: c }}
+              aria-label={`Colour ${c}`}
+              aria-pressed={c === cls.color}
+              onClick={() => {
+                void setClassColor(cls.id, c);
+                setPalette(false);
+              }}
+              onKeyDown={(e) => {
+                if (e.key === 'Escape') setPalette(false);
+              }}
+            />
+          ))}
+        </div>
+      )}
+      <DropZone
+        label="Add images…"
+        testId="class-drop"
+        ariaLabel={`Add images to ${cls.name}`}
+        onFiles={(files) => importFiles(cls.id, files)}
+        onDropTransfer={(dt) => {
+          void importFolder(dt, { intoClassId: cls.id, rootFilesIntoClass: true });
+        }}
+      >
+        {count === 0
+          ? `Drop photos of “${cls.name}” here${ready ? '' : ' (they are saved once the model is ready)'}`
+          : 'Drop more photos here'}
+      </DropZone>
+      <SampleGrid projectId={projectId} cls={cls} classes={classes} />
+    </li>
+  );
+}

@@ -1,0 +1,99 @@
+import { cancelImport, clearImportSummary, useImport } from '../state/importer';
+
+function duration(seconds: number): string {
+  if (seconds < 60) return `${Math.ceil(seconds)} s`;
+  const m = Math.floor(seconds / 60);
+  const s = Math.round(seconds % 60);
+  return m < 60 ? `${m} min ${s} s` : `${Math.floor(m / 60)} h ${m % 60} min`;
+}
+
+/** Progress of the import queue: done/total, rate, time left, cancel, and every file that failed. */
+export function ImportPanel() {
+  const s = useImport();
+  if (!s.running && s.outcome === null) return null;
+  const processed = s.done + s.failed;
+  const title = s.running
+    ? s.waitingForModel
+      ? 'Waiting for the model to load…'
+      : 'Adding images…'
+    : s.outcome === 'cancelled'
+      ? 'Import cancelled'
+      : s.outcome === 'stopped'
+        ? 'Import stopped'
+        : 'Import finished';
+
+  return (
+    <section
+      className="panel import-panel"
+      aria-labelledby="import-title"
+      data-testid="import-panel"
+    >
+      <h2 id="import-title" className="import-title">
+        {title}
+      </h2>
+      <div
+        role="status"
+        aria-live="polite"
+        data-testid="import-status"
+        data-running={s.running}
+        data-done={s.done}
+        data-failed={s.failed}
+        data-total={s.total}
+        data-outcome={s.outcome ?? ''}
+      >
+        <progress
+          max={Math.max(1, s.total)}
+          value={processed}
+          aria-label="Import progress"
+          className="import-progress"
+        />
+        <p className="small">
+          <strong data-testid="import-counts">
+            {processed} / {s.total}
+          </strong>{' '}
+          processed · {s.done} saved
+          {s.failed > 0 && <span className="error-text"> · {s.failed} failed</span>}
+          {s.running && s.rate !== null && ` · ${s.rate.toFixed(1)} images/s`}
+          {s.running && s.etaS !== null && ` · about ${duration(s.etaS)} left`}
+          {s.skipped > 0 && ` · ${s.skipped} non-image file${s.skipped === 1 ? '' : 's'} skipped`}
+        </p>
+        {s.stopReason && <p className="error-text">{s.stopReason}</p>}
+      </div>
+      <div className="row">
+        {s.running ? (
+          <button
+            type="button"
+            className="button"
+            data-testid="import-cancel"
+            onClick={cancelImport}
+          >
+            Cancel
+          </button>
+        ) : (
+          <button
+            type="button"
+            className="button"
+            data-testid="import-close"
+            onClick={clearImportSummary}
+          >
+            Close
+          </button>
+        )}
+      </div>
+      {s.errors.length > 0 && (
+        <details open={s.errors.length <= 10} className="import-errors">
+          <summary>
+            {s.failed} file{s.failed === 1 ? '' : 's'} could not be added
+          </summary>
+          <ul data-testid="import-errors">
+            {s.errors.map((e, i) => (
+              <li key={i} data-testid="import-error">
+                <strong className="import-error-name">{e.name}</strong>: {e.message}
+              </li>
+            ))}
+          </ul>
+        </details>
+      )}
+    </section>
+  );
+}

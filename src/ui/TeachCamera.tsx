@@ -1,0 +1,207 @@
+import { useCallback, useEffect, useRef, useState } from 'react';
+import { grabFrame, listCameras, openCamera, stopCamera } from '../capture/webcam';
+import { importCaptured } from '../state/importer';
+
+/** Frames per second while "hold to record" is held. */
+export const RECORD_FPS = 5;
+
+interface Props {
+  classId: string | null;
+  className: string | null;
+}
+
+/**
+ * Webcam samples for the selected class: a single shot, or hold the record button (mouse, touch,
+ * or Space/Enter held) to add frames at a steady RECORD_FPS, with a counter while recording.
+ */
+export function TeachCamera({ classId, className }: Props) {
+  const video = useRef<HTMLVideoElement>(null);
+  const [stream, setStream] = useState<MediaStream | null>(null);
+  const [cameras, setCameras] = useState<MediaDeviceInfo[]>([]);
+  const [deviceId, setDeviceId] = useState('');
+  const [error, setError] = useState<string | null>(null);
+  const [recording, setRecording] = useState(false);
+  const [count, setCount] = useState(0);
+  const timer = useRef<ReturnType<typeof setInterval> | null>(null);
+  const frameNo = useRef(0);
+  const target = useRef(classId);
+  useEffect(() => {
+    target.current = classId;
+  }, [classId]);
+
+  useEffect(() => () => stopCamera(stream), [stream]);
+  useEffect(() => {
+    if (video.current && stream) video.current.srcObject = stream;
+  }, [stream]);
+
+  const start = async (id?: string) => {
+    setError(null);
+    try {
+      stopCamera(stream);
+      const s = await openCamera(id || undefined);
+      setStream(s);
+      setCameras(await listCameras());
+    } catch (err) {
+      setError(err instanceof Error ? err.message : String(err));
+    }
+  };
+
+  const shoot = useCallback(async (): Promise<boolean> => {
+    const cls = target.current;
+    if (!video.current || !cls) return false;
+    try {
+      frameNo.current += 1;
+      const file = await grabFrame(video.current, `webcam-${frameNo.current}.jpg`);
+      importCaptured(cls, file, 'webcam', frameNo.current);
+      return true;
+    } catch (err) {
+      setError(err instanceof Error ? err.message : String(err));
+      return false;
+    }
+  }, []);
+
+  const stopRecording = useCallback(() => {
+    if (timer.current !== null) clearInterval(timer.current);
+    timer.current = null;
+    setRecording(false);
+  }, []);
+
+  const startRecording = useCallback(() => {
+    if (timer.current !== null || !target.current) return;
+    setCount(0);
+    setRecording(true);
+    let busy = false;
+    const tick = () => {
+      // Skip a tick rather than pile up grabs: the rate stays steady even on a slow machine.
+      if (busy) return;
+      busy = true;
+      void shoot().then((ok) => {
+        busy = false;
+        if (ok) setCount((n) => n + 1);
+      });
+    };
+    tick();
+    timer.current = setInterval(tick, 1000 / RECORD_FPS);
+  }, [shoot]);
+
+  useEffect(() => stopRecording, [stopRecording]);
+
+  const disabled = !classId;
+  const holdKey = (key: string) => key === ' ' || key === 'Enter';
+
+  return (
+    <div className="camera teach-camera" data-testid="teach-camera">
+      {!stream ? (
+        <button
+          type="button"
+          className="button"
+          data-testid="teach-camera-start"
+          onClick={() => void start(deviceId)}
+        >
+          Start webcam
+        </button>
+      ) : (
+        <>
+          <video
+            ref={video}
+            className="camera-video mirrored"
+            autoPlay
+            playsInline
+            muted
+            aria-label="Webcam preview (mirrored)"
+          />
+          {cameras.length > 1 && (
+            <label>
+              Camera{' '}
+              <select
+                value={deviceId}
+                onChange={(e) => {
+                  setDeviceId(e.target.value);
+                  void start(e.target.value);
+                }}
+              >
+                {cameras.map((c, i) => (
+                  <option key={c.deviceId} value={c.deviceId}>
+                    {c.label || `Camera ${i + 1}`}
+                  </option>
+                ))}
+              </select>
+            </label>
+          )}
+          <p className="small">
+            {className ? (
+              <>
+                Adding to <strong data-testid="camera-target">{className}</strong>
+              </>
+            ) : (
+              'Select or add a class first.'
+            )}
+          </p>
+          <div className="row">
+            <button
+              type="button"
+              className="button"
+              disabled={disabled}
+              data-testid="camera-shot"
+              onClick={() => void shoot()}
+            >
+              Take one photo
+            </button>
+            <button
+              type="button"
+              className={`button primary record${recording ? ' recording' : ''}`}
+              disabled={disabled}
+              aria-pressed={recording}
+              data-testid="camera-record"
+              aria-describedby="record-help"
+              onPointerDown={(e) => {
+                if (e.button !== 0) return;
+                e.currentTarget.setPointerCapture(e.pointerId);
+                startRecording();
+              }}
+              onPointerUp={stopRecording}
+              onPointerCancel={stopRecording}
+              onLostPointerCapture={stopRecording}
+              onKeyDown={(e) => {
+                if (!holdKey(e.key)) return;
+                e.preventDefault();
+                if (!e.repeat) startRecording();
+              }}
+              onKeyUp={(e) => {
+                if (!holdKey(e.key)) return;
+                e.preventDefault();
+                stopRecording();
+              }}
+              onBlur={stopRecording}
+              onContextMenu={(e) => e.preventDefault()}
+            >
+              {recording ? 'Recording…' : 'Hold to record'}
+            </button>
+            <button
+              type="button"
+              className="button"
+              onClick={() => {
+                stopRecording();
+                stopCamera(stream);
+                setStream(null);
+              }}
+            >
+              Stop webcam
+            </button>
+          </div>
+          <p id="record-help" className="muted small">
+            Hold the button (or hold Space on it) to add {RECORD_FPS} frames a second.
+          </p>
+          <p className="small" role="status" aria-live="polite" data-testid="record-count">
+            {recording || count > 0 ? `${count} frame${count === 1 ? '' : 's'} recorded` : ''}
+          </p>
+        </>
+      )}
+      {error && (
+        <p className="error-text" role="alert">
+          {error}
+        </p>
+      )}
+    </div>
+  );
+}
