@@ -40,7 +40,8 @@ function candidates(): string[] {
 
 /**
  * TF.js 4.22 pushes `['bgra8unorm-storage']` (an array, not a string) into requiredFeatures when
- * the adapter has that feature. Browsers stringify it through WebIDL; dawn.node rejects it. Flatten.
+ * the adapter has that feature. Browsers stringify it through WebIDL, and dawn.node 0.6.2 happens to
+ * accept it too; flatten it anyway so the device request does not hinge on that conversion.
  */
 function patchAdapter(adapter: GPUAdapter): GPUAdapter {
   const requestDevice = adapter.requestDevice.bind(adapter);
@@ -75,12 +76,7 @@ function install(): DawnStatus {
     wgslLanguageFeatures: gpu.wgslLanguageFeatures,
   };
   // Node 20 has no global navigator; Node 21+ has one with a getter, so define rather than assign.
-  const existing = (globalThis as { navigator?: object }).navigator ?? {};
-  Object.defineProperty(globalThis, 'navigator', {
-    configurable: true,
-    writable: true,
-    value: Object.assign(Object.create(existing) as object, { gpu: wrapped }),
-  });
+  Object.defineProperty(globalThis, 'navigator', { configurable: true, writable: true, value: { gpu: wrapped } });
   return { loaded: true, detail: file, flags };
 }
 

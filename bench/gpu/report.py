@@ -16,7 +16,8 @@ import json
 def cell(t: dict | None) -> str:
     if not t:
         return "n/a"
-    return f"{t['msPerImage']:.2f} ms · {t['imagesPerSec']:.0f}/s"
+    ips = t["imagesPerSec"]
+    return f"{t['msPerImage']:.2f} ms · {ips:.0f}/s" if ips >= 10 else f"{t['msPerImage']:.2f} ms · {ips:.2f}/s"
 
 
 def main() -> None:

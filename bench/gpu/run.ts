@@ -10,7 +10,7 @@
 //            bilinear resize, value mapping, forward, download, finiteness check; the app's path
 //            minus JPEG decoding.
 // Flags: --backend webgpu|cpu, --models DIR (holds <extractor-id>/model.json), --extractor ID,
-// --batches 1,8,32, --warmup N, --min-iters N, --min-ms MS, --no-app, --json FILE,
+// --batches 1,8,32, --warmup N, --min-iters N, --min-ms MS, --no-app, --expect-adapter REGEX, --json FILE,
 // --write-reference FILE (embedding of a fixed synthetic image), --check-reference FILE.
 import { dawnStatus } from './dawn-setup'; // first: sets navigator.gpu before the backend loads
 import fs from 'node:fs/promises';
@@ -31,6 +31,8 @@ interface Args {
   minIters: number;
   minMs: number;
   app: boolean;
+  /** Fail unless the WebGPU adapter's info matches this (case-insensitive regex), e.g. "nvidia". */
+  expectAdapter?: string;
   json?: string;
   writeReference?: string;
   checkReference?: string;
@@ -60,6 +62,8 @@ function parseArgs(argv: string[]): Args {
     app: !argv.includes('--no-app'),
   };
   if (args.batches.some((b) => !Number.isInteger(b) || b < 1)) throw new Error('--batches: positive integers');
+  const expect = get('expect-adapter');
+  if (expect) args.expectAdapter = expect;
   const json = get('json');
   const writeRef = get('write-reference');
   const checkRef = get('check-reference');
@@ -201,6 +205,9 @@ async function main(): Promise<void> {
   if (a.backend === 'webgpu') {
     if (!adapter) throw new Error('WebGPU: no adapter (is a Vulkan driver reachable? VK_DRIVER_FILES, libvulkan.so.1)');
     console.log(`[tfjs] WebGPU adapter: ${JSON.stringify(adapter)}`);
+    if (a.expectAdapter && !new RegExp(a.expectAdapter, 'i').test(JSON.stringify(adapter))) {
+      throw new Error(`WebGPU adapter does not match --expect-adapter ${a.expectAdapter}`);
+    }
   }
   if (!(await tf.setBackend(a.backend))) throw new Error(`TF.js backend ${a.backend} did not start`);
   await tf.ready();

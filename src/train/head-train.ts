@@ -28,8 +28,6 @@ export async function trainHead(train: HeadData, numClasses: number, settings: H
   throwIfCancelled(opts.signal);
 
   const { mean, invStd } = standardisation(train.x, train.n, train.d, s.kind === 'softmax');
-  if (process.env.MLP_RAW === '1' && s.kind === 'mlp') { invStd.fill(1); mean.fill(0); }
-  if (process.env.MLP_RAW === 'g' && s.kind === 'mlp') { const a = invStd.reduce((p, v) => p + 1 / (v * v), 0) / invStd.length; invStd.fill(1 / Math.sqrt(a / 2)); }
   const classWeights = s.classWeighting ? balancedClassWeights(train.y, numClasses) : new Float32Array(numClasses).fill(1);
   const sizes = s.kind === 'mlp' ? [train.d, s.hiddenUnits, numClasses] : [train.d, numClasses];
 

@@ -72,7 +72,10 @@ export function TeachView({ active }: { active: boolean }) {
         </section>
       </div>
       <TrainPanel projectId={projectId} />
-      <PredictPanel projectId={projectId} colors={Object.fromEntries((classes ?? []).map((c) => [c.id, c.color]))} />
+      <PredictPanel
+        projectId={projectId}
+        colors={Object.fromEntries((classes ?? []).map((c) => [c.id, c.color]))}
+      />
     </div>
   );
 }

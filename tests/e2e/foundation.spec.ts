@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { blockModelHosts, datasetFiles, dropFiles, fileForDrop, waitForEngine, watchCsp } from './helpers';
+import { blockModelHosts, datasetFiles, dropFiles, dropStaged, fileForDrop, stageFiles, waitForEngine, watchCsp } from './helpers';
 
 test.describe('foundation', () => {
   test('falls back from the unreachable TF Hub Inception-v3 to the bundled ResNet-50 and picks WASM over software GPUs', async ({ page }) => {
@@ -29,5 +29,48 @@ test.describe('foundation', () => {
     await expect(first).toHaveAttribute('data-index', '1');
     await expect(first).toContainText('goldfish');
     await expect(page.getByTestId('what-result').first().getByTestId('top-label')).toHaveCount(5);
+  });
+});
+
+test.describe('backends', () => {
+  for (const backend of ['webgpu', 'webgl', 'cpu', 'wasm'] as const) {
+    test(`forcing ${backend} by URL parameter runs the model there`, async ({ page }) => {
+      test.setTimeout(300_000);
+      await blockModelHosts(page);
+      await page.goto(`./?extractor=resnet50-imagenet&backend=${backend}`);
+      await waitForEngine(page);
+      await expect(page.getByTestId('engine-status')).toHaveAttribute('data-backend', backend);
+      await expect(page.getByTestId('backend-name')).toHaveText(backend.toUpperCase());
+      const [goldfish] = datasetFiles('imagenet-sample', 'n01443537', 1);
+      await dropFiles(page, '[data-testid="what-drop"]', [fileForDrop(goldfish!)]);
+      await expect(page.getByTestId('what-result').first().getByTestId('top-label').first()).toHaveAttribute('data-index', '1', { timeout: 240_000 });
+    });
+  }
+
+  test('embedding runs off the main thread: no long task over 50 ms while classifying', async ({ page }) => {
+    await blockModelHosts(page);
+    await page.addInitScript(() => {
+      const w = window as unknown as { __longTasks: number[] };
+      w.__longTasks = [];
+      new PerformanceObserver((list) => {
+        for (const e of list.getEntries()) w.__longTasks.push(e.duration);
+      }).observe({ type: 'longtask', buffered: false });
+    });
+    await page.goto('./?extractor=resnet50-imagenet');
+    await waitForEngine(page);
+    const files = ['n01443537', 'n01530575', 'n01641577', 'n01644373'].map((s) => datasetFiles('imagenet-sample', s, 1)[0]!);
+    const long: number[] = [];
+    for (const [i, f] of files.entries()) {
+      // Building the File in the page is test harness work: stage it before measuring.
+      await stageFiles(page, [fileForDrop(f)]);
+      await page.waitForTimeout(200);
+      await page.evaluate(() => {
+        (window as unknown as { __longTasks: number[] }).__longTasks.length = 0;
+      });
+      await dropStaged(page, '[data-testid="what-drop"]');
+      await expect(page.getByTestId('what-result')).toHaveCount(i + 1);
+      long.push(...(await page.evaluate(() => (window as unknown as { __longTasks: number[] }).__longTasks)));
+    }
+    expect(long.filter((d) => d > 50)).toEqual([]);
   });
 });

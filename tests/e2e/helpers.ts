@@ -36,20 +36,34 @@ export function fileForDrop(file: string, relativePath?: string): DropFile {
 
 /** Dispatches a real DragEvent with a DataTransfer holding the files onto the target element. */
 export async function dropFiles(page: Page, selector: string, files: DropFile[]): Promise<void> {
-  await page.locator(selector).first().evaluate((el, list) => {
-    const dt = new DataTransfer();
-    for (const f of list) {
+  await stageFiles(page, files);
+  await dropStaged(page, selector);
+}
+
+/** Builds File objects in the page ahead of a drop (so the test's own decoding is not timed). */
+export async function stageFiles(page: Page, files: DropFile[]): Promise<void> {
+  await page.evaluate((list) => {
+    const staged = list.map((f) => {
       const bin = atob(f.base64);
       const bytes = new Uint8Array(bin.length);
       for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
       const file = new File([bytes], f.name, { type: f.type });
       if (f.relativePath) Object.defineProperty(file, 'webkitRelativePath', { value: f.relativePath });
-      dt.items.add(file);
-    }
+      return file;
+    });
+    (window as unknown as { __staged: File[] }).__staged = staged;
+  }, files);
+}
+
+/** Drops the files staged by stageFiles() onto the target element. */
+export async function dropStaged(page: Page, selector: string): Promise<void> {
+  await page.locator(selector).first().evaluate((el) => {
+    const dt = new DataTransfer();
+    for (const file of (window as unknown as { __staged: File[] }).__staged) dt.items.add(file);
     for (const type of ['dragenter', 'dragover', 'drop']) {
       el.dispatchEvent(new DragEvent(type, { bubbles: true, cancelable: true, dataTransfer: dt }));
     }
-  }, files);
+  });
 }
 
 /** Records CSP violations on every page of the test. */
