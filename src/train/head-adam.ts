@@ -5,7 +5,7 @@
 
 import * as tf from '@tensorflow/tfjs';
 import { mulberry32 } from '../shared/rng';
-import { batchStats, forward, makeReport, paramList, uploadRows, type DataTensors, type Params, type Progress } from './head-data';
+import { batchStats, forward, makeReport, paramList, uploadRows, weightGradient, type DataTensors, type Params, type Progress } from './head-data';
 import type { HeadSettings } from './head-types';
 import { glorotUniform, nextMacrotask, permutation, throwIfCancelled } from './head-util';
 
@@ -56,7 +56,7 @@ function step(p: Params, m: Params, v: Params, t: number, batch: Batch, batchWSu
     const gradB: tf.Tensor1D[] = [];
     for (let l = p.kernels.length - 1; l >= 0; l--) {
       const kernel = p.kernels[l] as tf.Tensor2D;
-      const dW = tf.transpose(tf.matMul(tf.transpose(g), acts[l] as tf.Tensor2D));
+      const dW = weightGradient(acts[l] as tf.Tensor2D, g);
       gradK[l] = (s.l2 > 0 ? tf.add(dW, tf.mul(kernel, s.l2)) : dW) as tf.Tensor2D;
       gradB[l] = tf.sum(g, 0);
       if (l > 0) g = tf.mul(tf.matMul(g, tf.transpose(kernel)), gradMasks[l - 1] as tf.Tensor2D);

@@ -2,9 +2,8 @@
 // run, the dense-stack forward pass, per-batch loss/accuracy sums, and the epoch bookkeeping
 // (history, best epoch, early stopping).
 //
-// Every weight gradient in this folder is transpose(matMul(transpose(G), A)), never matMul with
-// transposeA/transposeB: on the WASM backend the flags were ~60x slower than transposing
-// explicitly, and transposing the small [rows, outDim] G beats transposing the big A.
+// Weight gradients never use matMul's transposeA/transposeB flags: on the WASM backend they were
+// ~60x slower than transposing explicitly (see weightGradient).
 
 import * as tf from '@tensorflow/tfjs';
 import type { EpochReport, HeadData } from './head-types';
@@ -111,6 +110,17 @@ export function forward(p: Params, x: tf.Tensor2D, dropout: number, dropoutSeed:
   }
   const logits = tf.add(tf.matMul(a, p.kernels[last] as tf.Tensor2D), p.biases[last] as tf.Tensor1D) as tf.Tensor2D;
   return { logProbs: tf.logSoftmax(logits), acts, gradMasks };
+}
+
+/**
+ * dL/dW = A^T G for A [rows, in] and G [rows, out], with an explicit transpose of whichever side
+ * moves fewer numbers: A (mini-batches), or G and the [in, out] result (full batch, rows >> out).
+ */
+export function weightGradient(a: tf.Tensor2D, g: tf.Tensor2D): tf.Tensor2D {
+  const [rows, inDim] = a.shape;
+  const outDim = g.shape[1];
+  if (rows * inDim <= rows * outDim + inDim * outDim) return tf.matMul(tf.transpose(a), g);
+  return tf.transpose(tf.matMul(tf.transpose(g), a));
 }
 
 /** [sum of w * cross-entropy, number correct] for a batch. */

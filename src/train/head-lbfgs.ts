@@ -11,7 +11,7 @@
 // tensor: the gradient, train stats and (when given) validation stats.
 
 import * as tf from '@tensorflow/tfjs';
-import { batchStats, forward, makeReport, type DataTensors, type Progress } from './head-data';
+import { batchStats, forward, makeReport, weightGradient, type DataTensors, type Progress } from './head-data';
 import type { HeadSettings } from './head-types';
 import { nextMacrotask, throwIfCancelled } from './head-util';
 
@@ -67,7 +67,7 @@ export async function runLbfgs(run: LbfgsRun): Promise<{ kernel: Float32Array; b
       const params = { kernels: [kernel], biases: [bias] };
       const { logProbs } = forward(params, train.x, 0, null);
       const g = tf.mul(tf.sub(tf.exp(logProbs), train.y), gradScale) as tf.Tensor2D;
-      const dW = tf.transpose(tf.matMul(tf.transpose(g), train.x));
+      const dW = weightGradient(train.x, g);
       const parts = [tf.reshape(dW, [-1]), tf.sum(g, 0), batchStats(logProbs, train)];
       if (val) parts.push(batchStats(forward(params, val.x, 0, null).logProbs, val));
       return tf.concat(parts);
