@@ -18,6 +18,8 @@ const { values: args } = parseArgs({
     'node-only': { type: 'boolean', default: false },
     'browser-only': { type: 'boolean', default: false },
     port: { type: 'string', default: '4391' },
+    pipeline: { type: 'string', default: '200' },
+    cycles: { type: 'string', default: '500' },
   },
 });
 const N = Number(args.images);
@@ -71,8 +73,8 @@ async function nodeBench(rows: Row[], extra: Record<string, unknown>): Promise<v
     }
     const t0 = performance.now();
     const head = await trainHead({ x, y, n, d }, k, defaultHeadSettings());
-    extra[`head_train_ms_${n}_${k}`] = Math.round(performance.now() - t0);
-    console.log(`node head training ${n} x ${d}, ${k} classes: ${extra[`head_train_ms_${n}_${k}`]} ms (${head.history.length} epochs)`);
+    extra[`node_head_train_ms_${n}_${k}`] = Math.round(performance.now() - t0);
+    console.log(`node head training ${n} x ${d}, ${k} classes: ${extra[`node_head_train_ms_${n}_${k}`]} ms (${head.history.length} epochs)`);
   }
 }
 
@@ -89,11 +91,20 @@ async function waitForServer(url: string, ms: number): Promise<void> {
   throw new Error(`server at ${url} did not start`);
 }
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type AnyFn = (...a: any[]) => any;
+
+/** Calls window.__glimpseBench[name](...args) in the page. */
+async function call<T>(page: import('playwright-core').Page, name: string, ...fnArgs: unknown[]): Promise<T> {
+  return page.evaluate(([n, a]) => ((window as unknown as { __glimpseBench: Record<string, AnyFn> }).__glimpseBench[n as string]!)(...(a as unknown[])), [name, fnArgs] as const) as Promise<T>;
+}
+
 async function browserBench(rows: Row[], extra: Record<string, unknown>): Promise<void> {
   if (!fs.existsSync(path.join(repoRoot, 'dist', 'index.html'))) throw new Error('No build: run `npm run build` first (or pass --node-only).');
   const port = Number(args.port);
   const server = spawn('npx', ['vite', 'preview', '--host', '127.0.0.1', '--port', String(port), '--strictPort'], { cwd: repoRoot, stdio: 'ignore', detached: true });
   const base = `http://127.0.0.1:${port}/`;
+  const pipelineN = Number(args.pipeline);
   try {
     await waitForServer(base, 60_000);
     const browser = await chromium.launch({
@@ -101,24 +112,102 @@ async function browserBench(rows: Row[], extra: Record<string, unknown>): Promis
       args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic', '--enable-unsafe-webgpu'],
     });
     extra.browser = `Chromium ${browser.version()}`;
-    const files = benchImages(N);
+    const files = benchImages(Math.max(N, pipelineN));
+    const perExtractor: Record<string, Record<string, unknown>> = {};
     for (const spec of await availableExtractors()) {
-      const page = await browser.newPage();
+      const out: Record<string, unknown> = {};
+      perExtractor[spec.id] = out;
+      const context = await browser.newContext();
+      const page = await context.newPage();
       await page.route(/tfhub\.dev|kaggle\.com|storage\.googleapis\.com/, (r) => r.abort('internetdisconnected'));
       await page.route('**/bench-images/**', (r) => r.fulfill({ path: files[Number(r.request().url().split('/').pop())]!, contentType: 'image/jpeg' }));
-      await page.goto(`${base}?bench=1&extractor=${spec.id}`);
-      await page.waitForFunction(() => (window as unknown as { __glimpseBench?: { ready(): boolean } }).__glimpseBench?.ready(), null, { timeout: 180_000 });
-      const info = await page.evaluate(() => (window as unknown as { __glimpseBench: { info(): { backend: string; threads: string } } }).__glimpseBench.info());
-      extra[`browser_threads`] = info.threads;
       const urls = files.map((_, i) => `${base}bench-images/${i}`);
-      for (const chunk of [1, 8]) {
-        await page.evaluate(([u, c]) => (window as unknown as { __glimpseBench: { embedUrls(u: string[], c: number): Promise<unknown> } }).__glimpseBench.embedUrls(u.slice(0, c), c), [urls, chunk] as const);
-        const r = await page.evaluate(([u, c]) => (window as unknown as { __glimpseBench: { embedUrls(u: string[], c: number): Promise<{ ms: number; done: number }> } }).__glimpseBench.embedUrls(u, c), [urls, chunk] as const);
-        rows.push({ where: 'chromium', extractor: spec.id, backend: info.backend, batch: chunk, msPerImage: r.ms / r.done });
-        console.log(`chromium ${spec.id} ${info.backend} (${info.threads}) chunk ${chunk}: ${(r.ms / r.done).toFixed(0)} ms/image (decode + embed)`);
+      const ready = () => page.waitForFunction(() => (window as unknown as { __glimpseBench?: { ready(): boolean } }).__glimpseBench?.ready(), null, { timeout: 300_000 });
+      // Cold: empty cache, model from the network (here: the local server). Warm: from Cache Storage.
+      let t0 = Date.now();
+      await page.goto(`${base}?bench=1&extractor=${spec.id}`);
+      await ready();
+      out.model_load_cold_ms = (await call<{ loadMs: number }>(page, 'info')).loadMs;
+      out.page_to_ready_cold_ms = Date.now() - t0;
+      t0 = Date.now();
+      await page.reload();
+      await ready();
+      const info = await call<{ backend: string; threads: string; loadMs: number }>(page, 'info');
+      out.model_load_warm_ms = info.loadMs;
+      await call(page, 'embedUrls', urls.slice(0, 1), 1);
+      out.time_to_first_prediction_ms = Date.now() - t0;
+      out.backend = info.backend;
+      extra.backend = info.backend;
+      extra.browser_threads = info.threads;
+      const prof = await call<{ macsPerImage: number | null; matmulMacsPerS: number; embedMsPerImage: Record<string, number> }>(page, 'profile', [1, 2, 4, 8], 3);
+      const best = Object.entries(prof.embedMsPerImage).sort((a, b) => a[1] - b[1])[0]!;
+      out.embed_ms_per_image_batch1 = prof.embedMsPerImage['1'];
+      out.embed_ms_per_image_best = best[1];
+      out.best_batch = Number(best[0]);
+      out.macs_per_image = prof.macsPerImage;
+      out.matmul_gmacs_per_s = prof.matmulMacsPerS / 1e9;
+      out.floor_ms_per_image = prof.macsPerImage ? (prof.macsPerImage / prof.matmulMacsPerS) * 1000 : null;
+      for (const [b, ms] of Object.entries(prof.embedMsPerImage)) rows.push({ where: 'chromium (network only)', extractor: spec.id, backend: info.backend, batch: Number(b), msPerImage: ms });
+      const e2e = await call<{ ms: number; done: number }>(page, 'embedUrls', urls.slice(0, N), 8);
+      rows.push({ where: 'chromium (decode+embed)', extractor: spec.id, backend: info.backend, batch: 8, msPerImage: e2e.ms / e2e.done });
+      console.log(`chromium ${spec.id}: ${JSON.stringify(out)}`);
+      if (spec.id === 'resnet50-imagenet') {
+        // Training in the worker, and the longest main-thread task meanwhile.
+        for (const [n, k] of [[1000, 10], [5000, 26]] as const) {
+          const t = await call<{ ms: number; longestTaskMs: number }>(page, 'trainSynthetic', n, k, 2048);
+          extra[`head_train_ms_${n}`] = extra[`head_train_ms_${n}`] ?? Math.round(t.ms);
+          extra[`browser_head_train_ms_${n}_${k}`] = Math.round(t.ms);
+          extra.max_main_thread_task_ms_training = Math.max(Number(extra.max_main_thread_task_ms_training ?? 0), t.longestTaskMs);
+        }
+        const cyc = await call<{ tensorsBefore: number; tensorsAfter: number; heapBeforeMb: number | null; heapAfterMb: number | null }>(page, 'cycles', urls[0], Number(args.cycles));
+        extra.tensor_growth = cyc.tensorsAfter - cyc.tensorsBefore;
+        extra.heap_growth_mb = cyc.heapAfterMb !== null && cyc.heapBeforeMb !== null ? +(cyc.heapAfterMb - cyc.heapBeforeMb).toFixed(2) : null;
+        extra.cycles = Number(args.cycles);
+        // End to end: dropped JPEG files -> decoded, embedded and stored by the app's importer.
+        await page.evaluate(() => (window as unknown as { __lt: number[] }).__lt = []);
+        await page.evaluate(() => new PerformanceObserver((l) => l.getEntries().forEach((e) => (window as unknown as { __lt: number[] }).__lt.push(e.duration))).observe({ type: 'longtask' }));
+        const drop = files.slice(0, pipelineN).map((f) => ({ name: path.basename(f), type: 'image/jpeg', base64: fs.readFileSync(f).toString('base64'), rel: `bench/${path.basename(path.dirname(f))}/${path.basename(f)}` }));
+        await page.evaluate((list) => {
+          (window as unknown as { __staged: File[] }).__staged = list.map((f) => {
+            const bin = atob(f.base64);
+            const bytes = new Uint8Array(bin.length);
+            for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+            const file = new File([bytes], f.name, { type: f.type });
+            Object.defineProperty(file, 'webkitRelativePath', { value: f.rel });
+            return file;
+          });
+          (window as unknown as { __lt: number[] }).__lt.length = 0;
+        }, drop);
+        const p0 = Date.now();
+        await page.locator('[data-testid="folder-drop"]').first().evaluate((el) => {
+          const dt = new DataTransfer();
+          for (const f of (window as unknown as { __staged: File[] }).__staged) dt.items.add(f);
+          for (const type of ['dragenter', 'dragover', 'drop']) el.dispatchEvent(new DragEvent(type, { bubbles: true, cancelable: true, dataTransfer: dt }));
+        });
+        await page.waitForFunction((n) => Array.from(document.querySelectorAll('[data-testid="class-count"]')).reduce((s, e) => s + Number(e.textContent), 0) >= n, pipelineN, { timeout: 900_000, polling: 500 });
+        const pipelineS = (Date.now() - p0) / 1000;
+        extra.pipeline_images_per_s = +(pipelineN / pipelineS).toFixed(3);
+        extra.max_main_thread_task_ms_embedding = Math.max(0, ...(await page.evaluate(() => (window as unknown as { __lt: number[] }).__lt)));
+        // Baseline: TF.js on the main thread, one image at a time, fromPixels from an <img>.
+        await page.goto(`${base}bench/baseline.html`);
+        await page.waitForFunction(() => (window as unknown as { __baseline?: unknown }).__baseline);
+        const b = await page.evaluate((a) => (window as unknown as { __baseline: { run(x: unknown): Promise<{ ms: number; n: number; backend: string }> } }).__baseline.run(a), {
+          modelUrl: `${base}models/resnet50-imagenet/model.json`,
+          embeddingLayer: 'avg_pool',
+          inputSize: 224,
+          preprocessing: 'caffe',
+          urls: urls.slice(0, pipelineN),
+        });
+        extra.baseline_images_per_s = +(b.n / (b.ms / 1000)).toFixed(3);
+        extra.baseline_backend = b.backend;
+        console.log(`pipeline ${extra.pipeline_images_per_s} images/s vs baseline ${extra.baseline_images_per_s} images/s`);
       }
-      await page.close();
+      await context.close();
     }
+    extra.per_extractor = perExtractor;
+    extra.embed_ms_per_image = Object.fromEntries(Object.entries(perExtractor).map(([k, v]) => [k, v.embed_ms_per_image_best]));
+    extra.floor_ms_per_image = Object.fromEntries(Object.entries(perExtractor).map(([k, v]) => [k, v.floor_ms_per_image]));
+    extra.max_main_thread_task_ms = Math.max(Number(extra.max_main_thread_task_ms_embedding ?? 0), Number(extra.max_main_thread_task_ms_training ?? 0));
     await browser.close();
   } finally {
     if (server.pid) process.kill(-server.pid);
@@ -137,7 +226,6 @@ async function main(): Promise<void> {
     versions: { tfjs: pkg.dependencies['@tensorflow/tfjs'] },
     images: N,
     rows,
-    embed_ms_per_image: Object.fromEntries(rows.filter((r) => r.where === 'chromium' && r.batch === 8).map((r) => [r.extractor, +r.msPerImage.toFixed(1)])),
     ...extra,
   };
   fs.mkdirSync(path.join(repoRoot, 'bench'), { recursive: true });

@@ -82,6 +82,17 @@ export interface PredictResult {
   ms: number;
 }
 
+export interface ProfileResult {
+  backend: string;
+  extractor: string;
+  /** Multiply-adds per image (null for graph models, where layers are not visible). */
+  macsPerImage: number | null;
+  /** Multiply-adds per second of a 512^3 matrix product on this backend. */
+  matmulMacsPerS: number;
+  /** ms per image of the network alone (preprocessed input), by batch size. */
+  embedMsPerImage: Record<number, number>;
+}
+
 export interface Requests {
   init: { req: InitRequest; res: InitResult; progress: { phase: string; loadedBytes: number; doneFiles: number; totalFiles: number } };
   classify: { req: { image: ImageInput; topK: number }; res: ClassifyResult; progress: never };
@@ -89,6 +100,7 @@ export interface Requests {
   train: { req: TrainRequest; res: TrainResponse; progress: EpochReport };
   setHead: { req: { head: TrainedHead | null; extractorKey: string | null }; res: { ok: true }; progress: never };
   predict: { req: { image: ImageInput }; res: PredictResult; progress: never };
+  profile: { req: { batches: number[]; repeats: number }; res: ProfileResult; progress: never };
   memory: { req: Record<string, never>; res: { numTensors: number; numBytes: number; backend: string }; progress: never };
 }
 

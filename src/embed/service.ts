@@ -8,8 +8,9 @@ import { selectBackend, type BackendChoice } from './backend';
 import { probeBackends, setBrowserBackend } from './backend-browser';
 import { loadExtractor, type Extractor } from './extractor';
 import { cachingFetcher } from './fetch-cache';
-import type { ClassifyResult, EmbedItemResult, ImageInput, InitRequest, InitResult, Requests } from './protocol';
+import type { ClassifyResult, EmbedItemResult, ImageInput, InitRequest, InitResult, ProfileResult, Requests } from './protocol';
 import { findExtractor } from './specs';
+import { countMacs, measureMatmulRate } from './flops';
 import { classifyEmbedding, trainHandlers } from '../train/service';
 
 const EMBED_BATCH = 4;
@@ -138,7 +139,38 @@ async function predict(image: ImageInput): Promise<{ probs: Float32Array; ms: nu
   return { probs: classifyEmbedding(embeddings[0]!, ex.key), ms: performance.now() - t0 };
 }
 
+async function profile(batches: number[], repeats: number): Promise<ProfileResult> {
+  const ex = checkReady();
+  const s = ex.spec.inputSize;
+  const embedMsPerImage: Record<number, number> = {};
+  for (const b of batches) {
+    const input = tf.randomUniform([b, s, s, 3], 0, 1) as tf.Tensor4D;
+    const warm = ex.embedTensor(input);
+    await warm.data();
+    warm.dispose();
+    const t0 = performance.now();
+    for (let i = 0; i < repeats; i++) {
+      const out = ex.embedTensor(input);
+      await out.data();
+      out.dispose();
+    }
+    embedMsPerImage[b] = (performance.now() - t0) / (repeats * b);
+    input.dispose();
+  }
+  return {
+    backend: tf.getBackend(),
+    extractor: ex.spec.id,
+    macsPerImage: ex.layersModel ? countMacs(ex.layersModel, ex.spec.embeddingOutput) : null,
+    matmulMacsPerS: await measureMatmulRate(),
+    embedMsPerImage,
+  };
+}
+
 export const embedHandlers: Record<keyof Requests, Handler> = {
+  profile: async (payload) => {
+    const { batches, repeats } = payload as Requests['profile']['req'];
+    return { data: await profile(batches, repeats) };
+  },
   ...trainHandlers,
   predict: async (payload) => {
     const data = await predict((payload as Requests['predict']['req']).image);

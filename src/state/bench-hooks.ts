@@ -1,13 +1,39 @@
 // Hooks for `npm run bench` (only with ?bench=1): time the app's own pipeline — the same worker,
-// decoding and embedding code a user's drop goes through — from the page.
+// decoding, embedding and training code a user's actions go through — from the page.
+import type { ProfileResult } from '../embed/protocol';
+import { defaultHeadSettings } from '../train/head';
 import { embedBridge, useEngine } from './engine';
 
 export interface BenchApi {
   ready(): boolean;
-  info(): { backend: string | null; extractor: string | null; threads: string | null };
+  info(): { backend: string | null; extractor: string | null; threads: string | null; loadMs: number | null };
   /** Embeds the given image URLs (fetched first, not timed) in chunks; returns ms for the embedding. */
   embedUrls(urls: string[], chunk: number): Promise<{ ms: number; done: number; failed: number }>;
+  profile(batches: number[], repeats: number): Promise<ProfileResult>;
+  /** Trains the default head in the worker on synthetic embeddings; returns ms and long tasks. */
+  trainSynthetic(n: number, classes: number, dim: number): Promise<{ ms: number; longestTaskMs: number }>;
+  /** Embeds one image `cycles` times (embed + classify alternately); tensors and heap around it. */
+  cycles(url: string, cycles: number): Promise<{ tensorsBefore: number; tensorsAfter: number; heapBeforeMb: number | null; heapAfterMb: number | null; ms: number }>;
   memory(): Promise<{ numTensors: number; numBytes: number }>;
+}
+
+function longTaskRecorder(): { stop(): number } {
+  let longest = 0;
+  const obs = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) longest = Math.max(longest, e.duration);
+  });
+  obs.observe({ type: 'longtask', buffered: false });
+  return {
+    stop() {
+      obs.disconnect();
+      return longest;
+    },
+  };
+}
+
+function heapMb(): number | null {
+  const m = (performance as unknown as { memory?: { usedJSHeapSize: number } }).memory;
+  return m ? m.usedJSHeapSize / 2 ** 20 : null;
 }
 
 export function installBenchHooks(): void {
@@ -15,7 +41,7 @@ export function installBenchHooks(): void {
     ready: () => useEngine.getState().status === 'ready',
     info: () => {
       const s = useEngine.getState();
-      return { backend: s.backend?.name ?? null, extractor: s.extractor?.id ?? null, threads: s.backend?.detail ?? null };
+      return { backend: s.backend?.name ?? null, extractor: s.extractor?.id ?? null, threads: s.backend?.detail ?? null, loadMs: s.loadMs };
     },
     async embedUrls(urls, chunk) {
       const blobs = await Promise.all(urls.map(async (u) => ({ u, b: await (await fetch(u)).arrayBuffer() })));
@@ -29,6 +55,38 @@ export function installBenchHooks(): void {
         failed += r.failed;
       }
       return { ms: performance.now() - t0, done, failed };
+    },
+    profile: (batches, repeats) => embedBridge().call('profile', { batches, repeats }),
+    async trainSynthetic(n, classes, dim) {
+      let seed = 7;
+      const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32) * 2 - 1;
+      const centres = Array.from({ length: classes }, () => Float32Array.from({ length: dim }, rnd));
+      const x = new Float32Array(n * dim);
+      const labels = new Int32Array(n);
+      for (let i = 0; i < n; i++) {
+        labels[i] = i % classes;
+        for (let j = 0; j < dim; j++) x[i * dim + j] = centres[i % classes]![j]! * 0.5 + rnd();
+      }
+      const ids = Array.from({ length: n }, (_, i) => `s${i}`);
+      const rec = longTaskRecorder();
+      const t0 = performance.now();
+      await embedBridge().call('train', { ids, labels, x, dim, numClasses: classes, settings: defaultHeadSettings() }, { transfer: [x.buffer] });
+      return { ms: performance.now() - t0, longestTaskMs: rec.stop() };
+    },
+    async cycles(url, cycles) {
+      const bytes = await (await fetch(url)).arrayBuffer();
+      const before = await embedBridge().call('memory', {});
+      const heapBeforeMb = heapMb();
+      const t0 = performance.now();
+      for (let i = 0; i < cycles; i++) {
+        const copy = bytes.slice(0);
+        const image = { id: 'c', bytes: copy, type: 'image/jpeg', name: 'cycle.jpg' };
+        if (i % 2 === 0) await embedBridge().call('embed', { images: [image], thumbnails: false }, { transfer: [copy] });
+        else await embedBridge().call('classify', { image, topK: 5 }, { transfer: [copy] });
+      }
+      const ms = performance.now() - t0;
+      const after = await embedBridge().call('memory', {});
+      return { tensorsBefore: before.numTensors, tensorsAfter: after.numTensors, heapBeforeMb, heapAfterMb: heapMb(), ms };
     },
     memory: () => embedBridge().call('memory', {}),
   };
