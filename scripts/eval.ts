@@ -1,6 +1,7 @@
 // npm run eval -- --extractor <id> --train <dir> --test <dir> [--json <file>] [--head default|tm]
 // npm run eval -- --extractor <id> --data <dir> [--holdout 0.2]   (splits each class by stable hash)
 // npm run eval -- --extractor <id> --test <imagenet-style dir>      (top-1/top-5 of the ImageNet classifier)
+// --export <dir> (with --train or --data): writes the trained head as the app's model bundle.
 //
 // Uses the app's own modules: specs, loader, preprocessing, extractor, split, head and metrics.
 import fs from 'node:fs/promises';
@@ -14,7 +15,10 @@ import { fitHead, type HeadRecipe } from '../src/train/fit';
 import { argmaxRows, computeMetrics } from '../src/train/metrics';
 import { predictHead } from '../src/train/head';
 import { EmbeddingCache, listImageFolder, type LabelledFile } from './lib/dataset-files';
-import { decodeImageFile, initNodeBackend, loadNodeExtractor, repoRoot } from './lib/node-env';
+import { decodeImageFile, initNodeBackend, loadNodeExtractor, repoRoot, resolveModelPath } from './lib/node-env';
+import { buildModelBundle } from '../src/export/model-bundle';
+import type { HeadMetrics } from '../src/export/validate';
+import type { TrainedHead } from '../src/train/head';
 import { isGlimpseError } from '../src/shared/errors';
 
 const { values: args } = parseArgs({
@@ -30,6 +34,13 @@ const { values: args } = parseArgs({
     batch: { type: 'string', default: '8' },
     limit: { type: 'string' },
     quiet: { type: 'boolean', default: false },
+    // Overrides of the default head settings, for tuning experiments (the app uses the defaults).
+    l2: { type: 'string' },
+    lr: { type: 'string' },
+    epochs: { type: 'string' },
+    patience: { type: 'string' },
+    'val-share': { type: 'string' },
+    export: { type: 'string' },
   },
 });
 
@@ -181,6 +192,11 @@ async function main(): Promise<void> {
   const te = pack(testEmb);
   const recipe: HeadRecipe = args.head === 'tm' ? 'tm' : 'default';
   const settings = defaultHeadSettings(args.kind === 'mlp' ? 'mlp' : 'softmax');
+  if (args.l2 !== undefined) settings.l2 = Number(args.l2);
+  if (args.lr !== undefined) settings.learningRate = Number(args.lr);
+  if (args.epochs !== undefined) settings.epochs = Number(args.epochs);
+  if (args.patience !== undefined) settings.earlyStoppingPatience = Number(args.patience);
+  if (args['val-share'] !== undefined) settings.validationShare = Number(args['val-share']);
   const fit = await fitHead({ ids: tr.ids, labels: tr.labels, x: tr.x, dim }, classes.length, settings, { recipe });
   const probs = predictHead(fit.head, te.x, te.ids.length);
   const pred = argmaxRows(probs, classes.length);
@@ -199,10 +215,22 @@ async function main(): Promise<void> {
     warnings,
   });
   await writeJson(result);
+  if (args.export) await exportBundle(args.export, fit.head, classes, extractor, { validation: fit.validation, trainMs: fit.trainMs });
   log(`head ${String(result.head)}: trained in ${Math.round(fit.trainMs)} ms (best epoch ${fit.head.bestEpoch}), validation ${fit.validation ? fit.validation.accuracy.toFixed(4) : 'n/a'}`);
   console.log(`accuracy: ${metrics.accuracy.toFixed(4)} (n_test=${te.ids.length})`);
   extractor.dispose();
   if (tf.memory().numTensors > 0) log(`(tensors still alive: ${tf.memory().numTensors})`);
+}
+
+/** --export <dir>: the same model bundle the app downloads (src/export/model-bundle.ts). */
+async function exportBundle(dir: string, head: TrainedHead, classes: string[], ex: Extractor, metrics: HeadMetrics): Promise<void> {
+  const files = await buildModelBundle({ head, classNames: classes, extractor: ex.spec, extractorKey: ex.key, extractorModelUrl: resolveModelPath(ex.spec.modelUrl), metrics });
+  for (const [rel, bytes] of Object.entries(files)) {
+    const file = path.join(dir, rel);
+    await fs.mkdir(path.dirname(file), { recursive: true });
+    await fs.writeFile(file, bytes);
+  }
+  log(`model bundle written to ${path.resolve(dir)}`);
 }
 
 async function writeJson(result: Record<string, unknown>): Promise<void> {

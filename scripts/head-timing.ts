@@ -9,10 +9,20 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { mulberry32 } from '../src/shared/rng';
-import { defaultHeadSettings, predictHead, trainHead, trainTeachableMachineHead, type HeadData, type HeadSettings, type TrainedHead } from '../src/train/head';
+import {
+  defaultHeadSettings,
+  predictHead,
+  trainHead,
+  trainTeachableMachineHead,
+  type HeadData,
+  type HeadSettings,
+  type TrainedHead,
+} from '../src/train/head';
 
 const args = process.argv.slice(2);
-const backend = args.includes('--backend') ? (args[args.indexOf('--backend') + 1] ?? 'wasm') : 'wasm';
+const backend = args.includes('--backend')
+  ? (args[args.indexOf('--backend') + 1] ?? 'wasm')
+  : 'wasm';
 const N = 1000;
 const D = 2048;
 const K = 10;
@@ -21,9 +31,12 @@ const RUNS = 5;
 function embeddingLike(n: number, seed: number): HeadData {
   const factors = 32;
   const shape = mulberry32(7);
-  const gauss = (next: () => number) => Math.sqrt(-2 * Math.log(next() || 1e-12)) * Math.cos(2 * Math.PI * next());
+  const gauss = (next: () => number) =>
+    Math.sqrt(-2 * Math.log(next() || 1e-12)) * Math.cos(2 * Math.PI * next());
   const base = Float32Array.from({ length: D }, () => 0.3 * Math.abs(gauss(shape)));
-  const protos = Array.from({ length: K }, () => base.map((b) => b + (shape() < 0.15 ? 0.15 * gauss(shape) : 0)));
+  const protos = Array.from({ length: K }, () =>
+    base.map((b) => b + (shape() < 0.15 ? 0.15 * gauss(shape) : 0)),
+  );
   const loadings = Float32Array.from({ length: D * factors }, () => 0.15 * gauss(shape));
   const next = mulberry32(seed);
   const x = new Float32Array(n * D);
@@ -36,7 +49,8 @@ function embeddingLike(n: number, seed: number): HeadData {
     const proto = protos[c] as Float32Array;
     for (let j = 0; j < D; j++) {
       let v = (proto[j] as number) + 0.3 * gauss(next);
-      for (let l = 0; l < factors; l++) v += (loadings[j * factors + l] as number) * (z[l] as number);
+      for (let l = 0; l < factors; l++)
+        v += (loadings[j * factors + l] as number) * (z[l] as number);
       x[i * D + j] = Math.max(0, v);
     }
   }
@@ -48,7 +62,8 @@ function accuracy(head: TrainedHead, data: HeadData): number {
   let correct = 0;
   for (let i = 0; i < data.n; i++) {
     let best = 0;
-    for (let j = 1; j < K; j++) if ((p[i * K + j] as number) > (p[i * K + best] as number)) best = j;
+    for (let j = 1; j < K; j++)
+      if ((p[i * K + j] as number) > (p[i * K + best] as number)) best = j;
     if (best === data.y[i]) correct++;
   }
   return correct / data.n;
@@ -56,25 +71,44 @@ function accuracy(head: TrainedHead, data: HeadData): number {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 
-async function time(label: string, train: HeadData, test: HeadData, s: HeadSettings, validation: HeadData | undefined, runs = RUNS) {
-  const ms: number[] = [];
+/** Wall-clock and process CPU time (user + system; close to wall time on an idle machine). */
+async function time(
+  label: string,
+  train: HeadData,
+  test: HeadData,
+  s: HeadSettings,
+  validation: HeadData | undefined,
+  runs = RUNS,
+) {
+  const wall: number[] = [];
+  const cpu: number[] = [];
   let head: TrainedHead | undefined;
   for (let r = 0; r < runs; r++) {
+    const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     head = await trainHead(train, K, s, validation ? { validation } : {});
-    ms.push(performance.now() - t0);
+    wall.push(performance.now() - t0);
+    const used = process.cpuUsage(cpu0);
+    cpu.push((used.user + used.system) / 1000);
   }
   const h = head as TrainedHead;
+  const fmt = (xs: number[]) =>
+    `first ${xs[0]?.toFixed(0).padStart(5)}  median ${median(xs).toFixed(0).padStart(5)}  min ${Math.min(
+      ...xs,
+    )
+      .toFixed(0)
+      .padStart(5)} ms`;
   console.log(
-    `${label.padEnd(34)} first ${ms[0]?.toFixed(0).padStart(5)} ms  median ${median(ms).toFixed(0).padStart(5)} ms  min ${Math.min(...ms).toFixed(0).padStart(5)} ms` +
-      `  epochs ${h.history.length} (best ${h.bestEpoch})  test acc ${accuracy(h, test).toFixed(3)}`,
+    `${label.padEnd(34)} wall: ${fmt(wall)} | cpu: ${fmt(cpu)} | epochs ${h.history.length} (best ${h.bestEpoch}), test acc ${accuracy(h, test).toFixed(3)}`,
   );
 }
 
 async function main() {
   if (!(await tf.setBackend(backend))) throw new Error(`backend ${backend} is not available`);
   await tf.ready();
-  console.log(`backend ${tf.getBackend()}; ${N} x ${D} x ${K}; ${RUNS} runs each (first run includes kernel warm-up)`);
+  console.log(
+    `backend ${tf.getBackend()}; ${N} x ${D} x ${K}; ${RUNS} runs each (first run includes kernel warm-up)`,
+  );
   const train = embeddingLike(N, 1);
   const val = embeddingLike(250, 2);
   const test = embeddingLike(2000, 3);
@@ -82,11 +116,14 @@ async function main() {
   const softmax = defaultHeadSettings('softmax');
   await time('softmax (default), no validation', train, test, softmax, undefined);
   await time('softmax (default), 250 validation', train, test, softmax, val);
-  if (args.includes('--mlp')) await time('mlp (default), 250 validation', train, test, defaultHeadSettings('mlp'), val, 2);
+  if (args.includes('--mlp'))
+    await time('mlp (default), 250 validation', train, test, defaultHeadSettings('mlp'), val, 2);
   if (args.includes('--tm')) {
     const t0 = performance.now();
     const head = await trainTeachableMachineHead(train, K, { validation: val });
-    console.log(`${'Teachable Machine baseline'.padEnd(34)} ${(performance.now() - t0).toFixed(0)} ms  test acc ${accuracy(head, test).toFixed(3)}`);
+    console.log(
+      `${'Teachable Machine baseline'.padEnd(34)} wall: ${(performance.now() - t0).toFixed(0)} ms, test acc ${accuracy(head, test).toFixed(3)}`,
+    );
   }
   console.log(`tensors before ${tensorsBefore}, after ${tf.memory().numTensors}`);
 }

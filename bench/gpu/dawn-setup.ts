@@ -7,7 +7,7 @@
 // is enough (the bundle keeps that order).
 //
 // Where dawn.node comes from: GLIMPSE_DAWN_NODE (a path), else `dawn.node` next to the bundle,
-// else the `webgpu` package installed in bench/gpu/node_modules (unbundled runs with tsx).
+// else the `webgpu` package installed in bench/gpu/node_modules (npm install --prefix bench/gpu).
 // GLIMPSE_DAWN_FLAGS passes Dawn options, comma-separated ("backend=vulkan", "adapter=NVIDIA").
 // GLIMPSE_DAWN_NODE=off skips WebGPU entirely (CPU/WASM runs).
 import fs from 'node:fs';
@@ -32,9 +32,12 @@ function candidates(): string[] {
   if (env) return [env];
   const here = path.dirname(fileURLToPath(import.meta.url));
   const platformDir = `${process.platform}-${process.platform === 'darwin' ? 'universal' : process.arch}`;
+  const installed = path.join('node_modules', 'webgpu', 'dist', platformDir, 'dawn.node');
+  // Next to the bundle (device), bench/gpu/node_modules from run.ts (tsx) or from dist/ (bundle here).
   return [
     path.join(here, 'dawn.node'),
-    path.join(here, 'node_modules', 'webgpu', 'dist', platformDir, 'dawn.node'),
+    path.join(here, installed),
+    path.join(here, '..', installed),
   ];
 }
 
@@ -49,7 +52,9 @@ function patchAdapter(adapter: GPUAdapter): GPUAdapter {
     configurable: true,
     value: (desc?: GPUDeviceDescriptor) => {
       if (!desc?.requiredFeatures) return requestDevice(desc);
-      const features = [...(desc.requiredFeatures as Iterable<unknown>)].flat().map(String) as GPUFeatureName[];
+      const features = [...(desc.requiredFeatures as Iterable<unknown>)]
+        .flat()
+        .map(String) as GPUFeatureName[];
       return requestDevice({ ...desc, requiredFeatures: features });
     },
   });
@@ -58,9 +63,15 @@ function patchAdapter(adapter: GPUAdapter): GPUAdapter {
 
 function install(): DawnStatus {
   const flags = (process.env.GLIMPSE_DAWN_FLAGS ?? '').split(',').filter(Boolean);
-  if (process.env.GLIMPSE_DAWN_NODE === 'off') return { loaded: false, detail: 'GLIMPSE_DAWN_NODE=off', flags };
+  if (process.env.GLIMPSE_DAWN_NODE === 'off')
+    return { loaded: false, detail: 'GLIMPSE_DAWN_NODE=off', flags };
   const file = candidates().find((f) => fs.existsSync(f));
-  if (!file) return { loaded: false, detail: `dawn.node not found (looked at ${candidates().join(', ')})`, flags };
+  if (!file)
+    return {
+      loaded: false,
+      detail: `dawn.node not found (looked at ${candidates().join(', ')})`,
+      flags,
+    };
   const require = createRequire(import.meta.url);
   const dawn = require(file) as DawnModule;
   // GPUBufferUsage, GPUMapMode, GPUShaderStage, ... which the backend reads as globals.
@@ -76,7 +87,11 @@ function install(): DawnStatus {
     wgslLanguageFeatures: gpu.wgslLanguageFeatures,
   };
   // Node 20 has no global navigator; Node 21+ has one with a getter, so define rather than assign.
-  Object.defineProperty(globalThis, 'navigator', { configurable: true, writable: true, value: { gpu: wrapped } });
+  Object.defineProperty(globalThis, 'navigator', {
+    configurable: true,
+    writable: true,
+    value: { gpu: wrapped },
+  });
   return { loaded: true, detail: file, flags };
 }
 

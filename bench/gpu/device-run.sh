@@ -3,15 +3,21 @@
 # Needs, carried beside the working tree: .gl/ (the Vulkan/EGL loader .debs, see RESULTS.md) and
 # .device-carry/glimpse-gpu.tar.xz (Node, dawn.node, the bundle, the model, the reference).
 # Writes tfjs-webgpu.json, torch.json, gpu.txt and RESULTS-table.md into $OUT.
+# For a dry run elsewhere: SKIP_GL=1 EXPECT_ADAPTER=mesa TORCH_DEVICE=cpu BATCHES=1 TIMING="--min-ms 0 ...".
 set -uo pipefail
 OUT=${OUT:-/tmp/glimpse-gpu-out}
 BATCHES=${BATCHES:-1,8,32}
+EXPECT_ADAPTER=${EXPECT_ADAPTER:-nvidia}
+TORCH_DEVICE=${TORCH_DEVICE:-cuda}
+TIMING=${TIMING:-}
 mkdir -p "$OUT"
 step() { echo; echo "=== $* ($(date +%T))"; }
 
 step "Vulkan/EGL loaders"
-for f in .gl/*.deb; do dpkg -x "$f" /; done
-ldconfig
+if [ -z "${SKIP_GL:-}" ]; then
+  for f in .gl/*.deb; do dpkg -x "$f" /; done
+  ldconfig
+fi
 ldconfig -p | grep -E 'libvulkan|libEGL\.so' || echo "no libvulkan/libEGL after unpacking .gl"
 nv=/usr/local/nvidia/share
 if [ -f "$nv/vulkan/icd.d/nvidia_icd.json" ]; then export VK_DRIVER_FILES=$nv/vulkan/icd.d/nvidia_icd.json; fi
@@ -20,7 +26,7 @@ echo "VK_DRIVER_FILES=${VK_DRIVER_FILES:-unset}"
 export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-/tmp}
 
 step "GPU"
-nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$OUT/gpu.txt"
+nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$OUT/gpu.txt" || echo "no nvidia-smi" >"$OUT/gpu.txt"
 gpu=$(head -1 "$OUT/gpu.txt")
 
 step "unpack .device-carry/glimpse-gpu.tar.xz"
@@ -32,7 +38,7 @@ G=$W/glimpse-gpu
 
 tfjs() {
   "$G/node" "$G/glimpse-gpu-bench.mjs" --backend webgpu --models "$G/models" --batches "$BATCHES" \
-    --expect-adapter nvidia --check-reference "$G/reference.json" --json "$OUT/tfjs-webgpu.json"
+    --expect-adapter "$EXPECT_ADAPTER" --check-reference "$G/reference.json" --json "$OUT/tfjs-webgpu.json" $TIMING
 }
 step "TF.js WebGPU (Dawn on Vulkan)"
 tfjs
@@ -47,7 +53,7 @@ if [ $tfjs_rc -ne 0 ]; then
 fi
 
 step "PyTorch reference"
-PYTHONUNBUFFERED=1 python3 bench/gpu/torch_ref.py --batches "$BATCHES" --json "$OUT/torch.json"
+PYTHONUNBUFFERED=1 ${PYTHON:-python3} bench/gpu/torch_ref.py --batches "$BATCHES" --device "$TORCH_DEVICE" --json "$OUT/torch.json" $TIMING
 torch_rc=$?
 
 step "table"

@@ -35,6 +35,8 @@ def main() -> None:
     by_batch_pt = {label: {r["batch"]: r["forward"] for r in rows} for label, rows in pt["results"].items()}
     adapter = tj.get("adapter") or {}
     card = args.gpu or pt.get("device", "?")
+    flags = [f.split("=", 1)[1] for f in tj.get("dawnFlags", []) if f.startswith("backend=")]
+    dawn_backend = {"vulkan": "Vulkan", "opengles": "OpenGL ES (EGL)"}.get(flags[0], flags[0]) if flags else "Vulkan"
     header = [
         "batch",
         "TF.js WebGPU, forward",
@@ -55,7 +57,7 @@ def main() -> None:
     notes = [
         f"Card: {card}. WebGPU adapter as Dawn reports it: "
         f"{adapter.get('vendor', '?')} / {adapter.get('architecture', '?')} / {adapter.get('description', '?')}.",
-        f"TF.js {tj['tfjs']} (tfjs-backend-webgpu) in Node {tj['node']} with Dawn's WebGPU for Node (npm `webgpu`) on Vulkan; "
+        f"TF.js {tj['tfjs']} (tfjs-backend-webgpu) in Node {tj['node']} with Dawn's WebGPU for Node (npm `webgpu`) on {dawn_backend}; "
         f"extractor {tj['extractor']} (Inception-v3, {tj['inputSize']}×{tj['inputSize']}, 2048-d embedding), "
         f"the app's own loadExtractor/specs/preprocess code.",
         f"PyTorch {pt['torch']}, torchvision {pt['torchvision']} `inception_v3` (random weights, fc = Identity), "

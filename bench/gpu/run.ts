@@ -1,7 +1,8 @@
 // Times Glimpse's TF.js extractor (the app's own loadExtractor + specs + preprocessing) in Node on
 // a real GPU through WebGPU (Dawn's Node bindings), at several batch sizes, and writes JSON.
 //
-//   node dist/glimpse-gpu-bench.mjs --backend webgpu --models public/models --batches 1,8,32
+//   node .cache/bench-gpu/glimpse-gpu-bench.mjs --backend webgpu --models public/models --batches 1,8,32
+//   (bundle: node bench/gpu/build.mjs; or unbundled: npx tsx bench/gpu/run.ts ...)
 //
 // Two timings per batch size:
 //   forward  embedTensor(x) on a preprocessed [n,299,299,3] tensor already on the device, then
@@ -61,7 +62,8 @@ function parseArgs(argv: string[]): Args {
     minMs: num('min-ms', 2000),
     app: !argv.includes('--no-app'),
   };
-  if (args.batches.some((b) => !Number.isInteger(b) || b < 1)) throw new Error('--batches: positive integers');
+  if (args.batches.some((b) => !Number.isInteger(b) || b < 1))
+    throw new Error('--batches: positive integers');
   const expect = get('expect-adapter');
   if (expect) args.expectAdapter = expect;
   const json = get('json');
@@ -133,8 +135,8 @@ function syntheticImage(width: number, height: number, seed: number): PixelImage
       s >>>= 0;
       const i = (y * width + x) * 4;
       // Smooth gradients plus a little noise: closer to a photo than white noise.
-      data[i] = (x * 255) / width * 0.8 + (s & 0x1f);
-      data[i + 1] = (y * 255) / height * 0.8 + ((s >>> 8) & 0x1f);
+      data[i] = ((x * 255) / width) * 0.8 + (s & 0x1f);
+      data[i + 1] = ((y * 255) / height) * 0.8 + ((s >>> 8) & 0x1f);
       data[i + 2] = ((x + y) * 127) / (width + height) + ((s >>> 16) & 0x3f);
       data[i + 3] = 255;
     }
@@ -160,7 +162,12 @@ async function describeAdapter(): Promise<AdapterSummary | null> {
   const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
   if (!adapter) return null;
   const info = adapter.info;
-  return { vendor: info.vendor, architecture: info.architecture, device: info.device, description: info.description };
+  return {
+    vendor: info.vendor,
+    architecture: info.architecture,
+    device: info.device,
+    description: info.description,
+  };
 }
 
 interface Reference {
@@ -178,7 +185,10 @@ async function referenceEmbedding(ex: Extractor): Promise<Float32Array> {
   return embeddings[0]!;
 }
 
-function compare(a: Float32Array, b: number[]): { cosine: number; maxAbsDiff: number; maxAbsRef: number } {
+function compare(
+  a: Float32Array,
+  b: number[],
+): { cosine: number; maxAbsDiff: number; maxAbsRef: number } {
   let dot = 0;
   let na = 0;
   let nb = 0;
@@ -200,21 +210,28 @@ const fmt = (v: number, d = 2): string => v.toFixed(d);
 
 async function main(): Promise<void> {
   const a = parseArgs(process.argv.slice(2));
-  console.log(`[tfjs] node ${process.version}, TF.js ${tf.version.tfjs}; dawn.node: ${dawnStatus.loaded ? 'loaded' : 'not loaded'} (${dawnStatus.detail})`);
+  console.log(
+    `[tfjs] node ${process.version}, TF.js ${tf.version.tfjs}; dawn.node: ${dawnStatus.loaded ? 'loaded' : 'not loaded'} (${dawnStatus.detail})`,
+  );
   const adapter = a.backend === 'webgpu' ? await describeAdapter() : null;
   if (a.backend === 'webgpu') {
-    if (!adapter) throw new Error('WebGPU: no adapter (is a Vulkan driver reachable? VK_DRIVER_FILES, libvulkan.so.1)');
+    if (!adapter)
+      throw new Error(
+        'WebGPU: no adapter (is a Vulkan driver reachable? VK_DRIVER_FILES, libvulkan.so.1)',
+      );
     console.log(`[tfjs] WebGPU adapter: ${JSON.stringify(adapter)}`);
     if (a.expectAdapter && !new RegExp(a.expectAdapter, 'i').test(JSON.stringify(adapter))) {
       throw new Error(`WebGPU adapter does not match --expect-adapter ${a.expectAdapter}`);
     }
   }
-  if (!(await tf.setBackend(a.backend))) throw new Error(`TF.js backend ${a.backend} did not start`);
+  if (!(await tf.setBackend(a.backend)))
+    throw new Error(`TF.js backend ${a.backend} did not start`);
   await tf.ready();
   console.log(`[tfjs] backend: ${tf.getBackend()}`);
 
   const spec = findExtractor(a.extractor);
-  const resolveUrl = (u: string): string => path.join(a.models, u.split('?')[0]!.replace(/^models\//, ''));
+  const resolveUrl = (u: string): string =>
+    path.join(a.models, u.split('?')[0]!.replace(/^models\//, ''));
   const t0 = performance.now();
   const ex = await loadExtractor(spec, { fetchBytes: fileFetcher, resolveUrl });
   console.log(`[tfjs] loaded ${ex.key} in ${fmt(performance.now() - t0, 0)} ms`);
@@ -223,18 +240,27 @@ async function main(): Promise<void> {
   if (a.writeReference || a.checkReference) {
     const emb = await referenceEmbedding(ex);
     if (a.writeReference) {
-      const ref: Reference = { extractor: ex.key, backend: tf.getBackend(), image: JSON.stringify(REF_IMAGE), embedding: Array.from(emb) };
+      const ref: Reference = {
+        extractor: ex.key,
+        backend: tf.getBackend(),
+        image: JSON.stringify(REF_IMAGE),
+        embedding: Array.from(emb),
+      };
       await fs.writeFile(a.writeReference, JSON.stringify(ref));
       console.log(`[tfjs] wrote reference embedding (${tf.getBackend()}) to ${a.writeReference}`);
     }
     if (a.checkReference) {
       const ref = JSON.parse(await fs.readFile(a.checkReference, 'utf8')) as Reference;
-      if (ref.extractor !== ex.key) throw new Error(`reference is for ${ref.extractor}, not ${ex.key}`);
+      if (ref.extractor !== ex.key)
+        throw new Error(`reference is for ${ref.extractor}, not ${ex.key}`);
       check = { ...compare(emb, ref.embedding), against: ref.backend };
       console.log(
         `[tfjs] ${tf.getBackend()} vs ${ref.backend} reference: cosine ${check.cosine.toFixed(6)}, max |diff| ${check.maxAbsDiff.toExponential(2)} (max |ref| ${check.maxAbsRef.toFixed(3)})`,
       );
-      if (!(check.cosine > 0.999)) throw new Error('embedding differs from the reference: the backend computes something else');
+      if (!(check.cosine > 0.999))
+        throw new Error(
+          'embedding differs from the reference: the backend computes something else',
+        );
     }
   }
 
@@ -260,7 +286,9 @@ async function main(): Promise<void> {
     results.push(r);
     console.log(
       `[tfjs] batch ${String(n).padStart(2)}: forward ${fmt(fwd.msPerImage)} ms/image, ${fmt(fwd.imagesPerSec, 1)} images/s (median ${fmt(fwd.medianMs)} ms/batch over ${fwd.iters})` +
-        (r.app ? `; app path ${fmt(r.app.msPerImage)} ms/image, ${fmt(r.app.imagesPerSec, 1)} images/s` : '') +
+        (r.app
+          ? `; app path ${fmt(r.app.msPerImage)} ms/image, ${fmt(r.app.imagesPerSec, 1)} images/s`
+          : '') +
         `; first call ${fmt(firstCallMs, 0)} ms`,
     );
   }

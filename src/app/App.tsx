@@ -3,6 +3,7 @@ import { startEngine } from '../state/engine';
 import { initProjects } from '../state/projects';
 import { Header } from '../ui/Header';
 import { Notices } from '../ui/Notices';
+import { PwaPrompts } from '../ui/PwaPrompts';
 import { TeachView } from '../ui/TeachView';
 import { Toasts } from '../ui/Toasts';
 import { WhatIsThis } from '../ui/WhatIsThis';
@@ -49,6 +50,7 @@ export function App() {
       </a>
       <Header />
       <Notices />
+      <PwaPrompts />
       <main id="main" className="main">
         <div role="tablist" aria-label="Views" className="tabs" onKeyDown={onTabKey}>
           {TABS.map((t) => (

@@ -34,8 +34,8 @@ export function stopCamera(stream: MediaStream | null): void {
   stream?.getTracks().forEach((t) => t.stop());
 }
 
-/** The current video frame as a JPEG file (unmirrored: the model sees what the camera sees). */
-export async function grabFrame(video: HTMLVideoElement, name = 'webcam.jpg'): Promise<File> {
+/** The current video frame drawn on a fresh canvas (synchronous, so frames keep a steady rate). */
+export function snapshotFrame(video: HTMLVideoElement): HTMLCanvasElement {
   const w = video.videoWidth;
   const h = video.videoHeight;
   if (!w || !h) throw new GlimpseError('invalid-input', 'The camera has not delivered a frame yet.');
@@ -45,7 +45,17 @@ export async function grabFrame(video: HTMLVideoElement, name = 'webcam.jpg'): P
   const ctx = canvas.getContext('2d');
   if (!ctx) throw new GlimpseError('internal', 'No 2D canvas available.');
   ctx.drawImage(video, 0, 0, w, h);
+  return canvas;
+}
+
+/** A snapshot as a JPEG file. */
+export async function encodeFrame(canvas: HTMLCanvasElement, name = 'webcam.jpg'): Promise<File> {
   const blob = await new Promise<Blob | null>((resolve) => canvas.toBlob(resolve, 'image/jpeg', 0.9));
   if (!blob) throw new GlimpseError('internal', 'Could not capture the frame.');
   return new File([blob], name, { type: 'image/jpeg' });
+}
+
+/** The current video frame as a JPEG file (unmirrored: the model sees what the camera sees). */
+export async function grabFrame(video: HTMLVideoElement, name = 'webcam.jpg'): Promise<File> {
+  return encodeFrame(snapshotFrame(video), name);
 }

@@ -364,6 +364,11 @@ async function importPicked(projectId: string, picked: Picked, opts: FolderOptio
   enqueue(jobs, picked.skipped);
 }
 
+/** Imports files whose folders are already known (e.g. the entries of a dataset zip). */
+export async function importPickedFiles(picked: Picked, opts: FolderOptions = {}): Promise<void> {
+  await importPicked(requireProject(), picked, opts);
+}
+
 /**
  * Imports a drop or a folder pick: sub-folders of a dropped folder become classes (created when
  * missing, names kept), files at its top go to a class named after the folder, loose files go to

@@ -20,10 +20,25 @@ export interface DataTensors {
   /** Sum of the row weights: loss = sum(w * CE) / wSum. */
   wSum: number;
   /** Standardised rows and row weights in JS memory, for assembling mini-batches. */
-  host: { x: Float32Array; y: Int32Array; w: Float32Array; d: number; numClasses: number };
+  host: HostRows | undefined;
 }
 
-export function uploadData(data: HeadData, numClasses: number, mean: Float32Array, invStd: Float32Array, classWeights: Float32Array): DataTensors {
+export interface HostRows {
+  x: Float32Array;
+  y: Int32Array;
+  w: Float32Array;
+  d: number;
+  numClasses: number;
+}
+
+export function uploadData(
+  data: HeadData,
+  numClasses: number,
+  mean: Float32Array,
+  invStd: Float32Array,
+  classWeights: Float32Array,
+  keepHostRows: boolean,
+): DataTensors {
   const { n, d } = data;
   const rowWeights = new Float32Array(n);
   let wSum = 0;
@@ -33,13 +48,21 @@ export function uploadData(data: HeadData, numClasses: number, mean: Float32Arra
     rowWeights[i] = w;
     wSum += w;
   }
-  const xs = new Float32Array(n * d);
-  for (let i = 0; i < n; i++) {
-    const row = i * d;
-    for (let j = 0; j < d; j++) xs[row + j] = ((data.x[row + j] as number) - (mean[j] as number)) * (invStd[j] as number);
+  const raw = { x: data.x, y: data.y, w: rowWeights, d, numClasses };
+  const uploaded = uploadRows(raw, null);
+  const x = tf.tidy(() => tf.mul(tf.sub(uploaded.x, tf.tensor1d(mean)), tf.tensor1d(invStd)));
+  uploaded.x.dispose();
+  let host: HostRows | undefined;
+  if (keepHostRows) {
+    const xs = new Float32Array(n * d);
+    for (let i = 0; i < n; i++) {
+      const row = i * d;
+      for (let j = 0; j < d; j++)
+        xs[row + j] = ((data.x[row + j] as number) - (mean[j] as number)) * (invStd[j] as number);
+    }
+    host = { ...raw, x: xs };
   }
-  const host = { x: xs, y: data.y, w: rowWeights, d, numClasses };
-  return { ...uploadRows(host, null), wSum, host };
+  return { ...uploaded, x: x as tf.Tensor2D, wSum, host };
 }
 
 /**
@@ -47,7 +70,10 @@ export function uploadData(data: HeadData, numClasses: number, mean: Float32Arra
  * tf.gather and tf.slice of rows were far slower on WASM (~7 ms for 100 x 2048) than copying the
  * rows and uploading them (well under 1 ms).
  */
-export function uploadRows(host: DataTensors['host'], rows: Int32Array | null): Omit<DataTensors, 'wSum' | 'host'> {
+export function uploadRows(
+  host: HostRows,
+  rows: Int32Array | null,
+): Omit<DataTensors, 'wSum' | 'host'> {
   const { d, numClasses } = host;
   let x = host.x;
   let y = host.y;
@@ -98,17 +124,26 @@ export function forward(p: Params, x: tf.Tensor2D, dropout: number, dropoutSeed:
   let a = x;
   const last = p.kernels.length - 1;
   for (let l = 0; l < last; l++) {
-    const z = tf.add(tf.matMul(a, p.kernels[l] as tf.Tensor2D), p.biases[l] as tf.Tensor1D) as tf.Tensor2D;
+    const z = tf.add(
+      tf.matMul(a, p.kernels[l] as tf.Tensor2D),
+      p.biases[l] as tf.Tensor1D,
+    ) as tf.Tensor2D;
     let mask = tf.step(z) as tf.Tensor2D;
     if (dropoutSeed !== null && dropout > 0) {
-      const keep = tf.greaterEqual(tf.randomUniform(z.shape, 0, 1, 'float32', dropoutSeed + l), dropout);
+      const keep = tf.greaterEqual(
+        tf.randomUniform(z.shape, 0, 1, 'float32', dropoutSeed + l),
+        dropout,
+      );
       mask = tf.mul(mask, tf.mul(tf.cast(keep, 'float32'), 1 / (1 - dropout)));
     }
     a = tf.mul(z, mask);
     acts.push(a);
     gradMasks.push(mask);
   }
-  const logits = tf.add(tf.matMul(a, p.kernels[last] as tf.Tensor2D), p.biases[last] as tf.Tensor1D) as tf.Tensor2D;
+  const logits = tf.add(
+    tf.matMul(a, p.kernels[last] as tf.Tensor2D),
+    p.biases[last] as tf.Tensor1D,
+  ) as tf.Tensor2D;
   return { logProbs: tf.logSoftmax(logits), acts, gradMasks };
 }
 
@@ -124,7 +159,10 @@ export function weightGradient(a: tf.Tensor2D, g: tf.Tensor2D): tf.Tensor2D {
 }
 
 /** [sum of w * cross-entropy, number correct] for a batch. */
-export function batchStats(logProbs: tf.Tensor2D, data: Pick<DataTensors, 'y' | 'labels' | 'w'>): tf.Tensor1D {
+export function batchStats(
+  logProbs: tf.Tensor2D,
+  data: Pick<DataTensors, 'y' | 'labels' | 'w'>,
+): tf.Tensor1D {
   const loss = tf.neg(tf.sum(tf.mul(tf.mul(data.y, logProbs), data.w)));
   const correct = tf.sum(tf.cast(tf.equal(tf.argMax(logProbs, 1), data.labels), 'float32'));
   return tf.stack([loss, correct]) as tf.Tensor1D;
@@ -169,8 +207,17 @@ export class Progress<S> {
   }
 }
 
-export function makeReport(epoch: number, stats: ArrayLike<number>, train: DataTensors, val: DataTensors | undefined): EpochReport {
-  const report: EpochReport = { epoch, loss: (stats[0] as number) / train.wSum, accuracy: (stats[1] as number) / train.n };
+export function makeReport(
+  epoch: number,
+  stats: ArrayLike<number>,
+  train: DataTensors,
+  val: DataTensors | undefined,
+): EpochReport {
+  const report: EpochReport = {
+    epoch,
+    loss: (stats[0] as number) / train.wSum,
+    accuracy: (stats[1] as number) / train.n,
+  };
   if (val) {
     report.valLoss = (stats[2] as number) / val.wSum;
     report.valAccuracy = (stats[3] as number) / val.n;

@@ -3,15 +3,23 @@
 // Why not Adam here: embeddings are strongly correlated (a few directions such as lighting and
 // background carry most of the variance), so the problem is ill-conditioned and first-order steps
 // crawl once the train loss is near zero (n < d: separable). On synthetic 1000 x 2048 x 10 data
-// full-batch Adam needed ~500 steps to reach the accuracy L-BFGS reaches in ~15 iterations at
-// ~1.5x the cost per iteration. The loss is convex and deterministic, so a line search is safe.
+// full-batch Adam needed ~500 steps (~2 s on WASM) to reach the test accuracy L-BFGS reaches in
+// 10-30 iterations, each ~1.5x an Adam step. The loss is convex and deterministic, so a line
+// search is safe, and no learning rate needs tuning.
 //
 // The iterate lives in JS (float64, [kernel row-major d x k, bias k], ~20k numbers); each
 // evaluation uploads it, runs forward + hand-written backward on the backend and reads back one
 // tensor: the gradient, train stats and (when given) validation stats.
 
 import * as tf from '@tensorflow/tfjs';
-import { batchStats, forward, makeReport, weightGradient, type DataTensors, type Progress } from './head-data';
+import {
+  batchStats,
+  forward,
+  makeReport,
+  weightGradient,
+  type DataTensors,
+  type Progress,
+} from './head-data';
 import type { HeadSettings } from './head-types';
 import { nextMacrotask, throwIfCancelled } from './head-util';
 
@@ -53,7 +61,9 @@ function axpy(a: number, x: Float64Array, y: Float64Array): void {
   for (let i = 0; i < y.length; i++) y[i] = (y[i] as number) + a * (x[i] as number);
 }
 
-export async function runLbfgs(run: LbfgsRun): Promise<{ kernel: Float32Array; bias: Float32Array }> {
+export async function runLbfgs(
+  run: LbfgsRun,
+): Promise<{ kernel: Float32Array; bias: Float32Array }> {
   const { train, val, d, numClasses: k, settings: s, progress } = run;
   const dk = d * k;
   const size = dk + k;
@@ -101,7 +111,11 @@ export async function runLbfgs(run: LbfgsRun): Promise<{ kernel: Float32Array; b
         axpy(-(alpha[i] as number), yHist[i] as Float64Array, q);
       }
       const last = sHist.length - 1;
-      const gamma = last >= 0 ? 1 / ((rho[last] as number) * dot(yHist[last] as Float64Array, yHist[last] as Float64Array)) : 1 / Math.sqrt(dot(cur.grad, cur.grad));
+      const gamma =
+        last >= 0
+          ? 1 /
+            ((rho[last] as number) * dot(yHist[last] as Float64Array, yHist[last] as Float64Array))
+          : 1 / Math.sqrt(dot(cur.grad, cur.grad));
       for (let i = 0; i < size; i++) q[i] = (q[i] as number) * gamma;
       for (let i = 0; i < sHist.length; i++) {
         const beta = (rho[i] as number) * dot(yHist[i] as Float64Array, q);
@@ -159,7 +173,10 @@ export async function runLbfgs(run: LbfgsRun): Promise<{ kernel: Float32Array; b
       progress.record(makeReport(1, cur.stats, train, val), () => theta.slice());
     }
     const keep = progress.best ?? cur.theta;
-    return { kernel: Float32Array.from(keep.subarray(0, dk)), bias: Float32Array.from(keep.subarray(dk)) };
+    return {
+      kernel: Float32Array.from(keep.subarray(0, dk)),
+      bias: Float32Array.from(keep.subarray(dk)),
+    };
   } finally {
     gradScale.dispose();
   }

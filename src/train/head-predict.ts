@@ -14,7 +14,10 @@ function checkHead(head: TrainedHead): void {
     throw new GlimpseError('model-invalid', 'The classifier head is malformed.');
   }
   if (head.mean.length !== head.inputDim || head.invStd.length !== head.inputDim) {
-    throw new GlimpseError('model-invalid', 'The classifier head has a wrong standardisation size.');
+    throw new GlimpseError(
+      'model-invalid',
+      'The classifier head has a wrong standardisation size.',
+    );
   }
   for (const layer of head.layers) {
     if (layer.kernel.length !== layer.inDim * layer.outDim || layer.bias.length !== layer.outDim) {
@@ -28,7 +31,10 @@ export function predictHead(head: TrainedHead, x: Float32Array, n: number): Floa
   checkHead(head);
   const d = head.inputDim;
   if (!Number.isInteger(n) || n < 0 || x.length !== n * d) {
-    throw new GlimpseError('invalid-input', `Expected ${n} embeddings of size ${d}, got ${x.length} values.`);
+    throw new GlimpseError(
+      'invalid-input',
+      `Expected ${n} embeddings of size ${d}, got ${x.length} values.`,
+    );
   }
   const out = new Float32Array(n * head.numClasses);
   for (let start = 0; start < n; start += PREDICT_CHUNK_ROWS) {
@@ -52,7 +58,11 @@ export function predictHead(head: TrainedHead, x: Float32Array, n: number): Floa
  * Fold the standardisation into the first layer (in float64):
  * ((x - mean) * invStd) W + b = x (diag(invStd) W) + (b - (mean * invStd) W).
  */
-function foldStandardisation(layer: DenseWeights, mean: Float32Array, invStd: Float32Array): DenseWeights {
+function foldStandardisation(
+  layer: DenseWeights,
+  mean: Float32Array,
+  invStd: Float32Array,
+): DenseWeights {
   const { inDim, outDim } = layer;
   const kernel = new Float32Array(inDim * outDim);
   const bias = new Float64Array(layer.bias);
@@ -71,7 +81,9 @@ function foldStandardisation(layer: DenseWeights, mean: Float32Array, invStd: Fl
 /** A tf.sequential equivalent of the head that takes raw embeddings. Caller disposes it. */
 export function headToLayersModel(head: TrainedHead): tf.LayersModel {
   checkHead(head);
-  const layers = head.layers.map((layer, l) => (l === 0 ? foldStandardisation(layer, head.mean, head.invStd) : layer));
+  const layers = head.layers.map((layer, l) =>
+    l === 0 ? foldStandardisation(layer, head.mean, head.invStd) : layer,
+  );
   const model = tf.sequential();
   layers.forEach((layer, l) => {
     const last = l === layers.length - 1;

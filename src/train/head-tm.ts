@@ -4,7 +4,13 @@
 
 import * as tf from '@tensorflow/tfjs';
 import { GlimpseError } from '../shared/errors';
-import { DEFAULT_HEAD_SETTINGS, checkData, type EpochReport, type HeadData, type TrainedHead } from './head-types';
+import {
+  DEFAULT_HEAD_SETTINGS,
+  checkData,
+  type EpochReport,
+  type HeadData,
+  type TrainedHead,
+} from './head-types';
 import { throwIfCancelled } from './head-util';
 
 const TM_HIDDEN_UNITS = 100;
@@ -21,20 +27,37 @@ export async function trainTeachableMachineHead(
   if (opts.validation) checkData(opts.validation, numClasses, 'validation', train.d);
   const seed = opts.seed ?? 1;
   const epochs = opts.epochs ?? TM_EPOCHS;
-  if (!Number.isInteger(epochs) || epochs < 1) throw new GlimpseError('invalid-input', `Epochs must be a positive whole number, got ${epochs}.`);
+  if (!Number.isInteger(epochs) || epochs < 1)
+    throw new GlimpseError(
+      'invalid-input',
+      `Epochs must be a positive whole number, got ${epochs}.`,
+    );
   throwIfCancelled(opts.signal);
 
   const model = tf.sequential({
     layers: [
-      tf.layers.dense({ inputShape: [train.d], units: TM_HIDDEN_UNITS, activation: 'relu', kernelInitializer: tf.initializers.glorotUniform({ seed }), useBias: true }),
-      tf.layers.dense({ units: numClasses, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 1 }), useBias: true }),
+      tf.layers.dense({
+        inputShape: [train.d],
+        units: TM_HIDDEN_UNITS,
+        activation: 'relu',
+        kernelInitializer: tf.initializers.glorotUniform({ seed }),
+        useBias: true,
+      }),
+      tf.layers.dense({
+        units: numClasses,
+        activation: 'softmax',
+        kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 1 }),
+        useBias: true,
+      }),
     ],
   });
   const optimizer = tf.train.adam(TM_LEARNING_RATE);
   const tensors: tf.Tensor[] = [];
   const upload = (data: HeadData): [tf.Tensor2D, tf.Tensor2D] => {
     const x = tf.tensor2d(data.x, [data.n, data.d]);
-    const y = tf.tidy(() => tf.oneHot(tf.tensor1d(data.y, 'int32'), numClasses).toFloat() as tf.Tensor2D);
+    const y = tf.tidy(
+      () => tf.oneHot(tf.tensor1d(data.y, 'int32'), numClasses).toFloat() as tf.Tensor2D,
+    );
     tensors.push(x, y);
     return [x, y];
   };
@@ -54,7 +77,11 @@ export async function trainTeachableMachineHead(
           if (signal?.aborted) model.stopTraining = true;
         },
         onEpochEnd: (epoch, logs) => {
-          const report: EpochReport = { epoch: epoch + 1, loss: logs?.loss ?? NaN, accuracy: logs?.acc ?? NaN };
+          const report: EpochReport = {
+            epoch: epoch + 1,
+            loss: logs?.loss ?? NaN,
+            accuracy: logs?.acc ?? NaN,
+          };
           if (validationData) {
             report.valLoss = logs?.val_loss ?? NaN;
             report.valAccuracy = logs?.val_acc ?? NaN;

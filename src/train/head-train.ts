@@ -1,6 +1,6 @@
 // trainHead: checks the input, standardises the features, keeps the data on the backend for the
 // whole run and hands it to an optimiser:
-// - softmax, full batch (the default): L-BFGS (head-lbfgs.ts), deterministic and ~15-30 iterations;
+// - softmax, full batch (the default): L-BFGS (head-lbfgs.ts), deterministic, 10-30 iterations;
 // - mlp, or any mini-batch run: Adam with hand-written gradients (head-adam.ts).
 // Everything it creates on the backend is disposed before it returns or throws.
 
@@ -8,9 +8,25 @@ import * as tf from '@tensorflow/tfjs';
 import { balancedClassWeights } from '../dataset/classWeights';
 import { GlimpseError } from '../shared/errors';
 import { runAdam } from './head-adam';
-import { disposeData, paramList, Progress, uploadData, type DataTensors, type Params } from './head-data';
+import {
+  disposeData,
+  paramList,
+  Progress,
+  uploadData,
+  type DataTensors,
+  type Params,
+} from './head-data';
 import { runLbfgs } from './head-lbfgs';
-import { checkData, checkSettings, type DenseWeights, type EpochReport, type HeadData, type HeadSettings, type TrainedHead, type TrainHeadOptions } from './head-types';
+import {
+  checkData,
+  checkSettings,
+  type DenseWeights,
+  type EpochReport,
+  type HeadData,
+  type HeadSettings,
+  type TrainedHead,
+  type TrainHeadOptions,
+} from './head-types';
 import { standardisation, throwIfCancelled } from './head-util';
 
 /** The optimiser a run uses: L-BFGS needs a deterministic full-batch loss (no dropout, no batches). */
@@ -19,16 +35,23 @@ export function headOptimizer(s: HeadSettings, n: number): 'lbfgs' | 'adam' {
   return s.kind === 'softmax' && fullBatch ? 'lbfgs' : 'adam';
 }
 
-export async function trainHead(train: HeadData, numClasses: number, settings: HeadSettings, opts: TrainHeadOptions = {}): Promise<TrainedHead> {
+export async function trainHead(
+  train: HeadData,
+  numClasses: number,
+  settings: HeadSettings,
+  opts: TrainHeadOptions = {},
+): Promise<TrainedHead> {
   checkSettings(settings);
-  checkData(train, numClasses, 'training');
+  checkData(train, numClasses, 'training', undefined, false); // standardisation checks the values
   if (opts.validation) checkData(opts.validation, numClasses, 'validation', train.d);
   const s: HeadSettings = { ...settings };
   const yieldEvery = Math.max(1, Math.floor(opts.yieldEvery ?? 1));
   throwIfCancelled(opts.signal);
 
-  const { mean, invStd } = standardisation(train.x, train.n, train.d, s.kind === 'softmax');
-  const classWeights = s.classWeighting ? balancedClassWeights(train.y, numClasses) : new Float32Array(numClasses).fill(1);
+  const { mean, invStd } = standardisation(train, s.kind === 'softmax');
+  const classWeights = s.classWeighting
+    ? balancedClassWeights(train.y, numClasses)
+    : new Float32Array(numClasses).fill(1);
   const sizes = s.kind === 'mlp' ? [train.d, s.hiddenUnits, numClasses] : [train.d, numClasses];
 
   let trainT: DataTensors | undefined;
@@ -39,15 +62,35 @@ export async function trainHead(train: HeadData, numClasses: number, settings: H
   let history: EpochReport[];
   let bestEpoch: number;
   try {
-    trainT = uploadData(train, numClasses, mean, invStd, classWeights);
-    if (opts.validation) valT = uploadData(opts.validation, numClasses, mean, invStd, classWeights);
-    if (headOptimizer(s, train.n) === 'lbfgs') {
-      const progress = new Progress<Float64Array>(hasValidation, s.earlyStoppingPatience, opts.onEpoch, () => {});
-      const { kernel, bias } = await runLbfgs({ ...common, train: trainT, val: valT, d: train.d, numClasses, progress });
+    const lbfgs = headOptimizer(s, train.n) === 'lbfgs';
+    const miniBatches = s.batchSize > 0 && s.batchSize < train.n;
+    trainT = uploadData(train, numClasses, mean, invStd, classWeights, miniBatches);
+    if (opts.validation)
+      valT = uploadData(opts.validation, numClasses, mean, invStd, classWeights, false);
+    if (lbfgs) {
+      const progress = new Progress<Float64Array>(
+        hasValidation,
+        s.earlyStoppingPatience,
+        opts.onEpoch,
+        () => {},
+      );
+      const { kernel, bias } = await runLbfgs({
+        ...common,
+        train: trainT,
+        val: valT,
+        d: train.d,
+        numClasses,
+        progress,
+      });
       layers = [{ kernel, bias, inDim: train.d, outDim: numClasses }];
       ({ history, bestEpoch } = progress);
     } else {
-      const progress = new Progress<Params>(hasValidation, s.earlyStoppingPatience, opts.onEpoch, (p) => tf.dispose(paramList(p)));
+      const progress = new Progress<Params>(
+        hasValidation,
+        s.earlyStoppingPatience,
+        opts.onEpoch,
+        (p) => tf.dispose(paramList(p)),
+      );
       try {
         const params = await runAdam({ ...common, train: trainT, val: valT, sizes, progress });
         try {
@@ -64,10 +107,23 @@ export async function trainHead(train: HeadData, numClasses: number, settings: H
     disposeData(trainT);
     disposeData(valT);
   }
-  if (bestEpoch === 0 || !layers.every((l) => l.kernel.every(Number.isFinite) && l.bias.every(Number.isFinite))) {
+  if (
+    bestEpoch === 0 ||
+    !layers.every((l) => l.kernel.every(Number.isFinite) && l.bias.every(Number.isFinite))
+  ) {
     throw new GlimpseError('internal', 'Training diverged. Try a smaller learning rate.');
   }
-  return { kind: s.kind, inputDim: train.d, numClasses, mean, invStd, layers, settings: s, history, bestEpoch };
+  return {
+    kind: s.kind,
+    inputDim: train.d,
+    numClasses,
+    mean,
+    invStd,
+    layers,
+    settings: s,
+    history,
+    bestEpoch,
+  };
 }
 
 async function readLayers(p: Params, sizes: number[]): Promise<DenseWeights[]> {

@@ -3,6 +3,7 @@
 
 import { GlimpseError } from '../shared/errors';
 import { mulberry32 } from '../shared/rng';
+import { checkFinite, type HeadData } from './head-types';
 
 /**
  * Feature scaling computed on the train rows of x (n x d, row-major), accumulated in float64:
@@ -16,7 +17,11 @@ import { mulberry32 } from '../shared/rng';
  * `center: false` keeps mean = 0 (scaling only): the mlp head overfits few-shot data badly when its
  * non-negative inputs are centred (every hidden ReLU then switches on about half the rows).
  */
-export function standardisation(x: Float32Array, n: number, d: number, center = true): { mean: Float32Array; invStd: Float32Array } {
+export function standardisation(
+  data: HeadData,
+  center = true,
+): { mean: Float32Array; invStd: Float32Array } {
+  const { x, n, d } = data;
   const sum = new Float64Array(d);
   const sumSq = new Float64Array(d);
   for (let i = 0; i < n; i++) {
@@ -27,6 +32,8 @@ export function standardisation(x: Float32Array, n: number, d: number, center = 
       sumSq[j] = (sumSq[j] as number) + v * v;
     }
   }
+  // A NaN or infinity anywhere makes its column's sums non-finite: one pass checks and sums.
+  if (!sum.every(Number.isFinite) || !sumSq.every(Number.isFinite)) checkFinite(data, 'training');
   const mean = new Float32Array(d);
   const variance = new Float64Array(d);
   let varianceSum = 0;
@@ -81,7 +88,8 @@ type BrowserChannel = new () => { port1: BrowserPort; port2: BrowserPort };
  */
 export function nextMacrotask(): Promise<void> {
   const setImmediateFn = (globalThis as { setImmediate?: Scheduler }).setImmediate;
-  if (typeof setImmediateFn === 'function') return new Promise((resolve) => void setImmediateFn(resolve));
+  if (typeof setImmediateFn === 'function')
+    return new Promise((resolve) => void setImmediateFn(resolve));
   const Channel = (globalThis as unknown as { MessageChannel?: BrowserChannel }).MessageChannel;
   if (typeof Channel === 'function') {
     return new Promise((resolve) => {

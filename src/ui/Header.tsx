@@ -1,6 +1,8 @@
 import { useState } from 'react';
 import { BACKEND_ORDER, savePreferences, startEngine, useEngine, type BackendName } from '../state/engine';
 import { extractorChoices } from '../state/catalog';
+import { PwaSettings } from './PwaSettings';
+import { PwaStatus } from './PwaStatus';
 
 export function Header() {
   const { status, backend, extractor, progress, forcedBackend, requestedExtractor } = useEngine();
@@ -33,8 +35,9 @@ export function Header() {
           </span>
         )}
         {status === 'error' && <span className="status-item error-text">Model not loaded</span>}
+        <PwaStatus />
       </div>
-      <button type="button" className="button" aria-expanded={open} aria-controls="settings-panel" onClick={() => setOpen((o) => !o)}>
+      <button type="button" className="button" data-testid="settings-toggle" aria-expanded={open} aria-controls="settings-panel" onClick={() => setOpen((o) => !o)}>
         Settings
       </button>
       {open && (
@@ -76,6 +79,7 @@ export function Header() {
             </select>
           </label>
           <p className="muted small">Add <code>?backend=wasm</code> or <code>?extractor=resnet50-imagenet</code> to the address to force a choice.</p>
+          <PwaSettings />
         </section>
       )}
     </header>

@@ -8,6 +8,7 @@ import {
   useCurrentProject,
   useProjects,
 } from '../state/projects';
+import { ExportPanel } from './ExportPanel';
 import { InlineEdit } from './InlineEdit';
 
 type Mode = 'idle' | 'create' | 'rename' | 'confirm-delete';
@@ -135,6 +136,7 @@ export function ProjectBar() {
           </button>
         </div>
       )}
+      {current && <ExportPanel projectId={current.id} />}
     </section>
   );
 }

@@ -1,9 +1,11 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
-import { grabFrame, listCameras, openCamera, stopCamera } from '../capture/webcam';
+import { encodeFrame, listCameras, openCamera, snapshotFrame, stopCamera } from '../capture/webcam';
 import { importCaptured } from '../state/importer';
 
 /** Frames per second while "hold to record" is held. */
 export const RECORD_FPS = 5;
+/** Frames being encoded at once; past this a tick is skipped rather than piling up memory. */
+const MAX_PENDING_ENCODES = 10;
 
 interface Props {
   classId: string | null;
@@ -24,6 +26,7 @@ export function TeachCamera({ classId, className }: Props) {
   const [count, setCount] = useState(0);
   const timer = useRef<ReturnType<typeof setInterval> | null>(null);
   const frameNo = useRef(0);
+  const pending = useRef(0);
   const target = useRef(classId);
   useEffect(() => {
     target.current = classId;
@@ -46,18 +49,33 @@ export function TeachCamera({ classId, className }: Props) {
     }
   };
 
-  const shoot = useCallback(async (): Promise<boolean> => {
+  /**
+   * Takes a frame now (synchronously) and queues it for the class once encoded. Returns false when
+   * no frame could be taken; encoding runs in the background so the capture rate stays steady.
+   */
+  const shoot = useCallback((): boolean => {
     const cls = target.current;
     if (!video.current || !cls) return false;
+    if (pending.current >= MAX_PENDING_ENCODES) return false;
+    let canvas: HTMLCanvasElement;
     try {
-      frameNo.current += 1;
-      const file = await grabFrame(video.current, `webcam-${frameNo.current}.jpg`);
-      importCaptured(cls, file, 'webcam', frameNo.current);
-      return true;
+      canvas = snapshotFrame(video.current);
     } catch (err) {
       setError(err instanceof Error ? err.message : String(err));
       return false;
     }
+    frameNo.current += 1;
+    const n = frameNo.current;
+    pending.current += 1;
+    void encodeFrame(canvas, `webcam-${n}.jpg`)
+      .then(
+        (file) => importCaptured(cls, file, 'webcam', n),
+        (err: unknown) => setError(err instanceof Error ? err.message : String(err)),
+      )
+      .finally(() => {
+        pending.current -= 1;
+      });
+    return true;
   }, []);
 
   const stopRecording = useCallback(() => {
@@ -70,15 +88,8 @@ export function TeachCamera({ classId, className }: Props) {
     if (timer.current !== null || !target.current) return;
     setCount(0);
     setRecording(true);
-    let busy = false;
     const tick = () => {
-      // Skip a tick rather than pile up grabs: the rate stays steady even on a slow machine.
-      if (busy) return;
-      busy = true;
-      void shoot().then((ok) => {
-        busy = false;
-        if (ok) setCount((n) => n + 1);
-      });
+      if (shoot()) setCount((n) => n + 1);
     };
     tick();
     timer.current = setInterval(tick, 1000 / RECORD_FPS);
@@ -143,7 +154,7 @@ export function TeachCamera({ classId, className }: Props) {
               className="button"
               disabled={disabled}
               data-testid="camera-shot"
-              onClick={() => void shoot()}
+              onClick={() => shoot()}
             >
               Take one photo
             </button>

@@ -1,0 +1,303 @@
+// The standalone examples shipped inside a model export. They use nothing from Glimpse: plain
+// @tensorflow/tfjs (from a CDN in the page; from npm in Node, with the pure-JS decoders jpeg-js
+// and pngjs), so a user can copy them into their own project. Both follow metadata.json: they load
+// the extractor it names, preprocess the way it describes, and feed the embedding to the head.
+// Labels are shown with textContent, never as HTML.
+
+export const EXAMPLE_PACKAGE_JSON = `${JSON.stringify(
+  {
+    name: 'glimpse-model-example',
+    private: true,
+    type: 'module',
+    description: 'Classify images with a model exported from Glimpse, using plain @tensorflow/tfjs.',
+    scripts: { classify: 'node classify.mjs' },
+    dependencies: { '@tensorflow/tfjs': '4.22.0', 'jpeg-js': '^0.4.4', pngjs: '^7.0.0' },
+    optionalDependencies: { '@tensorflow/tfjs-backend-wasm': '4.22.0' },
+  },
+  null,
+  2,
+)}\n`;
+
+export const EXAMPLE_NODE = String.raw`#!/usr/bin/env node
+// Classify images with a model exported from Glimpse, in Node, with plain @tensorflow/tfjs.
+//
+//   cd example && npm install
+//   node classify.mjs photo1.jpg photo2.png            # top label and all scores
+//   node classify.mjs --json photo.jpg                 # machine-readable
+//   node classify.mjs --extractor ./resnet/model.json photo.jpg   # extractor from disk or a URL
+//
+// Steps (see ../metadata.json): decode -> centre crop -> resize (bilinear, half-pixel centres) ->
+// value mapping -> extractor -> embedding -> head (model/model.json) -> probabilities.
+// Decoding uses jpeg-js / pngjs; browsers decode JPEG with libjpeg-turbo, whose IDCT differs by a
+// grey level here and there, so scores can differ from the app's in the third decimal. EXIF
+// orientation is not applied here: rotate such photos upright first.
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import * as tf from '@tensorflow/tfjs';
+import jpeg from 'jpeg-js';
+import { PNG } from 'pngjs';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+export const bundleDir = path.resolve(here, '..');
+
+/** A tf.io handler for model.json + weight files on disk (plain tfjs has no file:// loader). */
+export function fileHandler(modelJsonPath) {
+  return {
+    async load() {
+      const json = JSON.parse(await fs.readFile(modelJsonPath, 'utf8'));
+      const dir = path.dirname(modelJsonPath);
+      const weightSpecs = [];
+      const buffers = [];
+      for (const group of json.weightsManifest) {
+        weightSpecs.push(...group.weights);
+        for (const p of group.paths) buffers.push(await fs.readFile(path.join(dir, p)));
+      }
+      const all = Buffer.concat(buffers);
+      const weightData = all.buffer.slice(all.byteOffset, all.byteOffset + all.byteLength);
+      return { modelTopology: json.modelTopology, weightSpecs, weightData, format: json.format, generatedBy: json.generatedBy, convertedBy: json.convertedBy };
+    },
+  };
+}
+
+/**
+ * Plain tfjs runs on its pure-JS CPU backend in Node (ResNet-50: tens of seconds an image). When
+ * the optional @tensorflow/tfjs-backend-wasm is installed, it is used instead (about a second).
+ */
+export async function pickBackend() {
+  try {
+    const wasm = await import('@tensorflow/tfjs-backend-wasm');
+    const dist = path.dirname(createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm'));
+    wasm.setWasmPaths(dist + path.sep);
+    if (await tf.setBackend('wasm')) return tf.getBackend();
+  } catch {
+    // not installed: stay on the CPU backend
+  }
+  await tf.setBackend('cpu');
+  return tf.getBackend();
+}
+
+const source = (where) => (/^https?:\/\//.test(where) ? where : fileHandler(path.resolve(where)));
+
+export async function loadMetadata(dir = bundleDir) {
+  return JSON.parse(await fs.readFile(path.join(dir, 'metadata.json'), 'utf8'));
+}
+
+/** The head: raw embedding [n, dim] -> probabilities [n, labels]. */
+export function loadHead(dir = bundleDir) {
+  return tf.loadLayersModel(fileHandler(path.join(dir, 'model', 'model.json')));
+}
+
+/** The feature extractor named in metadata.json: image batch -> embeddings [n, dim]. */
+export async function loadExtractor(meta, where = meta.extractor.resolvedModelUrl) {
+  const ex = meta.extractor;
+  let run;
+  if (ex.format === 'graph-model') {
+    const model = await tf.loadGraphModel(source(where));
+    run = (x) => (ex.embeddingOutput ? model.execute(x, ex.embeddingOutput) : model.predict(x));
+  } else {
+    const model = await tf.loadLayersModel(source(where));
+    const sub = tf.model({ inputs: model.inputs, outputs: model.getLayer(ex.embeddingOutput).output });
+    run = (x) => sub.predict(x);
+  }
+  return (x) => tf.tidy(() => tf.reshape(run(x), [x.shape[0], -1]));
+}
+
+/** JPEG or PNG bytes -> { width, height, data: RGBA }. */
+export function decodeImage(bytes, name = 'image') {
+  if (bytes[0] === 0xff && bytes[1] === 0xd8) {
+    const d = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true, maxMemoryUsageInMB: 1024 });
+    return { width: d.width, height: d.height, data: d.data };
+  }
+  if (bytes[0] === 0x89 && bytes[1] === 0x50 && bytes[2] === 0x4e && bytes[3] === 0x47) {
+    const d = PNG.sync.read(Buffer.from(bytes));
+    return { width: d.width, height: d.height, data: new Uint8Array(d.data.buffer, d.data.byteOffset, d.data.length) };
+  }
+  throw new Error(name + ': only JPEG and PNG are decoded by this example');
+}
+
+/** RGBA pixels -> [1, size, size, 3] model input, exactly as metadata.extractor describes. */
+export function preprocess(img, ex) {
+  return tf.tidy(() => {
+    const { width, height } = img;
+    const rgb = tf.slice(tf.tensor3d(img.data, [height, width, 4], 'int32'), [0, 0, 0], [height, width, 3]);
+    const side = Math.min(width, height);
+    const top = Math.floor((height - side) / 2);
+    const left = Math.floor((width - side) / 2);
+    let x = tf.cast(tf.slice(rgb, [top, left, 0], [side, side, 3]), 'float32');
+    if (side !== ex.inputSize) x = tf.image.resizeBilinear(x, [ex.inputSize, ex.inputSize], false, true);
+    if (ex.preprocessing === 'unit') x = tf.div(x, 255);
+    else if (ex.preprocessing === 'signed') x = tf.sub(tf.div(x, 127.5), 1);
+    else if (ex.preprocessing === 'caffe') x = tf.sub(tf.reverse(x, -1), tf.tensor1d([103.939, 116.779, 123.68]));
+    else throw new Error('unknown preprocessing ' + ex.preprocessing);
+    return tf.expandDims(x, 0);
+  });
+}
+
+/** Probabilities for one embedding (a Float32Array of metadata.model.input.shape[1] values). */
+export function classifyEmbedding(head, embedding) {
+  return tf.tidy(() => Array.from(head.predict(tf.tensor2d(embedding, [1, embedding.length])).dataSync()));
+}
+
+export async function classifyFile(file, { meta, head, embed }) {
+  const img = decodeImage(new Uint8Array(await fs.readFile(file)), path.basename(file));
+  const input = preprocess(img, meta.extractor);
+  const emb = embed(input);
+  const embedding = emb.dataSync().slice();
+  tf.dispose([input, emb]);
+  const probabilities = classifyEmbedding(head, embedding);
+  const best = probabilities.indexOf(Math.max(...probabilities));
+  return { file, label: meta.labels[best], index: best, probabilities, embedding };
+}
+
+async function main(argv) {
+  const files = [];
+  let json = false;
+  let extractor;
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--json') json = true;
+    else if (argv[i] === '--extractor') extractor = argv[++i];
+    else files.push(argv[i]);
+  }
+  if (files.length === 0) {
+    console.error('usage: node classify.mjs [--json] [--extractor <model.json path or URL>] image...');
+    process.exitCode = 2;
+    return;
+  }
+  await pickBackend();
+  const meta = await loadMetadata();
+  const head = await loadHead();
+  const embed = await loadExtractor(meta, extractor ?? meta.extractor.resolvedModelUrl);
+  const results = [];
+  for (const f of files) {
+    const r = await classifyFile(f, { meta, head, embed });
+    results.push({ file: r.file, label: r.label, index: r.index, labels: meta.labels, probabilities: r.probabilities });
+    if (!json) console.log(f + ': ' + r.label + ' (' + (100 * r.probabilities[r.index]).toFixed(1) + '%)');
+  }
+  if (json) console.log(JSON.stringify(results));
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
+  main(process.argv.slice(2)).catch((err) => {
+    console.error(err instanceof Error ? err.message : String(err));
+    process.exitCode = 1;
+  });
+}
+`;
+
+export const EXAMPLE_HTML = String.raw`<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Glimpse model – example</title>
+<!-- Serve this folder's parent over HTTP (e.g. "npx http-server ." in the export folder) and open
+     /example/index.html. ?extractor=<url of model.json> loads the extractor from elsewhere. -->
+<script src="https://cdn.jsdelivr.net/npm/@tensorflow/tfjs@4.22.0/dist/tf.min.js"></script>
+<style>
+  body { font: 16px/1.5 system-ui, sans-serif; max-width: 40rem; margin: 2rem auto; padding: 0 1rem; }
+  img { max-width: 100%; max-height: 20rem; display: block; margin: 1rem 0; }
+  li.top { font-weight: bold; }
+</style>
+</head>
+<body>
+<h1>Classify an image</h1>
+<p id="status">Loading the models…</p>
+<input type="file" id="file" accept="image/*" disabled>
+<img id="preview" alt="">
+<ol id="results"></ol>
+<script type="module">
+const status = document.getElementById('status');
+const meta = await (await fetch('../metadata.json')).json();
+const ex = meta.extractor;
+const extractorUrl = new URLSearchParams(location.search).get('extractor') || ex.resolvedModelUrl;
+const head = await tf.loadLayersModel('../model/model.json');
+let run;
+if (ex.format === 'graph-model') {
+  const model = await tf.loadGraphModel(extractorUrl);
+  run = (x) => (ex.embeddingOutput ? model.execute(x, ex.embeddingOutput) : model.predict(x));
+} else {
+  const model = await tf.loadLayersModel(extractorUrl);
+  const sub = tf.model({ inputs: model.inputs, outputs: model.getLayer(ex.embeddingOutput).output });
+  run = (x) => sub.predict(x);
+}
+
+function preprocess(pixels) {
+  return tf.tidy(() => {
+    const [height, width] = pixels.shape;
+    const side = Math.min(width, height);
+    let x = tf.cast(tf.slice(pixels, [Math.floor((height - side) / 2), Math.floor((width - side) / 2), 0], [side, side, 3]), 'float32');
+    if (side !== ex.inputSize) x = tf.image.resizeBilinear(x, [ex.inputSize, ex.inputSize], false, true);
+    if (ex.preprocessing === 'unit') x = tf.div(x, 255);
+    else if (ex.preprocessing === 'signed') x = tf.sub(tf.div(x, 127.5), 1);
+    else x = tf.sub(tf.reverse(x, -1), tf.tensor1d([103.939, 116.779, 123.68]));
+    return tf.expandDims(x, 0);
+  });
+}
+
+async function classify(file) {
+  const bitmap = await createImageBitmap(file, { imageOrientation: 'from-image' });
+  const probs = tf.tidy(() => {
+    const emb = run(preprocess(tf.browser.fromPixels(bitmap)));
+    return head.predict(tf.reshape(emb, [1, -1])).dataSync();
+  });
+  bitmap.close();
+  const list = document.getElementById('results');
+  list.replaceChildren();
+  const order = [...probs.keys()].sort((a, b) => probs[b] - probs[a]);
+  order.forEach((i, rank) => {
+    const li = document.createElement('li');
+    li.textContent = meta.labels[i] + ': ' + (100 * probs[i]).toFixed(1) + '%';
+    if (rank === 0) li.className = 'top';
+    list.append(li);
+  });
+}
+
+const input = document.getElementById('file');
+input.disabled = false;
+status.textContent = 'Ready: pick an image. Labels: ' + meta.labels.join(', ');
+input.addEventListener('change', async () => {
+  const file = input.files && input.files[0];
+  if (!file) return;
+  const preview = document.getElementById('preview');
+  URL.revokeObjectURL(preview.src);
+  preview.src = URL.createObjectURL(file);
+  try {
+    await classify(file);
+  } catch (err) {
+    status.textContent = 'Could not classify: ' + (err && err.message ? err.message : String(err));
+  }
+});
+</script>
+</body>
+</html>
+`;
+
+export function bundleReadme(meta: Record<string, unknown>): string {
+  const m = meta as { labels: string[]; projectName: string | null; extractor: { name: string; key: string; resolvedModelUrl: string; inputSize: number; embeddingDim: number; preprocessingSteps: string[] } };
+  return `# Glimpse model${m.projectName ? `: ${m.projectName}` : ''}
+
+A classifier trained in Glimpse, in two parts:
+
+1. **Extractor** — ${m.extractor.name} (\`${m.extractor.key}\`), loaded from
+   ${m.extractor.resolvedModelUrl}. It turns a ${m.extractor.inputSize} x ${m.extractor.inputSize}
+   image into an embedding of ${m.extractor.embeddingDim} numbers.
+2. **Head** — \`model/model.json\` + \`model/weights.bin\`, a TF.js layers model: embedding in,
+   one probability per label out, in the order of \`labels\` in \`metadata.json\`.
+
+Labels: ${m.labels.map((l) => JSON.stringify(l)).join(', ')}
+
+Preprocessing, in order:
+${m.extractor.preprocessingSteps.map((s) => `- ${s}`).join('\n')}
+
+## Use it
+
+- **Web page**: serve this folder over HTTP (\`npx http-server .\`) and open \`example/index.html\`.
+  Add \`?extractor=<url of model.json>\` if the extractor lives elsewhere.
+- **Node**: \`cd example && npm install && node classify.mjs photo.jpg\`
+  (\`--json\` for machine-readable output, \`--extractor <path or URL>\` for the extractor's model.json).
+
+\`metadata.json\` also holds the training settings and the validation metrics.
+`;
+}

@@ -1,0 +1,145 @@
+// Between the store and project snapshots: read a stored project into a snapshot (for export),
+// and write a validated snapshot as a NEW project (for import) in one transaction, so an import
+// lands whole or not at all and never touches existing projects. Every id is new on import
+// (importing the same archive twice gives two independent projects); labels of the head and
+// embeddings are re-keyed to the new ids.
+import type { Repo } from '../store/repo';
+import { rw, stamp } from '../store/tx';
+import type { ClassRow, EmbeddingRow, HeadRow, ProjectRow, SampleRow } from '../store/types';
+import { newId, toFloat32 } from '../store/validate';
+import type { TrainedHead } from '../train/head-types';
+import { GlimpseError } from '../shared/errors';
+import type { ProjectSnapshot, SnapshotSample } from './project-archive';
+import { checkMetrics } from './validate';
+
+async function bytesOf(blob: Blob): Promise<Uint8Array> {
+  return new Uint8Array(await blob.arrayBuffer());
+}
+
+/** Everything the project holds, with its latest head (if any) and the embeddings of its extractor. */
+export async function snapshotProject(repo: Repo, projectId: string): Promise<ProjectSnapshot> {
+  const project = await repo.projects.get(projectId);
+  if (!project) throw new GlimpseError('invalid-input', 'This project no longer exists.', projectId);
+  const classes = await repo.classes.list(projectId);
+  const samples: SampleRow[] = [];
+  for (const c of classes) samples.push(...(await repo.samples.listByClass(projectId, c.id)));
+  const rows = await repo.db.embeddings.where('[projectId+extractorKey]').equals([projectId, project.extractorKey]).toArray();
+  const vectors = new Map<string, Float32Array>();
+  let dim = 0;
+  for (const r of rows) {
+    const v = toFloat32(r.vector);
+    if (!v || v.length === 0) continue;
+    dim ||= v.length;
+    if (v.length === dim) vectors.set(r.sampleId, v);
+  }
+  const latest = await repo.heads.latest(projectId);
+  const classIds = new Set(classes.map((c) => c.id));
+  // A head whose classes were deleted since it was trained cannot be re-keyed: it is left out.
+  const headUsable = latest && latest.labels.every((l) => classIds.has(l));
+  const snapSamples: SnapshotSample[] = [];
+  for (const s of samples) {
+    snapSamples.push({
+      id: s.id,
+      classId: s.classId,
+      name: s.name,
+      type: s.type,
+      source: s.source,
+      createdAt: s.createdAt,
+      width: s.width,
+      height: s.height,
+      sizeBytes: s.sizeBytes,
+      image: s.blob ? await bytesOf(s.blob) : null,
+      thumb: await bytesOf(s.thumb),
+      thumbType: s.thumb.type || 'image/jpeg',
+    });
+  }
+  return {
+    name: project.name,
+    createdAt: project.createdAt,
+    extractorId: project.extractorId,
+    extractorKey: project.extractorKey,
+    settings: project.settings,
+    classes: classes.map(({ id, name, color }) => ({ id, name, color })),
+    samples: snapSamples,
+    embeddings: vectors.size > 0 ? { extractorKey: project.extractorKey, dim, vectors } : null,
+    head:
+      latest && headUsable
+        ? {
+            extractorKey: latest.extractorKey,
+            labels: latest.labels,
+            classNames: latest.classNames,
+            createdAt: latest.createdAt,
+            head: latest.head as TrainedHead,
+            metrics: checkMetrics(latest.metrics, latest.labels.length),
+          }
+        : null,
+  };
+}
+
+export interface RestoreResult {
+  project: ProjectRow;
+  classes: number;
+  samples: number;
+  embeddings: number;
+  head: boolean;
+}
+
+/** Writes the snapshot as a new project (one transaction); existing data is never changed. */
+export async function restoreSnapshot(repo: Repo, snap: ProjectSnapshot, name = snap.name): Promise<RestoreResult> {
+  const db = repo.db;
+  const at = stamp();
+  const projectId = newId();
+  const classIds = new Map(snap.classes.map((c) => [c.id, newId()]));
+  const sampleIds = new Map(snap.samples.map((s) => [s.id, newId()]));
+  const project: ProjectRow = {
+    id: projectId,
+    name,
+    createdAt: at,
+    updatedAt: at,
+    extractorId: snap.extractorId,
+    extractorKey: snap.extractorKey,
+    classOrder: snap.classes.map((c) => classIds.get(c.id)!),
+    settings: snap.settings,
+  };
+  const classes: ClassRow[] = snap.classes.map((c, order) => ({ id: classIds.get(c.id)!, projectId, name: c.name, color: c.color, order, createdAt: at }));
+  const samples: SampleRow[] = snap.samples.map((s) => ({
+    id: sampleIds.get(s.id)!,
+    projectId,
+    classId: classIds.get(s.classId)!,
+    createdAt: s.createdAt,
+    source: s.source,
+    name: s.name,
+    type: s.type,
+    blob: s.image ? new Blob([s.image as Uint8Array<ArrayBuffer>], { type: s.type }) : null,
+    thumb: new Blob([s.thumb as Uint8Array<ArrayBuffer>], { type: s.thumbType }),
+    width: s.width,
+    height: s.height,
+    sizeBytes: s.sizeBytes,
+  }));
+  const embeddings: EmbeddingRow[] = [];
+  if (snap.embeddings) {
+    for (const [sid, vector] of snap.embeddings.vectors) {
+      embeddings.push({ sampleId: sampleIds.get(sid)!, projectId, extractorKey: snap.embeddings.extractorKey, dim: vector.length, vector });
+    }
+  }
+  const head: HeadRow | null = snap.head
+    ? {
+        id: newId(),
+        projectId,
+        createdAt: at,
+        extractorKey: snap.head.extractorKey,
+        labels: snap.head.labels.map((l) => classIds.get(l)!),
+        classNames: snap.head.classNames,
+        head: snap.head.head,
+        metrics: snap.head.metrics,
+      }
+    : null;
+  await rw(db, [db.projects, db.classes, db.samples, db.embeddings, db.heads], async () => {
+    await db.projects.add(project);
+    await db.classes.bulkAdd(classes);
+    await db.samples.bulkAdd(samples);
+    if (embeddings.length > 0) await db.embeddings.bulkAdd(embeddings);
+    if (head) await db.heads.add(head);
+  });
+  return { project, classes: classes.length, samples: samples.length, embeddings: embeddings.length, head: head !== null };
+}

@@ -1,0 +1,98 @@
+import { useRef, useState } from 'react';
+import { clearExportStatus, exportModel, exportProject, importDatasetFolder, importDatasetZip, importProject, useExport } from '../state/export';
+
+/** Model export, project archive export/import and dataset import for the open project. */
+export function ExportPanel({ projectId }: { projectId: string }) {
+  const { busy, message, error } = useExport();
+  const [withModel, setWithModel] = useState(true);
+  const projectInput = useRef<HTMLInputElement>(null);
+  const datasetInput = useRef<HTMLInputElement>(null);
+  const folderInput = useRef<HTMLInputElement>(null);
+  const take = (input: HTMLInputElement): File[] => {
+    const files = Array.from(input.files ?? []);
+    input.value = '';
+    return files;
+  };
+
+  return (
+    <div className="export-panel" data-testid="export-panel" data-busy={busy ?? ''}>
+      <div className="row">
+        <button type="button" className="button" disabled={busy !== null} data-testid="export-model" onClick={() => void exportModel(projectId)}>
+          Export model
+        </button>
+        <button
+          type="button"
+          className="button"
+          disabled={busy !== null}
+          data-testid="export-project"
+          onClick={() => void exportProject(projectId, { includeEmbeddings: withModel, includeHead: withModel })}
+        >
+          Export project
+        </button>
+        <label className="small export-option">
+          <input type="checkbox" checked={withModel} onChange={(e) => setWithModel(e.target.checked)} data-testid="export-with-model" /> with embeddings and model
+        </label>
+        <button type="button" className="button" disabled={busy !== null} data-testid="import-project" onClick={() => projectInput.current?.click()}>
+          Import project…
+        </button>
+        <button type="button" className="button" disabled={busy !== null} data-testid="import-dataset" onClick={() => datasetInput.current?.click()}>
+          Import dataset (.zip)…
+        </button>
+        <button type="button" className="button" disabled={busy !== null} data-testid="import-dataset-folder" onClick={() => folderInput.current?.click()}>
+          Import dataset folder…
+        </button>
+        <input
+          ref={projectInput}
+          type="file"
+          accept=".zip,application/zip"
+          hidden
+          data-testid="import-project-input"
+          onChange={(e) => {
+            const [file] = take(e.currentTarget);
+            if (file) void importProject(file);
+          }}
+        />
+        <input
+          ref={datasetInput}
+          type="file"
+          accept=".zip,application/zip"
+          hidden
+          data-testid="import-dataset-input"
+          onChange={(e) => {
+            const [file] = take(e.currentTarget);
+            if (file) void importDatasetZip(file);
+          }}
+        />
+        <input
+          ref={folderInput}
+          type="file"
+          hidden
+          multiple
+          data-testid="import-dataset-folder-input"
+          {...{ webkitdirectory: '' }}
+          onChange={(e) => void importDatasetFolder(take(e.currentTarget))}
+        />
+      </div>
+      <div aria-live="polite">
+        {busy && (
+          <p className="small muted" role="status" data-testid="export-busy">
+            {busy === 'export-model' ? 'Writing the model…' : busy === 'export-project' ? 'Packing the project…' : busy === 'import-project' ? 'Checking the archive…' : 'Reading the dataset…'}
+          </p>
+        )}
+        {message && (
+          <p className="small" role="status" data-testid="export-message">
+            {message}
+          </p>
+        )}
+        {error && (
+          <p className="error-text export-error" role="alert" data-testid="export-error">
+            {error}{' '}
+            <button type="button" className="button small" onClick={clearExportStatus}>
+              Dismiss
+            </button>
+          </p>
+        )}
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,56 @@
+import { useEffect, useState } from 'react';
+import { applyUpdate, reloadForNewVersion } from '../pwa/register';
+import { usePwa } from '../pwa/status';
+import { useEngine } from '../state/engine';
+import { showToast } from '../state/session';
+
+/**
+ * Service-worker prompts below the header: "Update available" (the page is never reloaded unless
+ * the user asks), a chunk that this version can no longer load, the model missing offline, and a
+ * one-time "ready offline" toast after the first install.
+ */
+export function PwaPrompts() {
+  const { updateWaiting, updating, chunkError, offlineReady, offline } = usePwa();
+  const error = useEngine((s) => s.error);
+  const [later, setLater] = useState(false);
+
+  useEffect(() => {
+    if (offlineReady) showToast('Ready to work offline: Glimpse is saved on this device. Models stay once loaded (see Settings).');
+  }, [offlineReady]);
+
+  // The worker's own message says "you are offline" when model.json is missing; a missing shard
+  // arrives as a generic fetch error, so say it here too.
+  const modelMissingOffline = offline && error?.code === 'model-fetch-failed' && !/offline/i.test(error.message);
+
+  if (!chunkError && !(updateWaiting && !later) && !modelMissingOffline) return null;
+  return (
+    <div className="notices">
+      {chunkError && (
+        <div className="notice notice-error" role="alert" data-testid="chunk-error">
+          <span>A new version of Glimpse is available and part of this one can no longer be loaded. Reload to continue; your projects are kept.</span>
+          <button type="button" className="button" onClick={reloadForNewVersion}>
+            Reload
+          </button>
+        </div>
+      )}
+      {updateWaiting && !later && !chunkError && (
+        <div className="notice" role="status" data-testid="update-prompt">
+          <span>Update available — a new version of Glimpse is ready. Reload when it suits you; your projects are kept.</span>
+          <span className="row">
+            <button type="button" className="button" data-testid="update-reload" disabled={updating} onClick={applyUpdate}>
+              {updating ? 'Reloading…' : 'Reload'}
+            </button>
+            <button type="button" className="link-button" data-testid="update-later" onClick={() => setLater(true)}>
+              Later
+            </button>
+          </span>
+        </div>
+      )}
+      {modelMissingOffline && (
+        <div className="notice notice-error" role="alert" data-testid="model-offline-missing">
+          <span>You are offline and this model isn&apos;t downloaded yet. Connect once to download it, or choose a model marked “Available offline” in Settings.</span>
+        </div>
+      )}
+    </div>
+  );
+}
