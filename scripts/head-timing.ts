@@ -3,6 +3,7 @@
 //   npx tsx scripts/head-timing.ts                  # wasm, softmax head (the default)
 //   npx tsx scripts/head-timing.ts --backend cpu    # the pure-JS backend
 //   npx tsx scripts/head-timing.ts --mlp --tm       # also the mlp head and the Teachable Machine baseline
+//   npx tsx scripts/head-timing.ts --runs 15        # more runs (min is the best guess on a busy machine)
 //
 // The data imitate pooled CNN embeddings: ReLU of (class prototype + shared low-rank "nuisance"
 // such as lighting/background + noise), so features are non-negative and strongly correlated.
@@ -26,7 +27,7 @@ const backend = args.includes('--backend')
 const N = 1000;
 const D = 2048;
 const K = 10;
-const RUNS = 5;
+const RUNS = args.includes('--runs') ? Number(args[args.indexOf('--runs') + 1]) : 5;
 
 function embeddingLike(n: number, seed: number): HeadData {
   const factors = 32;

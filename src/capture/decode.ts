@@ -16,19 +16,22 @@ export const DECODE_MAX_SHORT_SIDE = 640;
 export async function decodeImage(bytes: Uint8Array, type: string, name: string, maxShortSide = DECODE_MAX_SHORT_SIDE): Promise<DecodedImage> {
   const header = sniffImage(bytes, name);
   const blob = new Blob([bytes as BlobPart], { type: type || `image/${header.format}` });
+  // The header gives the stored size; EXIF orientations 5-8 swap it for display. Knowing it, one
+  // decode both rotates and scales (no full-size decode just to learn the size).
+  const swap = (header.orientation ?? 1) >= 5;
+  const width = swap ? header.height : header.width;
+  const height = swap ? header.width : header.height;
+  const short = Math.min(width, height);
+  const options: ImageBitmapOptions = { imageOrientation: 'from-image' };
+  if (short > maxShortSide) {
+    const scale = maxShortSide / short;
+    options.resizeWidth = Math.max(1, Math.round(width * scale));
+    options.resizeHeight = Math.max(1, Math.round(height * scale));
+    options.resizeQuality = 'high';
+  }
   let bitmap: ImageBitmap;
   try {
-    const probe = await createImageBitmap(blob, { imageOrientation: 'from-image' });
-    const short = Math.min(probe.width, probe.height);
-    if (short > maxShortSide) {
-      const scale = maxShortSide / short;
-      const resizeWidth = Math.max(1, Math.round(probe.width * scale));
-      const resizeHeight = Math.max(1, Math.round(probe.height * scale));
-      probe.close();
-      bitmap = await createImageBitmap(blob, { imageOrientation: 'from-image', resizeWidth, resizeHeight, resizeQuality: 'high' });
-    } else {
-      bitmap = probe;
-    }
+    bitmap = await createImageBitmap(blob, options);
   } catch (err) {
     throw new GlimpseError('corrupt-image', `“${name}” could not be decoded: the file is damaged or incomplete.`, String(err));
   }

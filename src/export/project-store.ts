@@ -10,6 +10,7 @@ import { newId, toFloat32 } from '../store/validate';
 import type { TrainedHead } from '../train/head-types';
 import { GlimpseError } from '../shared/errors';
 import type { ProjectSnapshot, SnapshotSample } from './project-archive';
+import { sha256Hex } from './manifest';
 import { checkMetrics } from './validate';
 
 async function bytesOf(blob: Blob): Promise<Uint8Array> {
@@ -102,7 +103,10 @@ export async function restoreSnapshot(repo: Repo, snap: ProjectSnapshot, name = 
     settings: snap.settings,
   };
   const classes: ClassRow[] = snap.classes.map((c, order) => ({ id: classIds.get(c.id)!, projectId, name: c.name, color: c.color, order, createdAt: at }));
-  const samples: SampleRow[] = snap.samples.map((s) => ({
+  // The original's SHA-256, as the import queue records it (schema v2), so a later folder drop
+  // recognises these images as already saved.
+  const hashes = await Promise.all(snap.samples.map((s) => (s.image ? sha256Hex(s.image) : null)));
+  const samples: SampleRow[] = snap.samples.map((s, i) => ({
     id: sampleIds.get(s.id)!,
     projectId,
     classId: classIds.get(s.classId)!,
@@ -115,6 +119,7 @@ export async function restoreSnapshot(repo: Repo, snap: ProjectSnapshot, name = 
     width: s.width,
     height: s.height,
     sizeBytes: s.sizeBytes,
+    ...(hashes[i] ? { sha256: hashes[i] } : {}),
   }));
   const embeddings: EmbeddingRow[] = [];
   if (snap.embeddings) {

@@ -46,11 +46,19 @@ export function serializeError(err: unknown): SerializedError {
       ? { code: err.code, message: err.message }
       : { code: err.code, message: err.message, detail: err.detail };
   }
+  if (isSerializedError(err)) return err;
   if (err instanceof DOMException && err.name === 'AbortError') {
     return { code: 'cancelled', message: 'Cancelled.' };
   }
   const text = err instanceof Error ? err.message : String(err);
   return { code: 'internal', message: `Something went wrong: ${text}` };
+}
+
+/** An error that already crossed a worker boundary as plain data. */
+function isSerializedError(err: unknown): err is SerializedError {
+  if (typeof err !== 'object' || err === null || err instanceof Error) return false;
+  const e = err as Record<string, unknown>;
+  return typeof e.code === 'string' && typeof e.message === 'string';
 }
 
 export function deserializeError(e: SerializedError): GlimpseError {

@@ -2,7 +2,9 @@
 // go to the embedding worker a few at a time, and each embedded image is saved with its
 // thumbnail and embedding in one transaction. Memory stays bounded: only CHUNK files are read
 // into memory at once, however many are queued. A bad file records its own error and the rest go
-// on; a full disk or a cancel stops the queue (what was saved stays saved).
+// on; a full disk or a cancel stops the queue (what was saved stays saved). Each file's SHA-256 is
+// saved with it, and a file whose content is already saved in its class is skipped, so dropping
+// the same folder again (after a crash, a cancel or a full disk) resumes the import.
 import { create } from 'zustand';
 import type { EmbedItemResult, ImageInput } from '../embed/protocol';
 import { GlimpseError, serializeError } from '../shared/errors';
@@ -20,6 +22,8 @@ const MAX_LISTED_ERRORS = 500;
 export interface ImportError {
   name: string;
   message: string;
+  /** Stable error code (GlimpseError.code), for tests and styling. */
+  code?: string;
 }
 
 export interface ImportState {
@@ -29,6 +33,8 @@ export interface ImportState {
   total: number;
   done: number;
   failed: number;
+  /** Files skipped because the same image is already saved in (or queued for) their class. */
+  duplicates: number;
   /** Images per second since embedding started in this run. */
   rate: number | null;
   /** Estimated seconds left. */
@@ -38,6 +44,8 @@ export interface ImportState {
   outcome: 'finished' | 'cancelled' | 'stopped' | null;
   /** Why the queue stopped early (model failed, storage full). */
   stopReason: string | null;
+  /** The error code behind stopReason ('quota-exceeded' when the disk is full). */
+  stopCode: string | null;
   /** Files inside dropped folders that were skipped because they are not images. */
   skipped: number;
 }
@@ -48,11 +56,13 @@ const initial: ImportState = {
   total: 0,
   done: 0,
   failed: 0,
+  duplicates: 0,
   rate: null,
   etaS: null,
   errors: [],
   outcome: null,
   stopReason: null,
+  stopCode: null,
   skipped: 0,
 };
 
@@ -64,9 +74,13 @@ interface Job {
   file: File;
   source: SampleSource;
   name: string;
+  /** Hex SHA-256 of the file, once read (null where WebCrypto is unavailable). */
+  sha256?: string | null;
 }
 
 const queue: Job[] = [];
+/** `${classId} ${sha256}` of files of this run that are saved or on their way (not failed). */
+const claimed = new Set<string>();
 let controller: AbortController | null = null;
 let runStartedAt: number | null = null;
 let nextItemId = 1;
@@ -98,11 +112,11 @@ export function clearImportSummary(): void {
 }
 
 function fail(job: Job, err: unknown): void {
-  const message = serializeError(err).message;
+  const { message, code } = serializeError(err);
   useImport.setState((s) => ({
     failed: s.failed + 1,
     errors:
-      s.errors.length < MAX_LISTED_ERRORS ? [...s.errors, { name: job.name, message }] : s.errors,
+      s.errors.length < MAX_LISTED_ERRORS ? [...s.errors, { name: job.name, message, code }] : s.errors,
   }));
   updateRate();
 }
@@ -112,10 +126,15 @@ function succeed(): void {
   updateRate();
 }
 
+function duplicate(): void {
+  useImport.setState((s) => ({ duplicates: s.duplicates + 1 }));
+  updateRate();
+}
+
 function updateRate(): void {
   if (runStartedAt === null) return;
   const s = useImport.getState();
-  const processed = s.done + s.failed;
+  const processed = s.done + s.failed + s.duplicates;
   const seconds = (performance.now() - runStartedAt) / 1000;
   if (processed === 0 || seconds <= 0) return;
   const rate = processed / seconds;
@@ -173,6 +192,7 @@ async function run(): Promise<void> {
   runStartedAt = null;
   let outcome: ImportState['outcome'] = 'finished';
   let stopReason: string | null = null;
+  let stopCode: string | null = null;
   try {
     while (queue.length > 0) {
       if (signal.aborted) throw new GlimpseError('cancelled', 'Cancelled.');
@@ -186,6 +206,7 @@ async function run(): Promise<void> {
     else {
       outcome = 'stopped';
       stopReason = e.message;
+      stopCode = e.code;
     }
   } finally {
     // Whatever did not run is dropped (cancel) or failed with the reason (model, disk).
@@ -194,7 +215,15 @@ async function run(): Promise<void> {
       for (const job of left) fail(job, new GlimpseError('internal', stopReason ?? 'Stopped.'));
     else if (left.length > 0) useImport.setState((s) => ({ total: s.total - left.length }));
     controller = null;
-    useImport.setState({ running: false, waitingForModel: false, outcome, stopReason, etaS: null });
+    claimed.clear();
+    useImport.setState({
+      running: false,
+      waitingForModel: false,
+      outcome,
+      stopReason,
+      stopCode,
+      etaS: null,
+    });
   }
 }
 
@@ -202,7 +231,7 @@ async function embedChunk(chunk: Job[], signal: AbortSignal): Promise<void> {
   const extractor = useEngine.getState().extractor;
   if (!extractor) throw new GlimpseError('model-invalid', 'The model is not loaded.');
   const byId = new Map<string, Job>();
-  const images: ImageInput[] = [];
+  const read: { job: Job; input: ImageInput }[] = [];
   for (const job of chunk) {
     try {
       if (job.file.size === 0) throw new GlimpseError('empty-file', 'The file is empty.');
@@ -212,12 +241,17 @@ async function embedChunk(chunk: Job[], signal: AbortSignal): Promise<void> {
           `The file is too large (over ${MAX_FILE_BYTES >> 20} MB).`,
         );
       }
-      const id = `import-${nextItemId++}`;
-      images.push(await fileToInput(job.file, id));
-      byId.set(id, job);
+      const input = await fileToInput(job.file, `import-${nextItemId++}`);
+      job.sha256 = await sha256Hex(input.bytes);
+      read.push({ job, input });
     } catch (err) {
       fail(job, err);
     }
+  }
+  const images: ImageInput[] = [];
+  for (const { job, input } of await withoutDuplicates(read)) {
+    images.push(input);
+    byId.set(input.id, job);
   }
   if (images.length === 0) return;
 
@@ -240,10 +274,14 @@ async function embedChunk(chunk: Job[], signal: AbortSignal): Promise<void> {
         width: item.width,
         height: item.height,
         embedding: { extractorKey: extractor.key, vector: item.embedding },
+        ...(job.sha256 ? { sha256: job.sha256 } : {}),
       });
       succeed();
     } catch (err) {
-      if (serializeError(err).code === 'quota-exceeded') storageError ??= err;
+      if (job.sha256) claimed.delete(`${job.classId} ${job.sha256}`);
+      // A full disk, or another tab upgraded the database: the rest would fail the same way.
+      if (serializeError(err).code === 'quota-exceeded' || useSession.getState().reloadRequired)
+        storageError ??= err;
       fail(job, err);
     }
   };
@@ -260,8 +298,10 @@ async function embedChunk(chunk: Job[], signal: AbortSignal): Promise<void> {
           const job = byId.get(item.id);
           if (!job || reported.has(item.id)) return;
           reported.add(item.id);
-          if (item.error) fail(job, item.error);
-          else saves.push(save(job, item));
+          if (item.error) {
+            if (job.sha256) claimed.delete(`${job.classId} ${job.sha256}`);
+            fail(job, item.error);
+          } else saves.push(save(job, item));
         },
       },
     );
@@ -269,12 +309,55 @@ async function embedChunk(chunk: Job[], signal: AbortSignal): Promise<void> {
     await Promise.allSettled(saves);
     if (signal.aborted || serializeError(err).code === 'cancelled') throw err;
     // The batch failed as a whole (e.g. the worker crashed): its unreported files fail with it.
-    for (const [id, job] of byId) if (!reported.has(id)) fail(job, err);
+    for (const [id, job] of byId) {
+      if (reported.has(id)) continue;
+      if (job.sha256) claimed.delete(`${job.classId} ${job.sha256}`);
+      fail(job, err);
+    }
     if (serializeError(err).code === 'worker-crashed') throw err;
     return;
   }
   await Promise.allSettled(saves);
   if (storageError) throw storageError;
+}
+
+/** Hex SHA-256 of the bytes, or null where WebCrypto is missing (insecure context). */
+async function sha256Hex(bytes: ArrayBuffer): Promise<string | null> {
+  if (typeof crypto === 'undefined' || !crypto.subtle) return null;
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
+  let hex = '';
+  for (const b of digest) hex += b.toString(16).padStart(2, '0');
+  return hex;
+}
+
+/**
+ * Drops (and counts as duplicates) the files whose content is already saved in their class or
+ * claimed by an earlier file of this run; claims the rest. Files without a hash always pass.
+ */
+async function withoutDuplicates<T extends { job: Job }>(read: T[]): Promise<T[]> {
+  const byClass = new Map<string, string[]>();
+  for (const { job } of read) {
+    if (!job.sha256) continue;
+    const list = byClass.get(job.classId) ?? [];
+    list.push(job.sha256);
+    byClass.set(job.classId, list);
+  }
+  const saved = new Set<string>();
+  for (const [classId, hashes] of byClass) {
+    for (const h of await repo().samples.savedHashes(classId, hashes)) saved.add(`${classId} ${h}`);
+  }
+  const keep: T[] = [];
+  for (const entry of read) {
+    const { job } = entry;
+    const key = job.sha256 ? `${job.classId} ${job.sha256}` : null;
+    if (key !== null && (saved.has(key) || claimed.has(key))) {
+      duplicate();
+      continue;
+    }
+    if (key !== null) claimed.add(key);
+    keep.push(entry);
+  }
+  return keep;
 }
 
 // ---- entry points ------------------------------------------------------------------------------

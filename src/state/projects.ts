@@ -5,6 +5,8 @@
 import { useLiveQuery } from 'dexie-react-hooks';
 import { extractorKey, findExtractor } from '../embed/specs';
 import { serializeError } from '../shared/errors';
+import { RELOAD_MESSAGE } from '../store/errors';
+import { onVersionChange } from '../store/repo';
 import { readPreferences, useEngine } from './engine';
 import { repo, type ProjectRow } from './repo';
 import { attempt, selectClass, showToast, useSession } from './session';
@@ -21,9 +23,35 @@ function currentExtractor(): { id: string; key: string } {
 }
 
 let initializing: Promise<void> | null = null;
+let watching = false;
+
+const OUTDATED_MESSAGE =
+  'Your projects were saved by a newer version of Glimpse (open in another tab or installed ' +
+  'since). Reload this page to update; nothing was changed.';
+
+/**
+ * Two tabs, two schema versions (DESIGN.md "Reliability promises"): when another tab upgrades the
+ * database, or it is already newer than this code, the store stops writing and this page asks the
+ * user to reload (session.reloadRequired, shown as a banner).
+ */
+function watchVersionChanges(): void {
+  if (watching) return;
+  watching = true;
+  onVersionChange((ev) => {
+    if (ev.kind === 'blocked') {
+      showToast('Close the other Glimpse tabs (or reload them) so this one can update your data.');
+      return;
+    }
+    if (useSession.getState().reloadRequired) return;
+    useSession.setState({
+      reloadRequired: ev.kind === 'outdated' ? OUTDATED_MESSAGE : RELOAD_MESSAGE,
+    });
+  });
+}
 
 /** Reads the stored projects once and opens the last one (creating the first project if none). */
 export function initProjects(): Promise<void> {
+  watchVersionChanges();
   initializing ??= doInit().catch((err: unknown) => {
     initializing = null;
     useSession.setState({ loadError: serializeError(err).message });
@@ -130,4 +158,21 @@ export async function deleteProject(projectId: string): Promise<void> {
   const next = rest[0] ?? (await createProject(DEFAULT_PROJECT_NAME));
   if (next) await switchProject(next.id);
   selectClass(null);
+}
+
+/**
+ * Frees space by dropping the project's original images; thumbnails and embeddings stay, so it
+ * still shows and trains (the way out of a full disk). Resolves how many originals were dropped.
+ */
+export async function dropOriginals(projectId: string): Promise<number | undefined> {
+  requireLoaded();
+  const res = await attempt(() => repo().dropOriginals(projectId), 'Could not drop the originals');
+  if (!res) return undefined;
+  const mb = (res.bytesFreed / 2 ** 20).toFixed(1);
+  showToast(
+    res.samples === 0
+      ? 'There were no original images left to drop.'
+      : `Dropped ${res.samples} original image${res.samples === 1 ? '' : 's'} (${mb} MB); thumbnails and training data are kept.`,
+  );
+  return res.samples;
 }

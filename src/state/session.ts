@@ -20,6 +20,11 @@ export interface SessionState {
   currentProjectId: string | null;
   selectedClassId: string | null;
   toasts: Toast[];
+  /**
+   * Set when another tab moved the database to a newer schema (or it already was newer than this
+   * page's code): this page no longer writes and asks the user to reload. Never cleared.
+   */
+  reloadRequired: string | null;
 }
 
 export const useSession = create<SessionState>(() => ({
@@ -28,6 +33,7 @@ export const useSession = create<SessionState>(() => ({
   currentProjectId: null,
   selectedClassId: null,
   toasts: [],
+  reloadRequired: null,
 }));
 
 export const TOAST_MS = 10_000;
@@ -74,8 +80,18 @@ export async function runUndo(id: number): Promise<void> {
   }
 }
 
-/** Runs an action and shows any failure as an error toast; resolves to undefined on failure. */
+/**
+ * Runs an action and shows any failure as an error toast; resolves to undefined on failure (and
+ * without running it once a reload is required).
+ */
 export async function attempt<T>(fn: () => Promise<T>, what?: string): Promise<T | undefined> {
+  // After another tab upgraded the database this page must not write: say so instead (the store
+  // refuses too; this just skips the round trip).
+  const reload = useSession.getState().reloadRequired;
+  if (reload) {
+    showToast(reload, { kind: 'error' });
+    return undefined;
+  }
   try {
     return await fn();
   } catch (err) {

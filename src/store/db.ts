@@ -40,9 +40,27 @@ export const SCHEMA_V1: Readonly<Record<string, string>> = Object.freeze({
   quarantine: '++id, table, projectId',
 });
 
+/**
+ * Schema v2: samples carry `sha256` (hex SHA-256 of the original file) under a [classId+sha256]
+ * index, so re-dropping a folder after a crash resumes the import instead of duplicating it.
+ * Frozen like v1.
+ */
+export const SCHEMA_V2: Readonly<Record<string, string>> = Object.freeze({
+  ...SCHEMA_V1,
+  samples: 'id, projectId, classId, [projectId+classId], [classId+sha256]',
+});
+
 const MIGRATIONS: readonly Migration[] = [
   { version: 1, stores: SCHEMA_V1 },
-  // { version: 2, stores: { samples: '...' }, upgrade: async (tx) => { await tx.table('samples').toCollection().modify(...) } },
+  {
+    version: 2,
+    stores: { samples: SCHEMA_V2.samples as string },
+    // No row rewrite: v1 rows are valid v2 rows (`sha256` is optional) and a row without it is
+    // simply left out of the new index. Its hash cannot be computed here: reading a Blob inside
+    // the version-change transaction would let it commit half-way. Such a sample is just not
+    // recognised as a duplicate by a later import.
+  },
+  // { version: 3, stores: { samples: '...' }, upgrade: async (tx) => { await tx.table('samples').toCollection().modify(...) } },
 ];
 
 /** The schema version this code writes (Dexie's version number; IndexedDB sees it times 10). */
@@ -102,6 +120,35 @@ function dexieVersion(v: number | null | undefined): number | null {
   return v == null ? null : v / 10;
 }
 
+/**
+ * The IndexedDB factory Dexie gets: the real one, except that it never opens a Glimpse database at
+ * a version above this code's. Dexie 4 opens a newer database at its own version and, when that
+ * layout lacks an index this code declares, "patches" it by opening at version + 1 and adding the
+ * index: a write into the newer tab's data. Refusing that open (VersionError) makes Dexie fall back
+ * to a plain, read-only-until-used open, which the 'ready' check below then refuses for good.
+ */
+function guardedFactory(base: IDBFactory | undefined): IDBFactory | undefined {
+  if (!base) return base;
+  const limit = SCHEMA_VERSION * 10;
+  return new Proxy(base, {
+    get(target, prop) {
+      if (prop === 'open') {
+        return (name: string, version?: number): IDBOpenDBRequest => {
+          if (version !== undefined && version > limit) {
+            throw new DOMException(
+              `Glimpse ${SCHEMA_VERSION} does not upgrade databases past its own schema.`,
+              'VersionError',
+            );
+          }
+          return version === undefined ? target.open(name) : target.open(name, version);
+        };
+      }
+      const value: unknown = Reflect.get(target, prop, target);
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}
+
 export class GlimpseDB extends Dexie {
   declare projects: Table<ProjectRow, string>;
   declare classes: Table<ClassRow, string>;
@@ -112,7 +159,13 @@ export class GlimpseDB extends Dexie {
   declare quarantine: Table<QuarantineRow, number>;
 
   constructor(name: string = DB_NAME, options?: DexieOptions) {
-    super(name, options);
+    super(name, {
+      ...options,
+      indexedDB: guardedFactory(
+        (options?.indexedDB ?? Dexie.dependencies.indexedDB) as IDBFactory | undefined,
+      ),
+      IDBKeyRange: options?.IDBKeyRange ?? Dexie.dependencies.IDBKeyRange,
+    });
     for (const m of MIGRATIONS) {
       const version = this.version(m.version).stores(m.stores);
       if (m.upgrade) version.upgrade(m.upgrade);

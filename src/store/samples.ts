@@ -24,7 +24,11 @@ export interface NewSample {
   id?: string;
   createdAt?: number;
   embedding?: { extractorKey: string; vector: Float32Array | number[] };
+  /** Hex SHA-256 of the original's bytes (64 lower-case hex digits), for import de-duplication. */
+  sha256?: string;
 }
+
+const SHA256 = /^[0-9a-f]{64}$/;
 
 /** What delete() removed: pass it to restore() to put it back. */
 export interface DeletedSamples {
@@ -53,6 +57,7 @@ function buildRows(input: NewSample): { sample: SampleRow; embedding: EmbeddingR
   if (!isBlob(input.thumb)) bad('the thumbnail is missing');
   if (input.blob !== null && !isBlob(input.blob)) bad('the image is not a file');
   if (!isDimension(input.width) || !isDimension(input.height)) bad('the image size is unknown');
+  if (input.sha256 !== undefined && !SHA256.test(input.sha256)) bad('the content hash is malformed');
   const id = input.id ?? newId();
   const sample: SampleRow = {
     id,
@@ -68,6 +73,7 @@ function buildRows(input: NewSample): { sample: SampleRow; embedding: EmbeddingR
     height: input.height,
     sizeBytes: input.sizeBytes ?? input.blob?.size ?? 0,
   };
+  if (input.sha256 !== undefined) sample.sha256 = input.sha256;
   let embedding: EmbeddingRow | null = null;
   if (input.embedding) {
     const { extractorKey, vector } = input.embedding;
@@ -136,6 +142,22 @@ export function samplesRepo(db: GlimpseDB) {
           .equals([projectId, classId])
           .toArray();
         return rows.sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : 1));
+      });
+    },
+
+    /**
+     * Which of `hashes` (hex SHA-256 of originals) are already saved in the class. Reads only the
+     * [classId+sha256] index keys, never the rows. Rows without a hash (schema v1) never match.
+     */
+    savedHashes(classId: string, hashes: readonly string[]): Promise<Set<string>> {
+      const wanted = [...new Set(hashes)].filter((h) => SHA256.test(h));
+      if (typeof classId !== 'string' || wanted.length === 0) return Promise.resolve(new Set());
+      return ro(db, [db.samples], async () => {
+        const keys = await db.samples
+          .where('[classId+sha256]')
+          .anyOf(wanted.map((h) => [classId, h]))
+          .keys();
+        return new Set(keys.map((k) => (Array.isArray(k) ? String(k[1]) : '')));
       });
     },
 

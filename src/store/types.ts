@@ -51,6 +51,11 @@ export interface SampleRow {
   height: number;
   /** Size of the original in bytes (kept after the original is dropped, for the record). */
   sizeBytes: number;
+  /**
+   * Hex SHA-256 of the original file's bytes (schema v2), used to skip files already saved in the
+   * class when an import is repeated. Absent on v1 rows and where the hash was not available.
+   */
+  sha256?: string;
 }
 
 /**

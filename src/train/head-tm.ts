@@ -21,7 +21,13 @@ const TM_BATCH_SIZE = 16;
 export async function trainTeachableMachineHead(
   train: HeadData,
   numClasses: number,
-  opts: { validation?: HeadData; seed?: number; epochs?: number; signal?: AbortSignal } = {},
+  opts: {
+    validation?: HeadData;
+    seed?: number;
+    epochs?: number;
+    signal?: AbortSignal;
+    onEpoch?: (r: EpochReport) => void;
+  } = {},
 ): Promise<TrainedHead> {
   checkData(train, numClasses, 'training');
   if (opts.validation) checkData(opts.validation, numClasses, 'validation', train.d);
@@ -87,6 +93,7 @@ export async function trainTeachableMachineHead(
             report.valAccuracy = logs?.val_acc ?? NaN;
           }
           history.push(report);
+          opts.onEpoch?.(report);
         },
       },
     });

@@ -1,4 +1,6 @@
+import { useState } from 'react';
 import { cancelImport, clearImportSummary, useImport } from '../state/importer';
+import { dropOriginals, useCurrentProjectId } from '../state/projects';
 
 function duration(seconds: number): string {
   if (seconds < 60) return `${Math.ceil(seconds)} s`;
@@ -10,8 +12,11 @@ function duration(seconds: number): string {
 /** Progress of the import queue: done/total, rate, time left, cancel, and every file that failed. */
 export function ImportPanel() {
   const s = useImport();
+  const projectId = useCurrentProjectId();
+  const [dropping, setDropping] = useState<'no' | 'confirm' | 'busy'>('no');
   if (!s.running && s.outcome === null) return null;
-  const processed = s.done + s.failed;
+  const processed = s.done + s.failed + s.duplicates;
+  const full = !s.running && s.stopCode === 'quota-exceeded';
   const title = s.running
     ? s.waitingForModel
       ? 'Waiting for the model to load…'
@@ -38,6 +43,7 @@ export function ImportPanel() {
         data-running={s.running}
         data-done={s.done}
         data-failed={s.failed}
+        data-duplicates={s.duplicates}
         data-total={s.total}
         data-outcome={s.outcome ?? ''}
       >
@@ -52,13 +58,54 @@ export function ImportPanel() {
             {processed} / {s.total}
           </strong>{' '}
           processed · {s.done} saved
+          {s.duplicates > 0 && ` · ${s.duplicates} already saved, skipped`}
           {s.failed > 0 && <span className="error-text"> · {s.failed} failed</span>}
           {s.running && s.rate !== null && ` · ${s.rate.toFixed(1)} images/s`}
           {s.running && s.etaS !== null && ` · about ${duration(s.etaS)} left`}
           {s.skipped > 0 && ` · ${s.skipped} non-image file${s.skipped === 1 ? '' : 's'} skipped`}
         </p>
-        {s.stopReason && <p className="error-text">{s.stopReason}</p>}
+        {s.stopReason && (
+          <p className="error-text" data-testid="import-stop-reason" data-code={s.stopCode ?? ''}>
+            {s.stopReason}
+          </p>
+        )}
       </div>
+      {full && projectId && (
+        <div className="row" role="group" aria-label="Make room" data-testid="storage-full-actions">
+          <span className="small">
+            To make room: export the project (Export, above), delete samples you do not need, or
+          </span>
+          {dropping === 'confirm' ? (
+            <>
+              <button
+                type="button"
+                className="button danger"
+                data-testid="drop-originals-confirm"
+                onClick={() => {
+                  setDropping('busy');
+                  void dropOriginals(projectId).finally(() => setDropping('no'));
+                }}
+              >
+                Drop originals
+              </button>
+              <button type="button" className="button" onClick={() => setDropping('no')}>
+                Keep them
+              </button>
+            </>
+          ) : (
+            <button
+              type="button"
+              className="button"
+              data-testid="drop-originals"
+              disabled={dropping === 'busy'}
+              title="The original files are deleted; thumbnails and embeddings stay, so the project still trains. Then drop the same files again to add the rest."
+              onClick={() => setDropping('confirm')}
+            >
+              Drop originals, keep thumbnails + embeddings
+            </button>
+          )}
+        </div>
+      )}
       <div className="row">
         {s.running ? (
           <button
@@ -87,7 +134,7 @@ export function ImportPanel() {
           </summary>
           <ul data-testid="import-errors">
             {s.errors.map((e, i) => (
-              <li key={i} data-testid="import-error">
+              <li key={i} data-testid="import-error" data-code={e.code} data-name={e.name}>
                 <strong className="import-error-name">{e.name}</strong>: {e.message}
               </li>
             ))}

@@ -55,7 +55,7 @@ describe('model bundle', () => {
       for (let i = 0; i < expected.length; i++) maxDiff = Math.max(maxDiff, Math.abs(expected[i]! - got[i]!));
       expect(maxDiff).toBeLessThan(1e-5);
       model.dispose();
-      const meta = JSON.parse(new TextDecoder().decode(unzipped['metadata.json'])) as Record<string, any>;
+      const meta = JSON.parse(new TextDecoder().decode(unzipped['metadata.json'])) as { labels: string[]; extractor: Record<string, unknown>; training: { kind: string }; app: { version: string } };
       expect(meta.labels).toEqual(['a', '<b>', 'c']);
       expect(meta.extractor).toMatchObject({ id: 'resnet50-imagenet', key: extractorKey(spec), inputSize: 224, preprocessing: 'caffe', embeddingOutput: 'avg_pool', embeddingDim: 2048, format: 'layers-model' });
       expect(meta.training.kind).toBe(kind);

@@ -2,6 +2,7 @@
 // version wrote it. Each is written into a fresh fake-indexeddb database with its own (frozen)
 // store layout, then opened with the current code, which must upgrade it and read it back.
 import 'fake-indexeddb/auto';
+import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Dexie } from 'dexie';
@@ -10,6 +11,7 @@ import {
   GlimpseDB,
   onVersionChange,
   SCHEMA_V1,
+  SCHEMA_V2,
   SCHEMA_VERSION,
   type VersionChangeEvent,
 } from '../../src/store/db';
@@ -90,6 +92,10 @@ describe('schema fixtures', () => {
     expect(SCHEMA_V1).toEqual(readFixture('v1.json').fx.stores);
   });
 
+  it('schema v2 is frozen: db.ts still declares exactly the layout v2.json was written with', () => {
+    expect(SCHEMA_V2).toEqual(readFixture('v2.json').fx.stores);
+  });
+
   for (const file of fixtureFiles) {
     it(`${file} opens with the current code and reads back through the repositories`, async () => {
       const { fx, rows } = readFixture(file);
@@ -134,7 +140,7 @@ describe('schema fixtures', () => {
     });
   }
 
-  it('v1.json reads back exactly (v1 is the current schema)', async () => {
+  it('v1.json reads back exactly after the upgrade to the current schema', async () => {
     const { fx, rows } = readFixture('v1.json');
     const name = `fixture-exact-${crypto.randomUUID()}`;
     await writeFixture(name, fx, rows);
@@ -153,6 +159,58 @@ describe('schema fixtures', () => {
     expect(set.classIds).toEqual([classes[1]!.id, classes[1]!.id, classes[0]!.id]);
     expect(await repo.settings.get('onboarding', null)).toEqual({ done: true, step: 3 });
     expect((await repo.heads.latest(project.id))?.classNames).toEqual(['Fork', 'Spoon']);
+  });
+
+  it('v1 -> v2: old samples stay (no hash, never a duplicate); new ones are found by content hash', async () => {
+    const { fx, rows } = readFixture('v1.json');
+    const name = `fixture-v1-hash-${crypto.randomUUID()}`;
+    await writeFixture(name, fx, rows);
+    const db = new GlimpseDB(name);
+    opened.push(db);
+    const repo = createRepo(db);
+    const project = (rows.projects as unknown as ProjectRow[])[0]!;
+    const spoon = (rows.classes as unknown as ClassRow[]).find((c) => c.name === 'Spoon')!;
+    const old = (rows.samples as unknown as SampleRow[]).find((s) => s.classId === spoon.id)!;
+    const oldHash = createHash('sha256')
+      .update(new Uint8Array(await (old.blob as Blob).arrayBuffer()))
+      .digest('hex');
+    expect((await repo.samples.get(old.id))?.sha256).toBeUndefined();
+    expect(await repo.samples.savedHashes(spoon.id, [oldHash])).toEqual(new Set());
+
+    const fresh = 'ab'.repeat(32);
+    await repo.samples.addSample({
+      projectId: project.id,
+      classId: spoon.id,
+      source: 'file',
+      name: 'new.png',
+      type: 'image/png',
+      blob: new Blob([new Uint8Array([1, 2, 3])]),
+      thumb: new Blob([new Uint8Array([1])]),
+      width: 1,
+      height: 1,
+      sha256: fresh,
+    });
+    expect(await repo.samples.savedHashes(spoon.id, [fresh, oldHash])).toEqual(new Set([fresh]));
+    expect((await repo.samples.countsByClass(project.id))[spoon.id]).toBe(2);
+  });
+
+  it('v2.json: the stored hashes are found per class, and only in their own class', async () => {
+    const { fx, rows } = readFixture('v2.json');
+    const name = `fixture-v2-hash-${crypto.randomUUID()}`;
+    await writeFixture(name, fx, rows);
+    const db = new GlimpseDB(name);
+    opened.push(db);
+    const repo = createRepo(db);
+    const samples = rows.samples as unknown as SampleRow[];
+    const hashed = samples.filter((s) => s.sha256);
+    expect(hashed).toHaveLength(2);
+    const all = hashed.map((s) => s.sha256!);
+    for (const cls of rows.classes as unknown as ClassRow[]) {
+      const own = new Set(hashed.filter((s) => s.classId === cls.id).map((s) => s.sha256));
+      expect(await repo.samples.savedHashes(cls.id, [...all, '0'.repeat(64)])).toEqual(own);
+    }
+    const other = await repo.classes.add((rows.projects as unknown as ProjectRow[])[0]!.id, 'New');
+    expect(await repo.samples.savedHashes(other.id, all)).toEqual(new Set());
   });
 
   it('a database from a newer version of Glimpse is refused with a reload message, untouched', async () => {

@@ -3,7 +3,12 @@
 import 'fake-indexeddb/auto';
 import { Dexie } from 'dexie';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { GlimpseDB, onVersionChange, type VersionChangeEvent } from '../../src/store/db';
+import {
+  GlimpseDB,
+  onVersionChange,
+  SCHEMA_VERSION,
+  type VersionChangeEvent,
+} from '../../src/store/db';
 import { RELOAD_MESSAGE } from '../../src/store/errors';
 import { createRepo, type NewSample, type Repo } from '../../src/store/repo';
 import { GlimpseError } from '../../src/shared/errors';
@@ -169,6 +174,39 @@ describe('samples: atomic writes', () => {
     const v = (await repo.db.embeddings.get(s.id))?.vector as Float32Array;
     expect(v.length).toBe(3);
     expect(v.buffer.byteLength).toBe(12);
+  });
+});
+
+describe('samples: content hashes (import de-duplication)', () => {
+  const h1 = '1a'.repeat(32);
+  const h2 = '2b'.repeat(32);
+
+  it('savedHashes finds a class\'s saved hashes from the index, per class, ignoring bad input', async () => {
+    const repo = freshRepo();
+    const { project, cats, dogs } = await setup(repo);
+    await repo.samples.addSample(sampleInput(project.id, cats.id, { sha256: h1 }));
+    await repo.samples.addSample(sampleInput(project.id, cats.id)); // no hash: never matches
+    expect(await repo.samples.savedHashes(cats.id, [h1, h2, 'not-a-hash'])).toEqual(new Set([h1]));
+    expect(await repo.samples.savedHashes(dogs.id, [h1])).toEqual(new Set());
+    expect(await repo.samples.savedHashes(cats.id, [])).toEqual(new Set());
+    // Moving a sample moves its hash with it; deleting it forgets it.
+    const [saved] = await repo.samples.listByClass(project.id, cats.id);
+    await repo.samples.move([saved!.id], dogs.id);
+    expect(await repo.samples.savedHashes(dogs.id, [h1])).toEqual(new Set([h1]));
+    await repo.samples.delete([saved!.id]);
+    expect(await repo.samples.savedHashes(dogs.id, [h1])).toEqual(new Set());
+  });
+
+  it('refuses a malformed hash before writing', async () => {
+    const repo = freshRepo();
+    const { project, cats } = await setup(repo);
+    for (const sha256 of ['', 'ABC', 'A'.repeat(64), `${h1}0`]) {
+      await expectCode(
+        repo.samples.addSample(sampleInput(project.id, cats.id, { sha256 })),
+        'invalid-input',
+      );
+    }
+    expect(await repo.db.samples.count()).toBe(0);
   });
 });
 
@@ -408,11 +446,16 @@ describe('two tabs', () => {
     const off = onVersionChange((e) => events.push(e));
     vi.spyOn(console, 'warn').mockImplementation(() => undefined);
     const newer = new Dexie(repo.db.name);
-    newer.version(2).stores({ projects: 'id' });
+    newer.version(SCHEMA_VERSION + 1).stores({ projects: 'id' });
     await newer.open();
     off();
     expect(events).toEqual([
-      { kind: 'versionchange', dbName: repo.db.name, oldVersion: 1, newVersion: 2 },
+      {
+        kind: 'versionchange',
+        dbName: repo.db.name,
+        oldVersion: SCHEMA_VERSION,
+        newVersion: SCHEMA_VERSION + 1,
+      },
     ]);
     expect(repo.db.isOpen()).toBe(false);
     const err = await expectCode(repo.projects.create('x', 'x', 'k1'), 'internal');
@@ -441,7 +484,7 @@ describe('two tabs', () => {
       kind: 'blocked',
       dbName: name,
       oldVersion: 0.5,
-      newVersion: 1,
+      newVersion: SCHEMA_VERSION,
     });
     expect(await createRepo(db).projects.list()).toEqual([]);
   });
