@@ -1,12 +1,19 @@
 // The app's handle on the embedding worker (types only from the embed module).
 import { WorkerBridge } from '../shared/worker-bridge';
-import type { Requests } from './protocol';
+import type { Requests, WorkerEvent } from './protocol';
 
 export type EmbedBridge = WorkerBridge<Requests>;
 
-export function createEmbedBridge(): EmbedBridge {
-  return new WorkerBridge<Requests>(
-    () => new Worker(new URL('./embed.worker.ts', import.meta.url), { type: 'module', name: 'glimpse-embed' }),
-    'The embedding worker',
-  );
+/** `onEvent` receives the worker's own notices (e.g. it recovered from a lost GPU context). */
+export function createEmbedBridge(onEvent?: (e: WorkerEvent) => void): EmbedBridge {
+  return new WorkerBridge<Requests>(() => {
+    const worker = new Worker(new URL('./embed.worker.ts', import.meta.url), { type: 'module', name: 'glimpse-embed' });
+    if (onEvent) {
+      worker.addEventListener('message', (ev: MessageEvent) => {
+        const msg = ev.data as { id?: number; kind?: string; data?: WorkerEvent };
+        if (msg.kind === 'event' && msg.data) onEvent(msg.data);
+      });
+    }
+    return worker;
+  }, 'The embedding worker');
 }

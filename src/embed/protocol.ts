@@ -102,7 +102,14 @@ export interface Requests {
   predict: { req: { image: ImageInput }; res: PredictResult; progress: never };
   profile: { req: { batches: number[]; repeats: number }; res: ProfileResult; progress: never };
   memory: { req: Record<string, never>; res: { numTensors: number; numBytes: number; backend: string }; progress: never };
+  /** Test hook (reached only through ?bench=1 hooks): loses the GPU context after `afterMs`. */
+  debugLoseContext: { req: { afterMs: number }; res: { backend: string; scheduled: boolean }; progress: never };
 }
+
+/** Messages the worker sends on its own (not replies): `{ id: 0, kind: 'event', data }`. */
+export type WorkerEvent =
+  | { type: 'gpu-recovered'; lostBackend: string; backend: BackendChoice; reason: string; message: string }
+  | { type: 'gpu-recovery-failed'; lostBackend: string; reason: string; message: string };
 
 export type RequestType = keyof Requests;
 

@@ -4,11 +4,13 @@ import * as tf from '@tensorflow/tfjs';
 import { decodeImage, makeThumbnail } from '../capture/decode';
 import { GlimpseError, serializeError } from '../shared/errors';
 import type { Handler } from '../shared/worker-host';
-import { selectBackend, type BackendChoice } from './backend';
+import { selectBackend, type BackendChoice, type BackendName, type BackendProbe } from './backend';
 import { probeBackends, setBrowserBackend } from './backend-browser';
 import { loadExtractor, type Extractor } from './extractor';
 import { cachingFetcher } from './fetch-cache';
-import type { ClassifyResult, EmbedItemResult, ImageInput, InitRequest, InitResult, ProfileResult, Requests } from './protocol';
+import { gpuGeneration, guardGpu, isGpuLossError, loseContextSoon, watchActiveBackend } from './gpu-watchdog';
+import type { ClassifyResult, EmbedItemResult, ImageInput, InitRequest, InitResult, ProfileResult, Requests, WorkerEvent } from './protocol';
+import type { EpochReport } from '../train/head';
 import { findExtractor } from './specs';
 import { countMacs, measureMatmulRate } from './flops';
 import { classifyEmbedding, trainHandlers } from '../train/service';
@@ -18,6 +20,15 @@ const EMBED_BATCH = 4;
 let extractor: Extractor | null = null;
 let backend: BackendChoice | null = null;
 let baseUrl = '';
+let probes: BackendProbe[] | null = null;
+let loadedExtractorId: string | null = null;
+let recovering: Promise<void> | null = null;
+let emitEvent: (e: WorkerEvent) => void = () => {};
+
+/** Where the worker's own messages (GPU recovery notices) go; set by the worker file. */
+export function setEventSink(sink: (e: WorkerEvent) => void): void {
+  emitEvent = sink;
+}
 
 function resolveUrl(url: string): string {
   return new URL(url, baseUrl).toString();
@@ -43,19 +54,14 @@ async function init(req: InitRequest, progress: (p: Requests['init']['progress']
   const start = performance.now();
   if (!backend || req.backend !== undefined) {
     progress({ phase: 'backend', loadedBytes: 0, doneFiles: 0, totalFiles: 0 });
-    const probes = await probeBackends();
+    probes = await probeBackends();
     backend = await selectBackend(probes, setBrowserBackend, smokeTest, req.backend);
+    watchActiveBackend();
   }
   extractor?.dispose();
   extractor = null;
-  const fetchBytes = cachingFetcher();
-  const load = (id: string) =>
-    loadExtractor(findExtractor(id), {
-      fetchBytes,
-      resolveUrl,
-      signal,
-      onProgress: (p) => progress({ phase: `model:${id}`, ...p }),
-    });
+  loadedExtractorId = null;
+  const load = (id: string) => loadById(id, signal, (p) => progress({ phase: `model:${id}`, ...p }));
   let fallback: InitResult['fallback'];
   try {
     extractor = await load(req.extractorId);
@@ -64,6 +70,7 @@ async function init(req: InitRequest, progress: (p: Requests['init']['progress']
     fallback = { requestedId: req.extractorId, reason: serializeError(err) };
     extractor = await load(req.fallbackId);
   }
+  loadedExtractorId = extractor.spec.id;
   const loadMs = performance.now() - start;
   const w0 = performance.now();
   progress({ phase: 'warmup', loadedBytes: 0, doneFiles: 0, totalFiles: 0 });
@@ -85,11 +92,94 @@ async function init(req: InitRequest, progress: (p: Requests['init']['progress']
   return result;
 }
 
+function loadById(id: string, signal?: AbortSignal, onProgress?: (p: { loadedBytes: number; doneFiles: number; totalFiles: number }) => void): Promise<Extractor> {
+  return loadExtractor(findExtractor(id), {
+    fetchBytes: cachingFetcher(),
+    resolveUrl,
+    ...(signal ? { signal } : {}),
+    ...(onProgress ? { onProgress } : {}),
+  });
+}
+
+/**
+ * After a lost GPU context: drops the dead backend, starts a fresh one from its factory (a real
+ * GPU) or WASM (a software GPU, which the normal policy would not have picked either), reloads
+ * the extractor (its bytes come from Cache Storage) and tells the page. One recovery at a time;
+ * callers that saw the same loss share it.
+ */
+function recoverGpu(seenGeneration: number, reason: string): Promise<void> {
+  if (recovering) return recovering;
+  if (gpuGeneration() !== seenGeneration) return Promise.resolve();
+  recovering = doRecover(reason).finally(() => {
+    recovering = null;
+  });
+  return recovering;
+}
+
+async function doRecover(reason: string): Promise<void> {
+  const lost = (backend?.name ?? tf.getBackend()) as BackendName;
+  try {
+    try {
+      extractor?.dispose();
+    } catch {
+      // the model's textures died with the context
+    }
+    extractor = null;
+    const factory = tf.findBackendFactory(lost);
+    try {
+      tf.removeBackend(lost);
+    } catch {
+      // disposing a backend whose context is gone may throw; it is dropped either way
+    }
+    if (factory) tf.registerBackend(lost, factory);
+    const known = probes ?? (await probeBackends());
+    const software = known.find((p) => p.name === lost)?.software ?? false;
+    const choice = await selectBackend(known, setBrowserBackend, smokeTest, software ? 'wasm' : lost);
+    backend = { ...choice, forced: false, detail: `${choice.detail} (after the ${lost.toUpperCase()} context was lost)`.trim() };
+    watchActiveBackend();
+    if (!loadedExtractorId) throw new GlimpseError('internal', 'No model was loaded.');
+    extractor = await loadById(loadedExtractorId);
+    await extractor.warmup(1);
+  } catch (err) {
+    const message = `The graphics context was lost and Glimpse could not recover: ${serializeError(err).message} Reload the page.`;
+    emitEvent({ type: 'gpu-recovery-failed', lostBackend: lost, reason, message });
+    throw new GlimpseError('gpu-context-lost', message, reason);
+  }
+  const now = backend.name === lost ? `a fresh ${lost.toUpperCase()} context` : backend.name.toUpperCase();
+  emitEvent({
+    type: 'gpu-recovered',
+    lostBackend: lost,
+    backend,
+    reason,
+    message: `The graphics context was lost; Glimpse switched to ${now} and retried.`,
+  });
+}
+
+/** Runs GPU work under the loss watchdog; after a loss it recovers and retries the work once. */
+async function withGpuRecovery<T>(what: string, run: (beat: () => void) => Promise<T>): Promise<T> {
+  if (recovering) await recovering;
+  const seen = gpuGeneration();
+  try {
+    return await guardGpu(run);
+  } catch (err) {
+    if (!isGpuLossError(err)) throw err;
+    await recoverGpu(seen, err.detail ?? err.message);
+  }
+  const retried = gpuGeneration();
+  try {
+    return await guardGpu(run);
+  } catch (err) {
+    if (!isGpuLossError(err)) throw err;
+    await recoverGpu(retried, err.detail ?? err.message).catch(() => {});
+    throw new GlimpseError('gpu-context-lost', `The graphics context was lost twice while ${what}. Try again.`, err.detail);
+  }
+}
+
 async function classify(image: ImageInput, topK: number): Promise<ClassifyResult> {
-  const ex = checkReady();
+  checkReady();
   const t0 = performance.now();
   const { pixels } = await decodeImage(new Uint8Array(image.bytes), image.type, image.name);
-  const r = await ex.embed([pixels], { topK });
+  const r = await withGpuRecovery('classifying an image', () => checkReady().embed([pixels], { topK }));
   return { top: r.top?.[0] ?? [], embedding: r.embeddings[0]!, width: pixels.width, height: pixels.height, ms: performance.now() - t0 };
 }
 
@@ -99,7 +189,7 @@ async function embedMany(
   progress: (p: EmbedItemResult, transfer?: Transferable[]) => void,
   signal: AbortSignal,
 ): Promise<{ done: number; failed: number }> {
-  const ex = checkReady();
+  checkReady();
   let done = 0;
   let failed = 0;
   for (let start = 0; start < images.length; start += EMBED_BATCH) {
@@ -119,7 +209,7 @@ async function embedMany(
       }
     }
     if (decoded.length === 0) continue;
-    const { embeddings } = await ex.embed(decoded.map((d) => d.pixels));
+    const { embeddings } = await withGpuRecovery('embedding images', () => checkReady().embed(decoded.map((d) => d.pixels)));
     decoded.forEach((d, i) => {
       const embedding = embeddings[i]!;
       const msg: EmbedItemResult = { id: d.input.id, embedding, width: d.pixels.width, height: d.pixels.height };
@@ -132,11 +222,16 @@ async function embedMany(
 }
 
 async function predict(image: ImageInput): Promise<{ probs: Float32Array; ms: number }> {
-  const ex = checkReady();
+  checkReady();
   const t0 = performance.now();
   const { pixels } = await decodeImage(new Uint8Array(image.bytes), image.type, image.name);
-  const { embeddings } = await ex.embed([pixels]);
-  return { probs: classifyEmbedding(embeddings[0]!, ex.key), ms: performance.now() - t0 };
+  // The head's prediction runs on the backend too (dataSync): it belongs inside the guard.
+  const probs = await withGpuRecovery('predicting', async () => {
+    const ex = checkReady();
+    const { embeddings } = await ex.embed([pixels]);
+    return classifyEmbedding(embeddings[0]!, ex.key);
+  });
+  return { probs, ms: performance.now() - t0 };
 }
 
 async function profile(batches: number[], repeats: number): Promise<ProfileResult> {
@@ -172,6 +267,23 @@ export const embedHandlers: Record<keyof Requests, Handler> = {
     return { data: await profile(batches, repeats) };
   },
   ...trainHandlers,
+  train: (payload, { progress, signal }) => {
+    // A retry after a lost context starts again at epoch 1: report only epochs not reported yet.
+    let lastEpoch = 0;
+    return withGpuRecovery('training', (beat) =>
+      trainHandlers.train(payload, {
+        signal,
+        progress: (data, transfer) => {
+          beat();
+          const epoch = (data as EpochReport).epoch;
+          if (epoch <= lastEpoch) return;
+          lastEpoch = epoch;
+          progress(data, transfer);
+        },
+      }),
+    );
+  },
+  debugLoseContext: async (payload) => ({ data: loseContextSoon((payload as Requests['debugLoseContext']['req']).afterMs) }),
   predict: async (payload) => {
     const data = await predict((payload as Requests['predict']['req']).image);
     return { data, transfer: [data.probs.buffer] };

@@ -5,7 +5,7 @@ import { createEmbedBridge, type EmbedBridge } from '../embed/client';
 import type { BackendChoice, BackendName } from '../embed/backend';
 import { BACKEND_ORDER, isBackendName } from '../embed/backend';
 import type { ClassScore } from '../embed/extractor';
-import type { ExtractorInfo, ImageInput } from '../embed/protocol';
+import type { ExtractorInfo, ImageInput, WorkerEvent } from '../embed/protocol';
 import { BUILTIN_EXTRACTORS, DEFAULT_EXTRACTOR_ID, FALLBACK_EXTRACTOR_ID } from '../embed/specs';
 import { GlimpseError, serializeError, type SerializedError } from '../shared/errors';
 
@@ -60,10 +60,19 @@ export const useEngine = create<EngineState>(() => ({
 let bridge: EmbedBridge | null = null;
 export function embedBridge(): EmbedBridge {
   if (!bridge) {
-    bridge = createEmbedBridge();
+    bridge = createEmbedBridge(onWorkerEvent);
     bridge.onCrash = (err) => useEngine.setState({ status: 'error', error: serializeError(err) });
   }
   return bridge;
+}
+
+/** The worker recovered from (or failed to recover from) a lost GPU context: say so, show the backend. */
+function onWorkerEvent(e: WorkerEvent): void {
+  if (e.type === 'gpu-recovered') {
+    useEngine.setState({ backend: e.backend, notice: e.message });
+  } else {
+    useEngine.setState({ status: 'error', error: { code: 'gpu-context-lost', message: e.message } });
+  }
 }
 
 const PREF_BACKEND = 'glimpse.backend';
