@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const cache = path.join(root, '.cache');
 const packDir = path.join(cache, 'pack');
-const STAMP = '.prepared-v3';
+const STAMP = '.prepared-v4';
 
 function log(msg) {
   process.stdout.write(`[prepare-models] ${msg}\n`);
@@ -118,6 +118,9 @@ function prepareResnet() {
   fs.mkdirSync(out, { recursive: true });
   writeSharded(out, model, halfSpecs, Buffer.from(halves.buffer), 2 << 20);
   fs.writeFileSync(path.join(out, 'labels.json'), JSON.stringify(labels));
+  // The same 1000 ImageNet names in the standard order, for the TF Hub Inception-v3 classifier
+  // (whose 1001 outputs put "background" first: the spec's labelOffset is 1).
+  fs.writeFileSync(path.join(root, 'public', 'models', 'imagenet-labels.json'), JSON.stringify(labels));
   finish(out);
   log(`ResNet-50: ${(data.length / 2 ** 20).toFixed(1)} MiB float32 -> ${((halves.length * 2) / 2 ** 20).toFixed(1)} MiB float16`);
 }
