@@ -61,7 +61,8 @@ export function watchActiveBackend(): void {
   });
   lostPromise.catch(() => {}); // observed through races; never an unhandled rejection
   const gl = backendName === 'webgl' ? webglContext() : null;
-  const canvas = gl?.canvas as (OffscreenCanvas | HTMLCanvasElement | undefined) ?? undefined;
+  // The context's canvas (an OffscreenCanvas in the worker); typed loosely: worker code has no DOM types.
+  const canvas = (gl as unknown as { canvas?: EventTarget } | null)?.canvas;
   const onLost = () => watch.markLost('webglcontextlost');
   const watch: Watch = {
     backendName,
@@ -116,6 +117,7 @@ export async function guardGpu<T>(run: (beat: () => void) => Promise<T>, stallMs
   });
   watchdog.catch(() => {});
   const work = run(beat);
+  testLossPoint({ work: true }); // the work's kernels are queued and its reads are pending
   work.catch(() => {}); // may settle after the race was decided
   try {
     const result = await Promise.race([work, w.lostPromise, watchdog]);
@@ -130,20 +132,46 @@ export async function guardGpu<T>(run: (beat: () => void) => Promise<T>, stallMs
   }
 }
 
-/** Test hook: loses the WebGL context (or destroys the WebGPU device) after `afterMs`. */
-export function loseContextSoon(afterMs: number): { backend: string; scheduled: boolean } {
+/** When a test-triggered loss fires: after a delay, as the next guarded work starts, or at an epoch. */
+export interface TestLossTrigger {
+  afterMs?: number;
+  onNextWork?: boolean;
+  atEpoch?: number;
+}
+
+let armed: TestLossTrigger | null = null;
+
+/** Loses the WebGL context (or destroys the WebGPU device) now; false on other backends. */
+function loseNow(): boolean {
   const name = tf.getBackend();
   if (name === 'webgl') {
     const ext = webglContext()?.getExtension('WEBGL_lose_context');
-    if (!ext) return { backend: name, scheduled: false };
-    setTimeout(() => ext.loseContext(), afterMs);
-    return { backend: name, scheduled: true };
+    ext?.loseContext();
+    return Boolean(ext);
   }
   if (name === 'webgpu') {
     const device = (tf.backend() as unknown as { device?: { destroy(): void } }).device;
-    if (!device) return { backend: name, scheduled: false };
-    setTimeout(() => device.destroy(), afterMs);
-    return { backend: name, scheduled: true };
+    device?.destroy();
+    return Boolean(device);
   }
-  return { backend: name, scheduled: false };
+  return false;
+}
+
+/** Test hook: arms a context loss; with no `onNextWork`/`atEpoch` it fires after `afterMs`. */
+export function armTestLoss(trigger: TestLossTrigger): { backend: string; scheduled: boolean } {
+  const backend = tf.getBackend();
+  const scheduled = backend === 'webgl' || backend === 'webgpu';
+  if (!scheduled) return { backend, scheduled };
+  if (trigger.onNextWork || trigger.atEpoch !== undefined) armed = trigger;
+  else setTimeout(loseNow, trigger.afterMs ?? 0);
+  return { backend, scheduled };
+}
+
+/** Called by the work itself at the points a test may lose the context. */
+export function testLossPoint(point: { work: true } | { epoch: number }): void {
+  if (!armed) return;
+  const hit = 'work' in point ? armed.onNextWork === true : armed.atEpoch === point.epoch;
+  if (!hit) return;
+  armed = null;
+  loseNow();
 }

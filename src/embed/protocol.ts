@@ -66,6 +66,8 @@ export interface TrainRequest {
   numClasses: number;
   settings: HeadSettings;
   recipe?: HeadRecipe;
+  /** Cached augmentation variants: row r belongs to sample ids[r]; used for training rows only. */
+  augment?: { ids: string[]; x: Float32Array };
 }
 
 export interface TrainResponse {
@@ -75,6 +77,8 @@ export interface TrainResponse {
   validationPred: Int32Array;
   validationConfidence: Float32Array;
   trainMs: number;
+  nTrain: number;
+  nAugmented: number;
 }
 
 export interface PredictResult {
@@ -93,6 +97,23 @@ export interface ProfileResult {
   embedMsPerImage: Record<number, number>;
 }
 
+export interface MapRequest {
+  /** Packed embeddings, n x dim. */
+  x: Float32Array;
+  n: number;
+  dim: number;
+  method: 'pca' | 'umap';
+  seed: number;
+}
+
+export interface AugmentItemResult {
+  id: string;
+  /** count x dim variant embeddings, in AUGMENT_VARIANTS order. */
+  vectors?: Float32Array;
+  count?: number;
+  error?: SerializedError;
+}
+
 export interface Requests {
   init: { req: InitRequest; res: InitResult; progress: { phase: string; loadedBytes: number; doneFiles: number; totalFiles: number } };
   classify: { req: { image: ImageInput; topK: number }; res: ClassifyResult; progress: never };
@@ -101,9 +122,18 @@ export interface Requests {
   setHead: { req: { head: TrainedHead | null; extractorKey: string | null }; res: { ok: true }; progress: never };
   predict: { req: { image: ImageInput }; res: PredictResult; progress: never };
   profile: { req: { batches: number[]; repeats: number }; res: ProfileResult; progress: never };
+  /** Class probabilities of the active head for packed embeddings (review queue). */
+  scoreAll: { req: { x: Float32Array; n: number; extractorKey: string }; res: { probs: Float32Array; numClasses: number }; progress: never };
+  /** 2-D embedding map, coordinates in [0,1], n x 2. */
+  map: { req: MapRequest; res: { xy: Float32Array; ms: number }; progress: { epoch: number; total: number } };
+  /** Embeddings of the deterministic augmentation variants of each image. */
+  augment: { req: { images: ImageInput[] }; res: { done: number; failed: number }; progress: AugmentItemResult };
   memory: { req: Record<string, never>; res: { numTensors: number; numBytes: number; backend: string }; progress: never };
-  /** Test hook (reached only through ?bench=1 hooks): loses the GPU context after `afterMs`. */
-  debugLoseContext: { req: { afterMs: number }; res: { backend: string; scheduled: boolean }; progress: never };
+  /**
+   * Test hook (reached only through the ?bench=1 hooks): loses the GPU context after `afterMs`, as
+   * the next GPU work starts (`onNextWork`), or when training reports epoch `atEpoch`.
+   */
+  debugLoseContext: { req: { afterMs?: number; onNextWork?: boolean; atEpoch?: number }; res: { backend: string; scheduled: boolean }; progress: never };
 }
 
 /** Messages the worker sends on its own (not replies): `{ id: 0, kind: 'event', data }`. */

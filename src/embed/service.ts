@@ -8,12 +8,13 @@ import { selectBackend, type BackendChoice, type BackendName, type BackendProbe 
 import { probeBackends, setBrowserBackend } from './backend-browser';
 import { loadExtractor, type Extractor } from './extractor';
 import { cachingFetcher } from './fetch-cache';
-import { gpuGeneration, guardGpu, isGpuLossError, loseContextSoon, watchActiveBackend } from './gpu-watchdog';
-import type { ClassifyResult, EmbedItemResult, ImageInput, InitRequest, InitResult, ProfileResult, Requests, WorkerEvent } from './protocol';
+import { armTestLoss, gpuGeneration, guardGpu, isGpuLossError, testLossPoint, watchActiveBackend } from './gpu-watchdog';
+import type { AugmentItemResult, ClassifyResult, EmbedItemResult, ImageInput, InitRequest, InitResult, ProfileResult, Requests, WorkerEvent } from './protocol';
 import type { EpochReport } from '../train/head';
 import { findExtractor } from './specs';
 import { countMacs, measureMatmulRate } from './flops';
 import { classifyEmbedding, trainHandlers } from '../train/service';
+import { AUGMENT_VARIANTS, augmentToBatch } from '../train/augment';
 
 const EMBED_BATCH = 4;
 
@@ -221,6 +222,39 @@ async function embedMany(
   return { done, failed };
 }
 
+/** Embeddings of each image's augmentation variants, one image (5 variants) per forward pass. */
+async function augmentMany(
+  images: ImageInput[],
+  progress: (p: AugmentItemResult, transfer?: Transferable[]) => void,
+  signal: AbortSignal,
+): Promise<{ done: number; failed: number }> {
+  const ex = checkReady();
+  let done = 0;
+  let failed = 0;
+  for (const input of images) {
+    if (signal.aborted) throw new GlimpseError('cancelled', 'Cancelled.');
+    try {
+      const { pixels } = await decodeImage(new Uint8Array(input.bytes), input.type, input.name);
+      const batch = augmentToBatch(pixels, ex.spec.inputSize, ex.spec.preprocessing);
+      const out = ex.embedTensor(batch);
+      batch.dispose();
+      let vectors: Float32Array;
+      try {
+        vectors = (await out.data()) as Float32Array;
+      } finally {
+        out.dispose();
+      }
+      if (!vectors.every((v) => Number.isFinite(v))) throw new GlimpseError('internal', 'The model produced invalid numbers (NaN or infinity).');
+      progress({ id: input.id, vectors, count: AUGMENT_VARIANTS.length }, [vectors.buffer]);
+      done++;
+    } catch (err) {
+      failed++;
+      progress({ id: input.id, error: serializeError(err) });
+    }
+  }
+  return { done, failed };
+}
+
 async function predict(image: ImageInput): Promise<{ probs: Float32Array; ms: number }> {
   checkReady();
   const t0 = performance.now();
@@ -279,11 +313,12 @@ export const embedHandlers: Record<keyof Requests, Handler> = {
           if (epoch <= lastEpoch) return;
           lastEpoch = epoch;
           progress(data, transfer);
+          testLossPoint({ epoch });
         },
       }),
     );
   },
-  debugLoseContext: async (payload) => ({ data: loseContextSoon((payload as Requests['debugLoseContext']['req']).afterMs) }),
+  debugLoseContext: async (payload) => ({ data: armTestLoss(payload as Requests['debugLoseContext']['req']) }),
   predict: async (payload) => {
     const data = await predict((payload as Requests['predict']['req']).image);
     return { data, transfer: [data.probs.buffer] };
@@ -297,6 +332,10 @@ export const embedHandlers: Record<keyof Requests, Handler> = {
   embed: async (payload, { progress, signal }) => {
     const { images, thumbnails } = payload as Requests['embed']['req'];
     return { data: await embedMany(images, thumbnails, progress, signal) };
+  },
+  augment: async (payload, { progress, signal }) => {
+    const { images } = payload as Requests['augment']['req'];
+    return { data: await augmentMany(images, progress, signal) };
   },
   memory: async () => {
     const m = tf.memory();

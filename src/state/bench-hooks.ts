@@ -2,7 +2,9 @@
 // decoding, embedding and training code a user's actions go through — from the page.
 import type { ProfileResult } from '../embed/protocol';
 import { defaultHeadSettings } from '../train/head';
-import { embedBridge, useEngine } from './engine';
+import { embedBridge, useEngine, whatIsThis } from './engine';
+import { predictImage, trainProject, useTraining } from './training';
+import { useSession } from './session';
 
 export interface BenchApi {
   ready(): boolean;
@@ -15,6 +17,16 @@ export interface BenchApi {
   /** Embeds one image `cycles` times (embed + classify alternately); tensors and heap around it. */
   cycles(url: string, cycles: number): Promise<{ tensorsBefore: number; tensorsAfter: number; heapBeforeMb: number | null; heapAfterMb: number | null; ms: number }>;
   memory(): Promise<{ numTensors: number; numBytes: number }>;
+  /** Loses the worker's GPU context (tests of recovery): after `afterMs`, at the next GPU work, or at a training epoch. */
+  loseGpuContext(when: { afterMs?: number; onNextWork?: boolean; atEpoch?: number }): Promise<{ backend: string; scheduled: boolean }>;
+  /**
+   * Long-session soak through the app's own actions: cycle i embeds the image (as the importer
+   * does), asks "What is this?" (whatIsThis, results in the UI) or predicts with the loaded head
+   * (predictImage), in turn. Needs a trained head for the open project.
+   */
+  soakCycles(url: string, cycles: number): Promise<{ ms: number; embeds: number; classifies: number; predicts: number; failures: string[] }>;
+  /** Trains the open project `runs` times through the app's trainProject; ms per run. */
+  soakTrain(runs: number): Promise<{ msPerRun: number; phases: string[] }>;
 }
 
 function longTaskRecorder(): { stop(): number } {
@@ -89,6 +101,45 @@ export function installBenchHooks(): void {
       return { tensorsBefore: before.numTensors, tensorsAfter: after.numTensors, heapBeforeMb, heapAfterMb: heapMb(), ms };
     },
     memory: () => embedBridge().call('memory', {}),
+    loseGpuContext: (when) => embedBridge().call('debugLoseContext', when),
+    async soakCycles(url, cycles) {
+      const response = await fetch(url);
+      const type = response.headers.get('content-type') ?? 'image/jpeg';
+      const bytes = await response.arrayBuffer();
+      const counts = { embeds: 0, classifies: 0, predicts: 0 };
+      const failures: string[] = [];
+      const t0 = performance.now();
+      for (let i = 0; i < cycles; i++) {
+        const copy = bytes.slice(0);
+        if (i % 3 === 0) {
+          const image = { id: `soak${i}`, bytes: copy, type, name: 'soak.jpg' };
+          const r = await embedBridge().call('embed', { images: [image], thumbnails: true }, { transfer: [copy] });
+          if (r.done !== 1) failures.push(`embed ${i}`);
+          counts.embeds++;
+        } else if (i % 3 === 1) {
+          await whatIsThis(new File([copy], 'soak.jpg', { type }));
+          const err = useEngine.getState().error;
+          if (err) failures.push(`classify ${i}: ${err.message}`);
+          counts.classifies++;
+        } else {
+          const p = await predictImage(new Blob([copy], { type }), 'soak.jpg');
+          if (p.scores.length < 2) failures.push(`predict ${i}`);
+          counts.predicts++;
+        }
+      }
+      return { ms: performance.now() - t0, ...counts, failures };
+    },
+    async soakTrain(runs) {
+      const projectId = useSession.getState().currentProjectId;
+      if (!projectId) throw new Error('No open project.');
+      const phases: string[] = [];
+      const t0 = performance.now();
+      for (let i = 0; i < runs; i++) {
+        await trainProject(projectId);
+        phases.push(useTraining.getState().phase);
+      }
+      return { msPerRun: (performance.now() - t0) / runs, phases };
+    },
   };
   (window as unknown as { __glimpseBench: BenchApi }).__glimpseBench = api;
 }

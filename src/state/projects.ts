@@ -4,7 +4,7 @@
 // failing first load can never overwrite what is already stored.
 import { useLiveQuery } from 'dexie-react-hooks';
 import { extractorKey, findExtractor } from '../embed/specs';
-import { serializeError } from '../shared/errors';
+import { GlimpseError, serializeError } from '../shared/errors';
 import { RELOAD_MESSAGE } from '../store/errors';
 import { onVersionChange } from '../store/repo';
 import { readPreferences, useEngine } from './engine';
@@ -166,7 +166,19 @@ export async function deleteProject(projectId: string): Promise<void> {
  */
 export async function dropOriginals(projectId: string): Promise<number | undefined> {
   requireLoaded();
-  const res = await attempt(() => repo().dropOriginals(projectId), 'Could not drop the originals');
+  const res = await attempt(async () => {
+    try {
+      return await repo().dropOriginals(projectId);
+    } catch (err) {
+      // Rewriting the rows needs a little room itself; deleting never does.
+      if (serializeError(err).code !== 'quota-exceeded') throw err;
+      throw new GlimpseError(
+        'quota-exceeded',
+        'There is not even room to rewrite the samples without their originals. Delete some ' +
+          'samples first (deleting needs no space), or export the project, then try again.',
+      );
+    }
+  }, 'Could not drop the originals');
   if (!res) return undefined;
   const mb = (res.bytesFreed / 2 ** 20).toFixed(1);
   showToast(

@@ -5,6 +5,7 @@ import { stratifiedSplit } from '../dataset/split';
 import { GlimpseError } from '../shared/errors';
 import { predictHead, trainHead, trainTeachableMachineHead, type EpochReport, type HeadSettings, type TrainedHead } from './head';
 import { argmaxRows, computeMetrics, type Metrics } from './metrics';
+import { trainingVariants, type AugmentedVectors } from './augment';
 
 export interface LabelledVectors {
   ids: readonly string[];
@@ -23,6 +24,10 @@ export interface FitResult {
   validationPred: Int32Array;
   validationProbs: Float32Array;
   trainMs: number;
+  /** Training rows, augmentation variants included. */
+  nTrain: number;
+  /** Of which augmentation variants (only of training samples, never of validation ones). */
+  nAugmented: number;
 }
 
 export type HeadRecipe = 'default' | 'tm';
@@ -42,7 +47,7 @@ export async function fitHead(
   data: LabelledVectors,
   numClasses: number,
   settings: HeadSettings,
-  opts: { recipe?: HeadRecipe; onEpoch?: (r: EpochReport) => void; signal?: AbortSignal } = {},
+  opts: { recipe?: HeadRecipe; onEpoch?: (r: EpochReport) => void; signal?: AbortSignal; refit?: boolean } = {},
 ): Promise<FitResult> {
   const n = data.ids.length;
   if (n < 2) throw new GlimpseError('invalid-input', 'Add at least two samples before training.');
@@ -50,23 +55,49 @@ export async function fitHead(
   if (present.size < 2) throw new GlimpseError('invalid-input', 'Training needs samples in at least two classes.');
   const items = data.ids.map((id, row) => ({ id, classId: String(data.labels[row]), row }));
   const { train, validation } = stratifiedSplit(items, settings.validationShare);
-  const trainSet = gather(data, train.map((t) => t.row));
+  let trainSet = gather(data, train.map((t) => t.row));
+  let nAugmented = 0;
+  if (opts.augment && opts.augment.ids.length > 0) {
+    // Variants of training samples only, labelled like their sample.
+    const labelOf = new Map(train.map((t) => [t.id, data.labels[t.row]!]));
+    const extra = trainingVariants(opts.augment, new Set(labelOf.keys()), data.dim);
+    const extraLabels = opts.augment.ids.filter((id) => labelOf.has(id)).map((id) => labelOf.get(id)!);
+    const x = new Float32Array(trainSet.x.length + extra.x.length);
+    x.set(trainSet.x);
+    x.set(extra.x, trainSet.x.length);
+    const y = new Int32Array(trainSet.n + extra.n);
+    y.set(trainSet.y);
+    y.set(extraLabels, trainSet.n);
+    trainSet = { x, y, n: trainSet.n + extra.n, d: data.dim };
+    nAugmented = extra.n;
+  }
   const valRows = validation.map((v) => v.row);
   const valSet = valRows.length > 0 ? gather(data, valRows) : undefined;
   const t0 = performance.now();
   const common = { ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.onEpoch ? { onEpoch: opts.onEpoch } : {}) };
-  const head =
-    opts.recipe === 'tm'
-      ? await trainTeachableMachineHead(trainSet, numClasses, { ...common, seed: settings.seed, ...(valSet ? { validation: valSet } : {}) })
-      : await trainHead(trainSet, numClasses, settings, { ...common, ...(valSet ? { validation: valSet } : {}) });
-  const trainMs = performance.now() - t0;
+  const allRows = Array.from({ length: n }, (_, i) => i);
+  if (opts.recipe === 'tm') {
+    // The Teachable-Machine-style baseline has no early stopping: it trains on every row.
+    const head = await trainTeachableMachineHead(gather(data, allRows), numClasses, { ...common, seed: settings.seed });
+    return { head, validation: null, validationRows: new Int32Array(0), validationPred: new Int32Array(0), validationProbs: new Float32Array(0), trainMs: performance.now() - t0 };
+  }
+  const selected = await trainHead(trainSet, numClasses, settings, { ...common, ...(valSet ? { validation: valSet } : {}) });
   let metrics: Metrics | null = null;
   let pred: Int32Array = new Int32Array(0);
   let probs: Float32Array = new Float32Array(0);
   if (valSet) {
-    probs = predictHead(head, valSet.x, valSet.n);
+    probs = predictHead(selected, valSet.x, valSet.n);
     pred = argmaxRows(probs, numClasses);
     metrics = computeMetrics(valSet.y, pred, numClasses);
   }
-  return { head, validation: metrics, validationRows: Int32Array.from(valRows), validationPred: pred, validationProbs: probs, trainMs };
+  let head = selected;
+  if (valSet && (opts.refit ?? true)) {
+    // The validation rows measured the recipe and chose the stopping point; the model the user
+    // keeps is then fitted on every sample with that budget (as retrain.py-style tools do after
+    // model selection). Validation metrics above describe a model that never saw those rows.
+    const final = await trainHead(gather(data, allRows), numClasses, { ...settings, epochs: Math.max(1, selected.bestEpoch), earlyStoppingPatience: 0 }, opts.signal ? { signal: opts.signal } : {});
+    head = { ...final, history: selected.history, bestEpoch: selected.bestEpoch };
+  }
+  const trainMs = performance.now() - t0;
+  return { head, validation: metrics, validationRows: Int32Array.from(valRows), validationPred: pred, validationProbs: probs, trainMs, nTrain: trainSet.n, nAugmented };
 }

@@ -42,6 +42,8 @@ test.describe('pwa', () => {
     const csp = await watchCsp(page);
     await blockModelHosts(page);
     const first = await page.goto(app.url + APP);
+    // First install: the shell is precached and the page is told it works offline now.
+    await expect(page.getByTestId('offline-ready')).toContainText('Ready to work offline', { timeout: 90_000 });
     const header = first!.headers()['content-security-policy'] ?? '';
     expect(header).toContain("frame-ancestors 'none'");
     expect(header).not.toMatch(/'unsafe-eval'|'unsafe-inline'/);

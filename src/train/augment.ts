@@ -1,0 +1,78 @@
+// Augmentation: each image also contributes embeddings of a few deterministic variants, computed
+// once (in the worker, from the original image) and cached with the sample. They are used for
+// training only: fitHead() adds a sample's variants only when the sample itself is in the
+// training split, so validation never sees them (nor a variant of a validation image).
+//
+// The variants, from the image as decoded (before the model's centre crop):
+// - flip:  the centre square mirrored left-right;
+// - crop-tl / crop-br: squares of 85 % of the short side at the top-left / bottom-right of the
+//   centre square;
+// - zoom:  the central 80 % of the centre square (a 1.25x scale-up);
+// - bright: the centre square with brightness x1.2 (clipped to 255).
+// No randomness: the same image always gives the same variants.
+import * as tf from '@tensorflow/tfjs';
+import { centreCropBox, mapValues, type PixelImage } from '../embed/preprocess';
+import type { Preprocessing } from '../embed/specs';
+
+export const AUGMENT_VARIANTS = ['flip', 'crop-tl', 'crop-br', 'zoom', 'bright'] as const;
+export type AugmentVariant = (typeof AUGMENT_VARIANTS)[number];
+/** Part of the cache key: change it whenever the variants change. */
+export const AUGMENT_RECIPE = 'aug1';
+
+/** Key of cached variant embeddings: only valid for this extractor and this recipe. */
+export function augmentKey(extractorKey: string): string {
+  return `${extractorKey}#${AUGMENT_RECIPE}`;
+}
+
+/** [top, left, side] of each variant's square inside an image of width x height. */
+export function variantBoxes(width: number, height: number): Record<AugmentVariant, [number, number, number]> {
+  const [top, left, side] = centreCropBox(width, height);
+  const crop = Math.max(1, Math.round(side * 0.85));
+  const zoom = Math.max(1, Math.round(side * 0.8));
+  const zoomOff = Math.floor((side - zoom) / 2);
+  return {
+    flip: [top, left, side],
+    'crop-tl': [top, left, crop],
+    'crop-br': [top + side - crop, left + side - crop, crop],
+    zoom: [top + zoomOff, left + zoomOff, zoom],
+    bright: [top, left, side],
+  };
+}
+
+/** The variants of one image as model input, [AUGMENT_VARIANTS.length, size, size, 3]. */
+export function augmentToBatch(image: PixelImage, size: number, mode: Preprocessing): tf.Tensor4D {
+  return tf.tidy(() => {
+    const { width, height, channels } = image;
+    const data = image.data instanceof Uint8Array ? image.data : new Uint8Array(image.data.buffer, image.data.byteOffset, image.data.byteLength);
+    let px: tf.Tensor3D = tf.tensor3d(data, [height, width, channels], 'int32');
+    if (channels === 4) px = tf.slice(px, [0, 0, 0], [height, width, 3]);
+    const rgb = tf.cast(px, 'float32') as tf.Tensor3D;
+    const boxes = variantBoxes(width, height);
+    const out = AUGMENT_VARIANTS.map((v) => {
+      const [t, l, s] = boxes[v];
+      let sq = tf.slice(rgb, [t, l, 0], [s, s, 3]) as tf.Tensor3D;
+      if (s !== size) sq = tf.image.resizeBilinear(sq, [size, size], false, true);
+      if (v === 'flip') sq = tf.reverse(sq, 1);
+      if (v === 'bright') sq = tf.clipByValue(tf.mul(sq, 1.2), 0, 255);
+      return mapValues(sq, mode) as tf.Tensor3D;
+    });
+    return tf.stack(out) as tf.Tensor4D;
+  });
+}
+
+/** Cached variant embeddings of some samples, packed: row r belongs to sample `ids[r]`. */
+export interface AugmentedVectors {
+  ids: readonly string[];
+  x: Float32Array;
+}
+
+/** Rows of `aug` whose sample is one of `trainIds` (never a validation sample's variants). */
+export function trainingVariants(aug: AugmentedVectors, trainIds: ReadonlySet<string>, dim: number): { x: Float32Array; n: number } {
+  const rows: number[] = [];
+  aug.ids.forEach((id, r) => {
+    if (trainIds.has(id)) rows.push(r);
+  });
+  const x = new Float32Array(rows.length * dim);
+  rows.forEach((r, i) => x.set(aug.x.subarray(r * dim, (r + 1) * dim), i * dim));
+  return { x, n: rows.length };
+}

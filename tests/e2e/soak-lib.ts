@@ -1,0 +1,130 @@
+// The long-session soak shared by tests/e2e/soak.spec.ts (short, in CI) and scripts/soak.ts
+// (`npm run soak`, 1,000 cycles): a 2-class project, then embed / "What is this?" / predict cycles
+// and training runs through the app's own actions (the ?bench=1 hooks), with the worker's tensor
+// count and the JS heaps (after a forced GC) measured before and after.
+import path from 'node:path';
+import type { Page } from '@playwright/test';
+import { datasetFiles, dropFiles, fileForDrop } from './helpers';
+
+export interface SoakOptions {
+  baseUrl: string;
+  cycles: number;
+  trainingRuns: number;
+  log?: (line: string) => void;
+}
+
+export interface SoakResult {
+  cycles: number;
+  trainingRuns: number;
+  msPerCycle: number;
+  msPerTrainingRun: number;
+  tensorsBefore: number;
+  tensorsAfter: number;
+  pageHeapBeforeMb: number;
+  pageHeapAfterMb: number;
+  /** The embedding worker's heap (null where the browser does not expose it to workers). */
+  workerHeapBeforeMb: number | null;
+  workerHeapAfterMb: number | null;
+  failures: string[];
+  trainingPhases: string[];
+}
+
+/** Chromium flags the soak needs on top of the usual ones: gc() in the worker. */
+export const SOAK_BROWSER_ARGS = ['--js-flags=--expose-gc'];
+
+type Hooks = {
+  ready(): boolean;
+  memory(): Promise<{ numTensors: number }>;
+  soakCycles(url: string, n: number): Promise<{ ms: number; failures: string[] }>;
+  soakTrain(n: number): Promise<{ msPerRun: number; phases: string[] }>;
+};
+
+const bench = (page: Page) => ({
+  memory: () => page.evaluate(() => (window as unknown as { __glimpseBench: Hooks }).__glimpseBench.memory()),
+  cycles: (url: string, n: number) =>
+    page.evaluate(([u, k]) => (window as unknown as { __glimpseBench: Hooks }).__glimpseBench.soakCycles(u, k), [url, n] as const),
+  train: (n: number) => page.evaluate((k) => (window as unknown as { __glimpseBench: Hooks }).__glimpseBench.soakTrain(k), n),
+});
+
+const MB = 2 ** 20;
+
+async function heaps(page: Page): Promise<{ page: number; worker: number | null }> {
+  const cdp = await page.context().newCDPSession(page);
+  // Twice: the first pass frees objects whose finalisers release more.
+  await cdp.send('HeapProfiler.collectGarbage');
+  await cdp.send('HeapProfiler.collectGarbage');
+  await cdp.detach();
+  const pageBytes = await page.evaluate(() => (performance as unknown as { memory: { usedJSHeapSize: number } }).memory.usedJSHeapSize);
+  const worker = page.workers().find((w) => !w.url().includes('sw.js'));
+  let workerBytes: number | null = null;
+  if (worker) {
+    workerBytes = await worker.evaluate(() => {
+      const g = globalThis as unknown as { gc?: () => void; performance: { memory?: { usedJSHeapSize: number } } };
+      g.gc?.();
+      g.gc?.();
+      return g.performance.memory?.usedJSHeapSize ?? null;
+    });
+  }
+  return { page: pageBytes / MB, worker: workerBytes === null ? null : workerBytes / MB };
+}
+
+export async function runSoak(page: Page, opts: SoakOptions): Promise<SoakResult> {
+  const log = opts.log ?? (() => {});
+  const [image] = datasetFiles('imagenet-sample', 'n01443537', 1);
+  await page.route(/tfhub\.dev|kaggle\.com|storage\.googleapis\.com/, (r) => r.abort('internetdisconnected'));
+  await page.route('**/soak-image.jpg', (r) => r.fulfill({ path: image!, contentType: 'image/jpeg' }));
+  const url = new URL('soak-image.jpg', opts.baseUrl).toString();
+  await page.goto(new URL('./?bench=1&extractor=resnet50-imagenet', opts.baseUrl).toString());
+  await page.waitForFunction(() => (window as unknown as { __glimpseBench?: Hooks }).__glimpseBench?.ready(), null, { timeout: 300_000 });
+
+  const classes = ['daisy', 'sunflowers'];
+  const files = classes.flatMap((c) => datasetFiles('flower_photos', c, 3).map((f) => fileForDrop(f, `soak/${c}/${path.basename(f)}`)));
+  await dropFiles(page, '[data-testid="folder-drop"]', files);
+  await page.waitForFunction(
+    () => Array.from(document.querySelectorAll('[data-testid="class-count"]')).reduce((s, e) => s + Number(e.textContent), 0) >= 6,
+    null,
+    { timeout: 300_000, polling: 500 },
+  );
+  // Warm-up: the first run of each path compiles kernels and fills caches that are meant to stay.
+  const h = bench(page);
+  await h.train(1);
+  await h.cycles(url, 6);
+  await page.waitForTimeout(500);
+
+  const tensorsBefore = (await h.memory()).numTensors;
+  const before = await heaps(page);
+  log(`baseline: ${tensorsBefore} tensors, page heap ${before.page.toFixed(1)} MB, worker heap ${before.worker?.toFixed(1) ?? 'n/a'} MB`);
+
+  const failures: string[] = [];
+  let cycleMs = 0;
+  // In slices, so progress shows and no single evaluate runs for many minutes.
+  for (let done = 0; done < opts.cycles; ) {
+    const n = Math.min(100, opts.cycles - done);
+    const r = await h.cycles(url, n);
+    failures.push(...r.failures);
+    cycleMs += r.ms;
+    done += n;
+    log(`${done}/${opts.cycles} cycles, ${(cycleMs / done).toFixed(0)} ms/cycle`);
+  }
+  const train = await h.train(opts.trainingRuns);
+  log(`${opts.trainingRuns} training runs, ${train.msPerRun.toFixed(0)} ms/run`);
+  await page.waitForTimeout(500);
+
+  const tensorsAfter = (await h.memory()).numTensors;
+  const after = await heaps(page);
+  log(`after: ${tensorsAfter} tensors, page heap ${after.page.toFixed(1)} MB, worker heap ${after.worker?.toFixed(1) ?? 'n/a'} MB`);
+  return {
+    cycles: opts.cycles,
+    trainingRuns: opts.trainingRuns,
+    msPerCycle: cycleMs / Math.max(1, opts.cycles),
+    msPerTrainingRun: train.msPerRun,
+    tensorsBefore,
+    tensorsAfter,
+    pageHeapBeforeMb: before.page,
+    pageHeapAfterMb: after.page,
+    workerHeapBeforeMb: before.worker,
+    workerHeapAfterMb: after.worker,
+    failures,
+    trainingPhases: train.phases,
+  };
+}
