@@ -110,6 +110,8 @@ function pwaPlugin() {
     // stays in our hands (never reload under the user).
     injectRegister: false,
     manifestFilename: 'manifest.webmanifest',
+    // The icons are already matched by globPatterns below.
+    includeManifestIcons: false,
     manifest: {
       id: './',
       name: 'Glimpse — teach your browser to see',
@@ -131,9 +133,11 @@ function pwaPlugin() {
       ],
     },
     workbox: {
-      globPatterns: ['**/*.{html,js,css,wasm,svg,png,webmanifest}'],
-      // Models live in their own runtime cache (above); source maps are for developers only.
-      globIgnores: ['models/**', 'shared-models/**', '**/*.map'],
+      // (vite-plugin-pwa adds manifest.webmanifest itself.)
+      globPatterns: ['**/*.{html,js,css,wasm,svg,png}'],
+      // Models live in their own runtime cache (above); source maps and the benchmark page are
+      // for developers only.
+      globIgnores: ['models/**', 'shared-models/**', '**/*.map', 'bench/**'],
       // The main bundle and the embedding worker (TF.js, unminified: see build below) are 3-5 MB.
       maximumFileSizeToCacheInBytes: 12 * 1024 * 1024,
       navigateFallback: 'index.html',

@@ -2,6 +2,13 @@
 // npm run eval -- --extractor <id> --data <dir> [--holdout 0.2]   (splits each class by stable hash)
 // npm run eval -- --extractor <id> --test <imagenet-style dir>      (top-1/top-5 of the ImageNet classifier)
 // --export <dir> (with --train or --data): writes the trained head as the app's model bundle.
+// --augment: the training files also contribute their 5 deterministic variants (flip, 2 crops,
+//   zoom, brighter; src/train/augment.ts), training rows only, exactly as the app does. Variant
+//   embeddings are cached in .cache/embeddings/<key>#aug1.
+// --finetune (layers-model extractors with fineTuneFrom): after the head, fine-tunes the top of the
+//   network (src/train/finetune.ts) on the frozen part's activations, early stopping on the head's
+//   validation split, and reports the test accuracy of the fine-tuned model as well. Activations
+//   are held in memory (ResNet-50: 784 KiB per image): use --limit on large sets.
 //
 // Uses the app's own modules: specs, loader, preprocessing, extractor, split, head and metrics.
 import fs from 'node:fs/promises';
@@ -20,6 +27,9 @@ import { buildModelBundle } from '../src/export/model-bundle';
 import type { HeadMetrics } from '../src/export/validate';
 import type { TrainedHead } from '../src/train/head';
 import { isGlimpseError } from '../src/shared/errors';
+import { AUGMENT_VARIANTS, augmentKey, augmentToBatch } from '../src/train/augment';
+import { bottomActivations, embedActivations, fineTune, splitForFineTune, type ActivationSet } from '../src/train/finetune';
+import { imagesToBatch } from '../src/embed/preprocess';
 
 const { values: args } = parseArgs({
   options: {
@@ -41,6 +51,12 @@ const { values: args } = parseArgs({
     patience: { type: 'string' },
     'val-share': { type: 'string' },
     export: { type: 'string' },
+    augment: { type: 'boolean', default: false },
+    // Few-shot runs: keep only the first N training files of each class (the test set is untouched).
+    'per-class': { type: 'string' },
+    finetune: { type: 'boolean', default: false },
+    'ft-lr': { type: 'string', default: '1e-4' },
+    'ft-epochs': { type: 'string', default: '8' },
   },
 });
 
@@ -101,6 +117,59 @@ async function embedAll(ex: Extractor, files: LabelledFile[], wantTop: boolean):
   return out.sort((a, b) => order.get(a.file.id)! - order.get(b.file.id)!);
 }
 
+/** Variant embeddings of each file (count x dim), cached by file hash under the augment key. */
+async function embedVariants(ex: Extractor, files: LabelledFile[]): Promise<{ ids: string[]; x: Float32Array }> {
+  const count = AUGMENT_VARIANTS.length;
+  const dim = ex.spec.embeddingDim;
+  const cache = new EmbeddingCache(path.join(repoRoot, '.cache', 'embeddings'), augmentKey(ex.key));
+  const ids: string[] = [];
+  const parts: Float32Array[] = [];
+  let computed = 0;
+  const t0 = performance.now();
+  for (const file of files) {
+    const hash = await EmbeddingCache.hashFile(file.file);
+    let v = await cache.get(hash, count * dim);
+    if (!v) {
+      try {
+        const px = await decodeImageFile(file.file);
+        const batch = augmentToBatch(px, ex.spec.inputSize, ex.spec.preprocessing);
+        const out = ex.embedTensor(batch);
+        batch.dispose();
+        v = (await out.data()) as Float32Array;
+        out.dispose();
+        await cache.put(hash, v);
+        computed++;
+        if (!args.quiet && computed % 40 === 0) log(`  augmented ${computed} images (${(computed / ((performance.now() - t0) / 1000)).toFixed(1)} images/s)`);
+      } catch (err) {
+        warn(`${file.id} (augment): ${isGlimpseError(err) ? err.message : String(err)}`);
+        continue;
+      }
+    }
+    for (let c = 0; c < count; c++) ids.push(file.id);
+    parts.push(v);
+  }
+  const x = new Float32Array(parts.length * count * dim);
+  parts.forEach((p, i) => x.set(p, i * count * dim));
+  return { ids, x };
+}
+
+/** Frozen-part activations of each file, in order (files that fail to decode are left out). */
+async function activationsOf(split: ReturnType<typeof splitForFineTune>, ex: Extractor, rows: { file: LabelledFile; label: number }[]): Promise<ActivationSet> {
+  const size = split.activationShape.reduce((a, b) => a * b, 1);
+  const x = new Float32Array(rows.length * size);
+  const y = new Int32Array(rows.length);
+  const batch = Math.max(1, Number(args.batch));
+  for (let i = 0; i < rows.length; i += batch) {
+    const chunk = rows.slice(i, i + batch);
+    const px = await Promise.all(chunk.map((r) => decodeImageFile(r.file.file)));
+    const input = imagesToBatch(px, ex.spec.inputSize, ex.spec.preprocessing);
+    x.set(await bottomActivations(split, input), i * size);
+    input.dispose();
+    chunk.forEach((r, k) => (y[i + k] = r.label));
+  }
+  return { x, y, n: rows.length };
+}
+
 async function imagenetIndex(dir: string): Promise<Map<string, number>> {
   const map = new Map<string, number>();
   try {
@@ -118,7 +187,17 @@ async function imagenetIndex(dir: string): Promise<Map<string, number>> {
 }
 
 function limitFiles(files: LabelledFile[]): LabelledFile[] {
-  return args.limit ? files.slice(0, Number(args.limit)) : files;
+  let out = files;
+  if (args['per-class']) {
+    const cap = Number(args['per-class']);
+    const seen = new Map<string, number>();
+    out = out.filter((f) => {
+      const k = (seen.get(f.className) ?? 0) + 1;
+      seen.set(f.className, k);
+      return k <= cap;
+    });
+  }
+  return args.limit ? out.slice(0, Number(args.limit)) : out;
 }
 
 async function main(): Promise<void> {
@@ -197,7 +276,8 @@ async function main(): Promise<void> {
   if (args.epochs !== undefined) settings.epochs = Number(args.epochs);
   if (args.patience !== undefined) settings.earlyStoppingPatience = Number(args.patience);
   if (args['val-share'] !== undefined) settings.validationShare = Number(args['val-share']);
-  const fit = await fitHead({ ids: tr.ids, labels: tr.labels, x: tr.x, dim }, classes.length, settings, { recipe });
+  const augment = args.augment ? await embedVariants(extractor, trainEmb.map((e) => e.file)) : undefined;
+  const fit = await fitHead({ ids: tr.ids, labels: tr.labels, x: tr.x, dim }, classes.length, settings, { recipe, ...(augment ? { augment } : {}) });
   const probs = predictHead(fit.head, te.x, te.ids.length);
   const pred = argmaxRows(probs, classes.length);
   const metrics = computeMetrics(te.labels, pred, classes.length);
@@ -212,14 +292,65 @@ async function main(): Promise<void> {
     validationAccuracy: fit.validation?.accuracy ?? null,
     trainMs: Math.round(fit.trainMs),
     bestEpoch: fit.head.bestEpoch,
+    augment: args.augment ? { variants: [...AUGMENT_VARIANTS], nAugmented: fit.nAugmented } : false,
     warnings,
   });
+  if (args.finetune) {
+    // Fine-tuning starts from the head that never saw the validation rows (no refit), so early
+    // stopping on them is honest.
+    const selected = await fitHead({ ids: tr.ids, labels: tr.labels, x: tr.x, dim }, classes.length, settings, { recipe, refit: false, ...(augment ? { augment } : {}) });
+    result.finetune = await runFineTune(extractor, trainEmb, testEmb, classes, selected);
+    await writeJson(result);
+  }
   await writeJson(result);
   if (args.export) await exportBundle(args.export, fit.head, classes, extractor, { validation: fit.validation, trainMs: fit.trainMs });
   log(`head ${String(result.head)}: trained in ${Math.round(fit.trainMs)} ms (best epoch ${fit.head.bestEpoch}), validation ${fit.validation ? fit.validation.accuracy.toFixed(4) : 'n/a'}`);
   console.log(`accuracy: ${metrics.accuracy.toFixed(4)} (n_test=${te.ids.length})`);
   extractor.dispose();
   if (tf.memory().numTensors > 0) log(`(tensors still alive: ${tf.memory().numTensors})`);
+}
+
+/** --finetune: the second stage, on the head's own train/validation split; test accuracy after. */
+async function runFineTune(ex: Extractor, trainEmb: Embedded[], testEmb: Embedded[], classes: string[], fit: Awaited<ReturnType<typeof fitHead>>): Promise<Record<string, unknown>> {
+  if (!ex.layersModel || !ex.spec.fineTuneFrom) {
+    const why = `${ex.spec.id} is a graph model (or names no fineTuneFrom layer): it cannot be fine-tuned.`;
+    console.log(`finetune: ${why}`);
+    return { skipped: why };
+  }
+  const split = splitForFineTune(ex.layersModel, ex.spec.fineTuneFrom, ex.spec.embeddingOutput);
+  const label = (e: Embedded) => ({ file: e.file, label: classes.indexOf(e.file.className) });
+  const isVal = new Set(fit.validationRows);
+  const t0 = performance.now();
+  const trainActs = await activationsOf(split, ex, trainEmb.filter((_, i) => !isVal.has(i)).map(label));
+  const valActs = await activationsOf(split, ex, trainEmb.filter((_, i) => isVal.has(i)).map(label));
+  const actMs = performance.now() - t0;
+  log(`finetune: activations of ${trainActs.n} + ${valActs.n} images in ${Math.round(actMs)} ms, from ${ex.spec.fineTuneFrom} (${split.activationShape.join('x')})`);
+  const t1 = performance.now();
+  const res = await fineTune(split, fit.head, trainActs, valActs.n > 0 ? valActs : null, {
+    learningRate: Number(args['ft-lr']),
+    epochs: Number(args['ft-epochs']),
+    onEpoch: (r) => log(`  finetune epoch ${r.epoch}: loss ${r.loss.toFixed(4)} val loss ${r.valLoss?.toFixed(4)} val acc ${r.valAccuracy?.toFixed(4)}`),
+  });
+  const ftMs = performance.now() - t1;
+  const testActs = await activationsOf(split, ex, testEmb.map(label));
+  const emb = await embedActivations(split, testActs);
+  const dim = ex.spec.embeddingDim;
+  const c = classes.length;
+  const pred = new Int32Array(testActs.n);
+  for (let i = 0; i < testActs.n; i++) {
+    let best = -Infinity;
+    for (let k = 0; k < c; k++) {
+      let z = res.bias[k]!;
+      for (let j = 0; j < dim; j++) z += emb[i * dim + j]! * res.kernel[j * c + k]!;
+      if (z > best) {
+        best = z;
+        pred[i] = k;
+      }
+    }
+  }
+  const metrics = computeMetrics(testActs.y, pred, c);
+  console.log(`finetune accuracy: ${metrics.accuracy.toFixed(4)} (n_test=${testActs.n}, best epoch ${res.bestEpoch}, ${Math.round(ftMs)} ms)`);
+  return { accuracy: metrics.accuracy, bestEpoch: res.bestEpoch, history: res.history, fromLayer: ex.spec.fineTuneFrom, activationMs: Math.round(actMs), trainMs: Math.round(ftMs), learningRate: Number(args['ft-lr']) };
 }
 
 /** --export <dir>: the same model bundle the app downloads (src/export/model-bundle.ts). */

@@ -78,7 +78,11 @@ async function main(): Promise<number> {
       await browser.close();
     }
   } finally {
-    if (server.pid) process.kill(-server.pid);
+    try {
+      if (server.pid) process.kill(-server.pid);
+    } catch {
+      // the preview server already exited
+    }
   }
 }
 

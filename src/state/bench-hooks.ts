@@ -5,6 +5,8 @@ import { defaultHeadSettings } from '../train/head';
 import { embedBridge, useEngine, whatIsThis } from './engine';
 import { predictImage, trainProject, useTraining } from './training';
 import { useSession } from './session';
+import { switchProject } from './projects';
+import { repo } from './repo';
 
 export interface BenchApi {
   ready(): boolean;
@@ -142,4 +144,94 @@ export function installBenchHooks(): void {
     },
   };
   (window as unknown as { __glimpseBench: BenchApi }).__glimpseBench = api;
+  installScaleHooks();
+}
+
+// ---- npm run bench:scale (scripts/bench-scale.ts) ----------------------------------------------
+
+export interface ScaleBenchApi {
+  /**
+   * Writes a project of `samples` rows in `classes` classes through the app's repositories
+   * (synthetic embeddings for the running extractor, 8x8 JPEG thumbnails, no originals) in
+   * batches of 250 samples per transaction, opens it, and returns the write time.
+   */
+  seedProject(samples: number, classes: number): Promise<{ projectId: string; ms: number }>;
+  /** A fresh empty project, opened (for the real-image import run). */
+  newProject(name: string): Promise<string>;
+  /** trainProject() on the project, as the Train button runs it: ms and how it ended. */
+  train(projectId: string): Promise<{ ms: number; phase: string; error: string | null }>;
+  heapMb(): number | null;
+}
+
+function installScaleHooks(): void {
+  const running = () => {
+    const ex = useEngine.getState().extractor;
+    if (!ex) throw new Error('The model is not loaded.');
+    return ex;
+  };
+  const api: ScaleBenchApi = {
+    async seedProject(samples, classes) {
+      const ex = running();
+      const r = repo();
+      const t0 = performance.now();
+      const project = await r.projects.create(`Scale ${samples} x ${classes}`, ex.id, ex.key);
+      const canvas = document.createElement('canvas');
+      canvas.width = canvas.height = 8;
+      const ctx = canvas.getContext('2d')!;
+      const classIds: string[] = [];
+      const thumbs: Blob[] = [];
+      for (let k = 0; k < classes; k++) {
+        classIds.push((await r.classes.add(project.id, `Class ${k + 1}`)).id);
+        ctx.fillStyle = `hsl(${Math.round((k * 360) / classes)} 70% 50%)`;
+        ctx.fillRect(0, 0, 8, 8);
+        thumbs.push(
+          await new Promise<Blob>((resolve, reject) =>
+            canvas.toBlob((b) => (b ? resolve(b) : reject(new Error('toBlob failed'))), 'image/jpeg', 0.8),
+          ),
+        );
+      }
+      let seed = 11;
+      const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32) * 2 - 1;
+      const centres = Array.from({ length: classes }, () => Float32Array.from({ length: ex.dim }, rnd));
+      for (let i = 0; i < samples; i += 250) {
+        const batch = [];
+        for (let j = i; j < Math.min(samples, i + 250); j++) {
+          const k = j % classes;
+          const vector = new Float32Array(ex.dim);
+          for (let d = 0; d < ex.dim; d++) vector[d] = centres[k]![d]! * 0.5 + rnd();
+          batch.push({
+            projectId: project.id,
+            classId: classIds[k]!,
+            source: 'import' as const,
+            name: `synthetic-${j}.jpg`,
+            type: 'image/jpeg',
+            blob: null,
+            thumb: thumbs[k]!,
+            width: 8,
+            height: 8,
+            sizeBytes: 0,
+            embedding: { extractorKey: ex.key, vector },
+          });
+        }
+        await r.samples.addSamples(batch);
+      }
+      const ms = performance.now() - t0;
+      await switchProject(project.id);
+      return { projectId: project.id, ms };
+    },
+    async newProject(name) {
+      const ex = running();
+      const project = await repo().projects.create(name, ex.id, ex.key);
+      await switchProject(project.id);
+      return project.id;
+    },
+    async train(projectId) {
+      const t0 = performance.now();
+      await trainProject(projectId);
+      const s = useTraining.getState();
+      return { ms: performance.now() - t0, phase: s.phase, error: s.error?.message ?? null };
+    },
+    heapMb,
+  };
+  (window as unknown as { __glimpseScale: ScaleBenchApi }).__glimpseScale = api;
 }

@@ -10,6 +10,7 @@ import type { Metrics } from '../train/metrics';
 import { GlimpseError, serializeError, type SerializedError } from '../shared/errors';
 import { embedBridge, useEngine } from './engine';
 import { repo } from './repo';
+import { getInsightSettings, prepareAugmentation } from './insight';
 
 export type { EpochReport, HeadSettings, Metrics };
 
@@ -23,11 +24,13 @@ export interface TrainingOutcome {
   trainMs: number;
   bestEpoch: number;
   nTrain: number;
+  /** Augmentation-variant embeddings among the training rows (0 when augmentation is off). */
+  nAugmented: number;
   extractorKey: string;
 }
 
 export interface TrainingState {
-  phase: 'idle' | 'preparing' | 'embedding' | 'training' | 'done' | 'error' | 'cancelled';
+  phase: 'idle' | 'preparing' | 'embedding' | 'augmenting' | 'training' | 'done' | 'error' | 'cancelled';
   history: EpochReport[];
   maxEpochs: number;
   embedProgress: { done: number; total: number } | null;
@@ -152,14 +155,29 @@ export async function trainProject(projectId: string): Promise<void> {
     }
     const index = new Map(used.map((c, i) => [c.id, i]));
     const labels = Int32Array.from(set.classIds.map((c) => index.get(c)!));
-    useTraining.setState({ phase: 'training', quarantined: set.quarantined });
+    let augment: { ids: string[]; x: Float32Array } | undefined;
+    if ((await getInsightSettings(projectId)).augment) {
+      useTraining.setState({ phase: 'augmenting' });
+      augment = await prepareAugmentation(projectId, extractorKey, set.dim, signal, (done, total) =>
+        useTraining.setState({ embedProgress: { done, total } }),
+      );
+    }
+    useTraining.setState({ phase: 'training', quarantined: set.quarantined, embedProgress: null });
     const res = await embedBridge().call(
       'train',
-      { ids: set.ids, labels, x: set.x, dim: set.dim, numClasses: used.length, settings },
+      {
+        ids: set.ids,
+        labels,
+        x: set.x,
+        dim: set.dim,
+        numClasses: used.length,
+        settings,
+        ...(augment ? { augment: { ids: augment.ids, x: augment.x } } : {}),
+      },
       {
         signal,
         onProgress: (e) => useTraining.setState((s) => ({ history: [...s.history, e] })),
-        transfer: [set.x.buffer],
+        transfer: augment ? [set.x.buffer, augment.x.buffer] : [set.x.buffer],
       },
     );
     const classIds = used.map((c) => c.id);
@@ -185,7 +203,8 @@ export async function trainProject(projectId: string): Promise<void> {
       })),
       trainMs: res.trainMs,
       bestEpoch: res.head.bestEpoch,
-      nTrain: set.ids.length - res.validationIds.length,
+      nTrain: res.nTrain,
+      nAugmented: res.nAugmented,
       extractorKey,
     };
     useTraining.setState({
@@ -237,6 +256,7 @@ export async function loadLatestHead(projectId: string): Promise<boolean> {
         trainMs: metrics.trainMs ?? 0,
         bestEpoch: (row.head as TrainedHead).bestEpoch,
         nTrain: 0,
+        nAugmented: 0,
         extractorKey: row.extractorKey,
       },
     });

@@ -10,6 +10,7 @@
 
 import { Dexie, type DexieOptions, type Table, type Transaction } from 'dexie';
 import type {
+  AugmentRow,
   ClassRow,
   EmbeddingRow,
   HeadRow,
@@ -50,6 +51,15 @@ export const SCHEMA_V2: Readonly<Record<string, string>> = Object.freeze({
   samples: 'id, projectId, classId, [projectId+classId], [classId+sha256]',
 });
 
+/**
+ * Schema v3: a new `augments` table (AugmentRow: augmentation-variant embeddings per sample, a
+ * cache used for training only). Frozen like v1 and v2.
+ */
+export const SCHEMA_V3: Readonly<Record<string, string>> = Object.freeze({
+  ...SCHEMA_V2,
+  augments: 'sampleId, projectId, [projectId+extractorKey]',
+});
+
 const MIGRATIONS: readonly Migration[] = [
   { version: 1, stores: SCHEMA_V1 },
   {
@@ -60,7 +70,12 @@ const MIGRATIONS: readonly Migration[] = [
     // the version-change transaction would let it commit half-way. Such a sample is just not
     // recognised as a duplicate by a later import.
   },
-  // { version: 3, stores: { samples: '...' }, upgrade: async (tx) => { await tx.table('samples').toCollection().modify(...) } },
+  {
+    version: 3,
+    stores: { augments: SCHEMA_V3.augments as string },
+    // No row rewrite: the table is new and starts empty; variants are computed on first use.
+  },
+  // { version: 4, stores: { samples: '...' }, upgrade: async (tx) => { await tx.table('samples').toCollection().modify(...) } },
 ];
 
 /** The schema version this code writes (Dexie's version number; IndexedDB sees it times 10). */
@@ -157,6 +172,7 @@ export class GlimpseDB extends Dexie {
   declare heads: Table<HeadRow, string>;
   declare settings: Table<SettingRow, string>;
   declare quarantine: Table<QuarantineRow, number>;
+  declare augments: Table<AugmentRow, string>;
 
   constructor(name: string = DB_NAME, options?: DexieOptions) {
     super(name, {

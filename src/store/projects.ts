@@ -152,8 +152,9 @@ export function projectsRepo(db: GlimpseDB) {
     async delete(projectId: string): Promise<void> {
       await rw(
         db,
-        [db.projects, db.classes, db.samples, db.embeddings, db.heads, db.quarantine],
+        [db.projects, db.classes, db.samples, db.embeddings, db.heads, db.quarantine, db.augments],
         async () => {
+          await db.augments.where('projectId').equals(projectId).delete();
           await db.classes.where('projectId').equals(projectId).delete();
           await db.samples.where('projectId').equals(projectId).delete();
           await db.embeddings.where('projectId').equals(projectId).delete();

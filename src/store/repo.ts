@@ -3,6 +3,7 @@
 // described in types.ts, the schema in db.ts.
 
 import { getDb, type GlimpseDB } from './db';
+import { augmentsRepo } from './augments';
 import { classesRepo } from './classes';
 import { embeddingsRepo } from './embeddings';
 import { headsRepo } from './heads';
@@ -19,6 +20,7 @@ export function createRepo(db: GlimpseDB = getDb()) {
     samples,
     embeddings: embeddingsRepo(db),
     heads: headsRepo(db),
+    augments: augmentsRepo(db),
     settings: settingsRepo(db),
     /** Sets blob = null on all samples of the project (thumbnails and embeddings stay). */
     dropOriginals: samples.dropOriginals,
@@ -31,6 +33,7 @@ export type { DeletedClass } from './classes';
 export type { NewSample, DeletedSamples } from './samples';
 export type { TrainingSet, LoadOptions } from './embeddings';
 export type { NewHead } from './heads';
+export type { AugmentSet } from './augments';
 export type * from './types';
 export { GlimpseDB, SCHEMA_VERSION, DB_NAME, getDb, onVersionChange } from './db';
 export type { VersionChangeEvent, VersionChangeKind } from './db';

@@ -71,6 +71,22 @@ export interface EmbeddingRow {
   vector: Float32Array | ArrayBuffer | number[];
 }
 
+/**
+ * Schema v3: embeddings of a sample's deterministic augmentation variants (train/augment.ts), one
+ * row per sample, keyed by sampleId like `embeddings`. A cache: it can always be recomputed from
+ * the original image, so a row that is stale (its sample is gone) or damaged is deleted, never
+ * quarantined. extractorKey carries the recipe, e.g. "<extractor key>#aug1".
+ */
+export interface AugmentRow {
+  sampleId: string;
+  projectId: string;
+  extractorKey: string;
+  dim: number;
+  /** Number of variants; vectors holds count x dim values. */
+  count: number;
+  vectors: Float32Array | ArrayBuffer | number[];
+}
+
 /** A trained classifier head. */
 export interface HeadRow {
   id: string;

@@ -25,7 +25,10 @@ export function augmentKey(extractorKey: string): string {
 }
 
 /** [top, left, side] of each variant's square inside an image of width x height. */
-export function variantBoxes(width: number, height: number): Record<AugmentVariant, [number, number, number]> {
+export function variantBoxes(
+  width: number,
+  height: number,
+): Record<AugmentVariant, [number, number, number]> {
   const [top, left, side] = centreCropBox(width, height);
   const crop = Math.max(1, Math.round(side * 0.85));
   const zoom = Math.max(1, Math.round(side * 0.8));
@@ -43,7 +46,10 @@ export function variantBoxes(width: number, height: number): Record<AugmentVaria
 export function augmentToBatch(image: PixelImage, size: number, mode: Preprocessing): tf.Tensor4D {
   return tf.tidy(() => {
     const { width, height, channels } = image;
-    const data = image.data instanceof Uint8Array ? image.data : new Uint8Array(image.data.buffer, image.data.byteOffset, image.data.byteLength);
+    const data =
+      image.data instanceof Uint8Array
+        ? image.data
+        : new Uint8Array(image.data.buffer, image.data.byteOffset, image.data.byteLength);
     let px: tf.Tensor3D = tf.tensor3d(data, [height, width, channels], 'int32');
     if (channels === 4) px = tf.slice(px, [0, 0, 0], [height, width, 3]);
     const rgb = tf.cast(px, 'float32') as tf.Tensor3D;
@@ -67,7 +73,11 @@ export interface AugmentedVectors {
 }
 
 /** Rows of `aug` whose sample is one of `trainIds` (never a validation sample's variants). */
-export function trainingVariants(aug: AugmentedVectors, trainIds: ReadonlySet<string>, dim: number): { x: Float32Array; n: number } {
+export function trainingVariants(
+  aug: AugmentedVectors,
+  trainIds: ReadonlySet<string>,
+  dim: number,
+): { x: Float32Array; n: number } {
   const rows: number[] = [];
   aug.ids.forEach((id, r) => {
     if (trainIds.has(id)) rows.push(r);

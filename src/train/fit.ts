@@ -43,11 +43,26 @@ function gather(data: LabelledVectors, rows: readonly number[]): { x: Float32Arr
   return { x, y, n: rows.length, d };
 }
 
+/** The rows, plus the augmentation variants of exactly those rows' samples, labelled like them. */
+function withVariants(data: LabelledVectors, rows: readonly number[], augment: AugmentedVectors | undefined): { x: Float32Array; y: Int32Array; n: number; d: number } {
+  const base = gather(data, rows);
+  if (!augment || augment.ids.length === 0) return base;
+  const labelOf = new Map(rows.map((r) => [data.ids[r]!, data.labels[r]!]));
+  const extra = trainingVariants(augment, new Set(labelOf.keys()), data.dim);
+  const x = new Float32Array(base.x.length + extra.x.length);
+  x.set(base.x);
+  x.set(extra.x, base.x.length);
+  const y = new Int32Array(base.n + extra.n);
+  y.set(base.y);
+  y.set(augment.ids.filter((id) => labelOf.has(id)).map((id) => labelOf.get(id)!), base.n);
+  return { x, y, n: base.n + extra.n, d: data.dim };
+}
+
 export async function fitHead(
   data: LabelledVectors,
   numClasses: number,
   settings: HeadSettings,
-  opts: { recipe?: HeadRecipe; onEpoch?: (r: EpochReport) => void; signal?: AbortSignal; refit?: boolean } = {},
+  opts: { recipe?: HeadRecipe; onEpoch?: (r: EpochReport) => void; signal?: AbortSignal; refit?: boolean; augment?: AugmentedVectors } = {},
 ): Promise<FitResult> {
   const n = data.ids.length;
   if (n < 2) throw new GlimpseError('invalid-input', 'Add at least two samples before training.');
@@ -55,22 +70,8 @@ export async function fitHead(
   if (present.size < 2) throw new GlimpseError('invalid-input', 'Training needs samples in at least two classes.');
   const items = data.ids.map((id, row) => ({ id, classId: String(data.labels[row]), row }));
   const { train, validation } = stratifiedSplit(items, settings.validationShare);
-  let trainSet = gather(data, train.map((t) => t.row));
-  let nAugmented = 0;
-  if (opts.augment && opts.augment.ids.length > 0) {
-    // Variants of training samples only, labelled like their sample.
-    const labelOf = new Map(train.map((t) => [t.id, data.labels[t.row]!]));
-    const extra = trainingVariants(opts.augment, new Set(labelOf.keys()), data.dim);
-    const extraLabels = opts.augment.ids.filter((id) => labelOf.has(id)).map((id) => labelOf.get(id)!);
-    const x = new Float32Array(trainSet.x.length + extra.x.length);
-    x.set(trainSet.x);
-    x.set(extra.x, trainSet.x.length);
-    const y = new Int32Array(trainSet.n + extra.n);
-    y.set(trainSet.y);
-    y.set(extraLabels, trainSet.n);
-    trainSet = { x, y, n: trainSet.n + extra.n, d: data.dim };
-    nAugmented = extra.n;
-  }
+  const trainSet = withVariants(data, train.map((t) => t.row), opts.augment);
+  const nAugmented = trainSet.n - train.length;
   const valRows = validation.map((v) => v.row);
   const valSet = valRows.length > 0 ? gather(data, valRows) : undefined;
   const t0 = performance.now();
@@ -79,7 +80,7 @@ export async function fitHead(
   if (opts.recipe === 'tm') {
     // The Teachable-Machine-style baseline has no early stopping: it trains on every row.
     const head = await trainTeachableMachineHead(gather(data, allRows), numClasses, { ...common, seed: settings.seed });
-    return { head, validation: null, validationRows: new Int32Array(0), validationPred: new Int32Array(0), validationProbs: new Float32Array(0), trainMs: performance.now() - t0 };
+    return { head, validation: null, validationRows: new Int32Array(0), validationPred: new Int32Array(0), validationProbs: new Float32Array(0), trainMs: performance.now() - t0, nTrain: n, nAugmented: 0 };
   }
   const selected = await trainHead(trainSet, numClasses, settings, { ...common, ...(valSet ? { validation: valSet } : {}) });
   let metrics: Metrics | null = null;
@@ -95,7 +96,7 @@ export async function fitHead(
     // The validation rows measured the recipe and chose the stopping point; the model the user
     // keeps is then fitted on every sample with that budget (as retrain.py-style tools do after
     // model selection). Validation metrics above describe a model that never saw those rows.
-    const final = await trainHead(gather(data, allRows), numClasses, { ...settings, epochs: Math.max(1, selected.bestEpoch), earlyStoppingPatience: 0 }, opts.signal ? { signal: opts.signal } : {});
+    const final = await trainHead(withVariants(data, allRows, opts.augment), numClasses, { ...settings, epochs: Math.max(1, selected.bestEpoch), earlyStoppingPatience: 0 }, opts.signal ? { signal: opts.signal } : {});
     head = { ...final, history: selected.history, bestEpoch: selected.bestEpoch };
   }
   const trainMs = performance.now() - t0;

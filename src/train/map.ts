@@ -50,7 +50,13 @@ function orthonormalise(v: Float64Array, d: number, l: number): void {
  * the data, O(n * dim * k); ml-pca then does the exact PCA inside it. (ml-pca on the raw n x 2048
  * matrix took over a minute for 300 points here: its SVD/NIPALS work on the full width.)
  */
-export function pcaScores(x: Float32Array, n: number, dim: number, k: number, seed = 1): { scores: Float32Array; k: number } {
+export function pcaScores(
+  x: Float32Array,
+  n: number,
+  dim: number,
+  k: number,
+  seed = 1,
+): { scores: Float32Array; k: number } {
   const kk = Math.max(1, Math.min(k, dim, n - 1));
   if (n < 2) return { scores: new Float32Array(n * kk), k: kk };
   const mean = new Float64Array(dim);
@@ -100,7 +106,11 @@ export function pcaScores(x: Float32Array, n: number, dim: number, k: number, se
 /** 2-D PCA map, scaled into [0, 1]. */
 export function pcaMap(x: Float32Array, n: number, dim: number): Float32Array {
   if (n === 0) return new Float32Array(0);
-  if (n < 3) return normalise2d(new Float32Array(n * 2).map((_, i) => (i % 2 === 0 ? Math.floor(i / 2) : 0)), n);
+  if (n < 3)
+    return normalise2d(
+      new Float32Array(n * 2).map((_, i) => (i % 2 === 0 ? Math.floor(i / 2) : 0)),
+      n,
+    );
   const { scores, k } = pcaScores(x, n, dim, 2);
   const xy = new Float32Array(n * 2);
   for (let i = 0; i < n; i++) {
@@ -121,7 +131,12 @@ export interface UmapOptions {
 }
 
 /** 2-D UMAP map with a fixed seed (same input, same seed: same picture), scaled into [0, 1]. */
-export async function umapMap(x: Float32Array, n: number, dim: number, opts: UmapOptions = {}): Promise<Float32Array> {
+export async function umapMap(
+  x: Float32Array,
+  n: number,
+  dim: number,
+  opts: UmapOptions = {},
+): Promise<Float32Array> {
   // UMAP needs a handful of neighbours; tiny sets fall back to PCA.
   if (n < 6) return pcaMap(x, n, dim);
   const { scores, k } = pcaScores(x, n, dim, opts.pcaDims ?? 16);

@@ -48,7 +48,12 @@ function normalisedRows(x: Float32Array, n: number, d: number): Float32Array {
 }
 
 /** Cosine distance from each row to every class centre; its own class's centre leaves it out. */
-export function centreDistances(x: Float32Array, labels: ArrayLike<number>, dim: number, numClasses: number): Float32Array {
+export function centreDistances(
+  x: Float32Array,
+  labels: ArrayLike<number>,
+  dim: number,
+  numClasses: number,
+): Float32Array {
   const n = labels.length;
   const u = normalisedRows(x, n, dim);
   const sums = new Float64Array(numClasses * dim);
@@ -80,7 +85,10 @@ export function centreDistances(x: Float32Array, labels: ArrayLike<number>, dim:
   return out;
 }
 
-export function rankForReview(input: ReviewInput, opts: { unsureBelow?: number; limit?: number } = {}): ReviewItem[] {
+export function rankForReview(
+  input: ReviewInput,
+  opts: { unsureBelow?: number; limit?: number } = {},
+): ReviewItem[] {
   const { ids, labels, x, dim, numClasses, probs } = input;
   const n = ids.length;
   const unsureBelow = opts.unsureBelow ?? 0.5;
@@ -94,17 +102,34 @@ export function rankForReview(input: ReviewInput, opts: { unsureBelow?: number; 
     let nearestOther = -1;
     for (let c = 0; c < numClasses; c++) {
       if (c === label) continue;
-      if (nearestOther < 0 || dist[i * numClasses + c]! < dist[i * numClasses + nearestOther]!) nearestOther = c;
+      if (nearestOther < 0 || dist[i * numClasses + c]! < dist[i * numClasses + nearestOther]!)
+        nearestOther = c;
     }
     const reasons: ReviewReason[] = [];
     if (pred !== label) reasons.push('misclassified');
     if (row[pred]! < unsureBelow) reasons.push('unsure');
     const ownDist = dist[i * numClasses + label]!;
-    if (nearestOther >= 0 && Number.isFinite(ownDist) && dist[i * numClasses + nearestOther]! < ownDist) reasons.push('near-other-class');
+    if (
+      nearestOther >= 0 &&
+      Number.isFinite(ownDist) &&
+      dist[i * numClasses + nearestOther]! < ownDist
+    )
+      reasons.push('near-other-class');
     if (reasons.length === 0) continue;
     const labelProb = row[label]!;
-    const score = 1 - labelProb + (pred !== label ? 1 : 0) + (reasons.includes('near-other-class') ? 0.5 : 0);
-    items.push({ id: ids[i]!, row: i, label, pred, confidence: row[pred]!, labelProb, nearestOther, reasons, score });
+    const score =
+      1 - labelProb + (pred !== label ? 1 : 0) + (reasons.includes('near-other-class') ? 0.5 : 0);
+    items.push({
+      id: ids[i]!,
+      row: i,
+      label,
+      pred,
+      confidence: row[pred]!,
+      labelProb,
+      nearestOther,
+      reasons,
+      score,
+    });
   }
   items.sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   return opts.limit !== undefined ? items.slice(0, opts.limit) : items;

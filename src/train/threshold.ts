@@ -38,7 +38,9 @@ export function suggestThreshold(
 ): ThresholdSuggestion | null {
   const n = confidence.length;
   if (n === 0 || correct.length !== n) return null;
-  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => confidence[b]! - confidence[a]!);
+  const order = Array.from({ length: n }, (_, i) => i).sort(
+    (a, b) => confidence[b]! - confidence[a]!,
+  );
   let right = 0;
   let best: ThresholdSuggestion | null = null;
   let fallback: ThresholdSuggestion | null = null;
@@ -50,13 +52,22 @@ export function suggestThreshold(
     if (next !== undefined && confidence[next] === confidence[i]) continue;
     const s = { threshold: confidence[i]!, precision: right / (k + 1), coverage: (k + 1) / n };
     if (s.precision >= targetPrecision) best = s;
-    if (!fallback || s.precision > fallback.precision || (s.precision === fallback.precision && s.coverage > fallback.coverage)) fallback = s;
+    if (
+      !fallback ||
+      s.precision > fallback.precision ||
+      (s.precision === fallback.precision && s.coverage > fallback.coverage)
+    )
+      fallback = s;
   }
   return best ?? fallback;
 }
 
 /** Validation predictions at or above `threshold` and their precision (for the settings text). */
-export function thresholdStats(confidence: ArrayLike<number>, correct: ArrayLike<boolean>, threshold: number): { kept: number; precision: number; n: number } {
+export function thresholdStats(
+  confidence: ArrayLike<number>,
+  correct: ArrayLike<boolean>,
+  threshold: number,
+): { kept: number; precision: number; n: number } {
   let kept = 0;
   let right = 0;
   for (let i = 0; i < confidence.length; i++) {

@@ -2,16 +2,24 @@ import { useEffect, useRef, useState } from 'react';
 import { grabFrame, openCamera, stopCamera } from '../capture/webcam';
 import { useEngine } from '../state/engine';
 import { loadLatestHead, predictImage, useTraining, type Prediction } from '../state/training';
+import { decide, useInsightSettings } from '../state/insight';
 import { DropZone } from './DropZone';
 import { percent } from './format';
 
-function Bars({ prediction, colors }: { prediction: Prediction; colors: Record<string, string> }) {
-  const best = prediction.scores.reduce((a, b) => (b.score > a.score ? b : a), prediction.scores[0]!);
+function Bars({ prediction, colors, threshold }: { prediction: Prediction; colors: Record<string, string>; threshold: number }) {
+  const d = decide(prediction.scores.map((s) => s.score), threshold);
+  const best = prediction.scores[d.index]!;
   return (
     <div>
-      <p className="prediction-top" data-testid="prediction-top" data-class-id={best.classId}>
-        Looks like <strong>{best.name}</strong> ({percent(best.score, 0)})
-      </p>
+      {d.sure ? (
+        <p className="prediction-top" data-testid="prediction-top" data-class-id={best.classId} data-sure="true">
+          Looks like <strong>{best.name}</strong> ({percent(best.score, 0)})
+        </p>
+      ) : (
+        <p className="prediction-top not-sure" data-testid="prediction-top" data-class-id="" data-sure="false" data-best-class-id={best.classId}>
+          <strong>Not sure</strong> — none of the classes reaches {percent(threshold, 0)} (closest: {best.name}, {percent(best.score, 0)})
+        </p>
+      )}
       <ul className="bars" aria-label="Scores per class">
         {prediction.scores.map((s) => (
           <li key={s.classId} data-testid="prediction-bar" data-class-id={s.classId} data-score={s.score}>
@@ -31,6 +39,7 @@ function Bars({ prediction, colors }: { prediction: Prediction; colors: Record<s
 export function PredictPanel({ projectId, colors }: { projectId: string; colors: Record<string, string> }) {
   const loaded = useTraining((s) => s.loadedHead);
   const engineKey = useEngine((s) => s.extractor?.key ?? null);
+  const { threshold } = useInsightSettings(projectId);
   const [prediction, setPrediction] = useState<Prediction | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [live, setLive] = useState(false);
@@ -107,7 +116,7 @@ export function PredictPanel({ projectId, colors }: { projectId: string; colors:
             </div>
             {live && <video ref={video} className="camera-video mirrored" autoPlay playsInline muted aria-label="Webcam preview (mirrored)" />}
           </div>
-          <div aria-live="polite">{prediction ? <Bars prediction={prediction} colors={colors} /> : <p className="muted">No prediction yet.</p>}</div>
+          <div aria-live="polite">{prediction ? <Bars prediction={prediction} colors={colors} threshold={threshold} /> : <p className="muted">No prediction yet.</p>}</div>
         </div>
       )}
       {error && (

@@ -9,6 +9,8 @@ import { ProjectBar } from './ProjectBar';
 import { TeachCamera } from './TeachCamera';
 import { TrainPanel } from './TrainPanel';
 import { PredictPanel } from './PredictPanel';
+import { ReviewPanel } from './ReviewPanel';
+import { MapPanel } from './MapPanel';
 
 /** "Teach": projects, classes and their samples, the import queue, and the training slot. */
 export function TeachView({ active }: { active: boolean }) {
@@ -76,6 +78,8 @@ export function TeachView({ active }: { active: boolean }) {
         projectId={projectId}
         colors={Object.fromEntries((classes ?? []).map((c) => [c.id, c.color]))}
       />
+      <ReviewPanel projectId={projectId} />
+      <MapPanel projectId={projectId} />
     </div>
   );
 }

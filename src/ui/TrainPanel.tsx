@@ -4,6 +4,7 @@ import { useEngine } from '../state/engine';
 import { percent } from './format';
 import { LineChart } from './LineChart';
 import { useBlobSrc } from './useObjectUrl';
+import { ReviewSettings } from './ReviewSettings';
 
 function Thumb({ blob, alt }: { blob: Blob | null | undefined; alt: string }) {
   const ref = useBlobSrc(blob);
@@ -50,7 +51,7 @@ function Results({ outcome }: { outcome: TrainingOutcome }) {
   return (
     <div className="results-grid">
       <p data-testid="val-accuracy" data-value={v.accuracy}>
-        Validation accuracy: <strong>{percent(v.accuracy)}</strong> on {v.n} held-out samples · trained in {outcome.trainMs.toFixed(0)} ms (best epoch {outcome.bestEpoch})
+        Validation accuracy: <strong>{percent(v.accuracy)}</strong> on {v.n} held-out samples · trained in {outcome.trainMs.toFixed(0)} ms (best epoch {outcome.bestEpoch}){outcome.nAugmented > 0 && <> · {outcome.nAugmented} augmentation embeddings added to training</>}
       </p>
       <table className="per-class">
         <caption>Per class (recall)</caption>
@@ -104,7 +105,7 @@ function Results({ outcome }: { outcome: TrainingOutcome }) {
 export function TrainPanel({ projectId }: { projectId: string }) {
   const { phase, history, settings, maxEpochs, outcome, error, embedProgress, quarantined } = useTraining();
   const ready = useEngine((s) => s.status === 'ready');
-  const busy = phase === 'preparing' || phase === 'training' || phase === 'embedding';
+  const busy = phase === 'preparing' || phase === 'training' || phase === 'embedding' || phase === 'augmenting';
   const last = history[history.length - 1];
   const num = (key: keyof typeof settings, value: string) => {
     const n = Number(value);
@@ -152,6 +153,7 @@ export function TrainPanel({ projectId }: { projectId: string }) {
             <input type="checkbox" checked={settings.classWeighting} onChange={(e) => setHeadSettings({ classWeighting: e.target.checked })} /> Balance classes (class weights)
           </label>
         </div>
+        <ReviewSettings projectId={projectId} outcome={outcome} />
       </details>
       <div className="row">
         <button type="button" className="button primary" data-testid="train-button" disabled={busy || !ready} onClick={() => void trainProject(projectId)}>
@@ -165,6 +167,7 @@ export function TrainPanel({ projectId }: { projectId: string }) {
         <span role="status" aria-live="polite" className="muted">
           {phase === 'preparing' && 'Gathering embeddings…'}
           {phase === 'embedding' && embedProgress && `Embedding ${embedProgress.done}/${embedProgress.total} images for the current extractor…`}
+          {phase === 'augmenting' && `Computing augmentation variants${embedProgress ? ` ${embedProgress.done}/${embedProgress.total} images` : ''}…`}
           {phase === 'training' && last && `Epoch ${last.epoch}/${maxEpochs} · loss ${last.loss.toFixed(3)} · accuracy ${percent(last.accuracy, 0)}${last.valAccuracy !== undefined ? ` · validation ${percent(last.valAccuracy, 0)}` : ''}`}
           {phase === 'cancelled' && 'Training cancelled.'}
           {phase === 'done' && 'Training finished.'}

@@ -35,10 +35,11 @@ test.describe('foundation', () => {
 test.describe('backends', () => {
   for (const backend of ['webgpu', 'webgl', 'cpu', 'wasm'] as const) {
     test(`forcing ${backend} by URL parameter runs the model there`, async ({ page }) => {
-      test.setTimeout(300_000);
+      // Software WebGPU/WebGL warm up ResNet-50 slowly (minutes on a loaded 2-core machine).
+      test.setTimeout(600_000);
       await blockModelHosts(page);
       await page.goto(`./?extractor=resnet50-imagenet&backend=${backend}`);
-      await waitForEngine(page);
+      await waitForEngine(page, 420_000);
       await expect(page.getByTestId('engine-status')).toHaveAttribute('data-backend', backend);
       await expect(page.getByTestId('backend-name')).toHaveText(backend.toUpperCase());
       const [goldfish] = datasetFiles('imagenet-sample', 'n01443537', 1);

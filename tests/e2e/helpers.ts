@@ -83,6 +83,6 @@ export async function blockModelHosts(page: Page): Promise<void> {
   await page.route(/tfhub\.dev|kaggle\.com|storage\.googleapis\.com/, (route) => route.abort('internetdisconnected'));
 }
 
-export async function waitForEngine(page: Page): Promise<void> {
-  await page.locator('[data-testid="engine-status"][data-status="ready"]').waitFor({ timeout: 120_000 });
+export async function waitForEngine(page: Page, timeoutMs = 120_000): Promise<void> {
+  await page.locator('[data-testid="engine-status"][data-status="ready"]').waitFor({ timeout: timeoutMs });
 }

@@ -22,15 +22,15 @@ export interface SoakResult {
   tensorsAfter: number;
   pageHeapBeforeMb: number;
   pageHeapAfterMb: number;
-  /** The embedding worker's heap (null where the browser does not expose it to workers). */
+  /** The embedding worker's memory, WASM heap included (null where it cannot be measured). */
   workerHeapBeforeMb: number | null;
   workerHeapAfterMb: number | null;
   failures: string[];
   trainingPhases: string[];
 }
 
-/** Chromium flags the soak needs on top of the usual ones: gc() in the worker. */
-export const SOAK_BROWSER_ARGS = ['--js-flags=--expose-gc'];
+/** Chromium flags the soak needs on top of the usual ones: gc() in the worker, an immediate memory measurement. */
+export const SOAK_BROWSER_ARGS = ['--js-flags=--expose-gc', '--enable-blink-features=ForceEagerMeasureMemory'];
 
 type Hooks = {
   ready(): boolean;
@@ -46,26 +46,32 @@ const bench = (page: Page) => ({
   train: (n: number) => page.evaluate((k) => (window as unknown as { __glimpseBench: Hooks }).__glimpseBench.soakTrain(k), n),
 });
 
-const MB = 2 ** 20;
-
 async function heaps(page: Page): Promise<{ page: number; worker: number | null }> {
+  // The embedding worker first (gc() from --expose-gc), then the page through DevTools; twice each,
+  // as the first pass frees objects whose finalisers release more.
+  const worker = page.workers().find((w) => w.url().includes('embed.worker'));
+  await worker?.evaluate(() => {
+    const g = globalThis as unknown as { gc?: () => void };
+    g.gc?.();
+    g.gc?.();
+  });
   const cdp = await page.context().newCDPSession(page);
-  // Twice: the first pass frees objects whose finalisers release more.
   await cdp.send('HeapProfiler.collectGarbage');
   await cdp.send('HeapProfiler.collectGarbage');
   await cdp.detach();
-  const pageBytes = await page.evaluate(() => (performance as unknown as { memory: { usedJSHeapSize: number } }).memory.usedJSHeapSize);
-  const worker = page.workers().find((w) => !w.url().includes('sw.js'));
-  let workerBytes: number | null = null;
-  if (worker) {
-    workerBytes = await worker.evaluate(() => {
-      const g = globalThis as unknown as { gc?: () => void; performance: { memory?: { usedJSHeapSize: number } } };
-      g.gc?.();
-      g.gc?.();
-      return g.performance.memory?.usedJSHeapSize ?? null;
-    });
-  }
-  return { page: pageBytes / MB, worker: workerBytes === null ? null : workerBytes / MB };
+  return page.evaluate(async () => {
+    const pageBytes = (performance as unknown as { memory: { usedJSHeapSize: number } }).memory.usedJSHeapSize;
+    // The worker's heap (WASM memory included) is visible only through this API (cross-origin
+    // isolated pages; immediate with --enable-blink-features=ForceEagerMeasureMemory).
+    type Breakdown = { bytes: number; attribution: { url: string; scope: string }[] }[];
+    const measure = (performance as unknown as { measureUserAgentSpecificMemory?: () => Promise<{ breakdown: Breakdown }> }).measureUserAgentSpecificMemory;
+    let workerBytes: number | null = null;
+    if (measure && crossOriginIsolated) {
+      const m = await measure.call(performance);
+      workerBytes = m.breakdown.filter((b) => b.attribution.some((a) => a.url.includes('embed.worker'))).reduce((s, b) => s + b.bytes, 0);
+    }
+    return { page: pageBytes / 2 ** 20, worker: workerBytes === null ? null : workerBytes / 2 ** 20 };
+  });
 }
 
 export async function runSoak(page: Page, opts: SoakOptions): Promise<SoakResult> {

@@ -1,0 +1,195 @@
+// npm run bench:scale: a 5,000-sample project in 26 classes (synthetic embeddings written through
+// the app's own repositories, 8x8 JPEG thumbnails) is created, trained with trainProject, and
+// reopened; prints the write, training and first-view times and the JS heap, then imports real
+// photos through the real importer (drop -> worker -> IndexedDB). Writes bench/scale.json.
+// Needs a production build (npx vite build); serves it with vite preview on its own port.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { chromium, type Page } from 'playwright-core';
+import { repoRoot, sharedRoot } from './lib/node-env';
+
+const { values: args } = parseArgs({
+  options: {
+    port: { type: 'string', default: '4393' },
+    samples: { type: 'string', default: '5000' },
+    classes: { type: 'string', default: '26' },
+    real: { type: 'string', default: '100' },
+    extractor: { type: 'string', default: 'resnet50-imagenet' },
+  },
+});
+const SAMPLES = Number(args.samples);
+const CLASSES = Number(args.classes);
+const REAL = Number(args.real);
+
+async function waitForServer(url: string, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    try {
+      if ((await fetch(url)).ok) return;
+    } catch {
+      // not up yet
+    }
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  throw new Error(`server at ${url} did not start`);
+}
+
+interface ScaleApi {
+  seedProject(samples: number, classes: number): Promise<{ projectId: string; ms: number }>;
+  newProject(name: string): Promise<string>;
+  train(projectId: string): Promise<{ ms: number; phase: string; error: string | null }>;
+  heapMb(): number | null;
+}
+
+function scale<K extends keyof ScaleApi>(page: Page, name: K, ...a: Parameters<ScaleApi[K]>): Promise<Awaited<ReturnType<ScaleApi[K]>>> {
+  return page.evaluate(
+    ([n, list]) => {
+      const api = (window as unknown as { __glimpseScale: Record<string, (...x: unknown[]) => unknown> }).__glimpseScale;
+      return api[n as string]!(...(list as unknown[]));
+    },
+    [name, a] as const,
+  ) as Promise<Awaited<ReturnType<ScaleApi[K]>>>;
+}
+
+async function openApp(page: Page, url: string): Promise<void> {
+  await page.goto(url);
+  await page.waitForFunction(() => (window as unknown as { __glimpseBench?: { ready(): boolean } }).__glimpseBench?.ready(), null, { timeout: 600_000, polling: 500 });
+  await page.locator('[data-testid="teach-view"]').waitFor({ timeout: 120_000 });
+}
+
+/** Time since navigation start until every class card shows its count and the counts add up. */
+async function firstViewMs(page: Page, classes: number, samples: number): Promise<number> {
+  const handle = await page.waitForFunction(
+    ([k, n]) => {
+      const counts = Array.from(document.querySelectorAll('[data-testid="class-count"]'));
+      const sum = counts.reduce((s, e) => s + Number(e.textContent), 0);
+      return counts.length === k && sum === n ? performance.now() : 0;
+    },
+    [classes, samples] as const,
+    { timeout: 300_000, polling: 20 },
+  );
+  return (await handle.jsonValue()) as number;
+}
+
+async function dropRealPhotos(page: Page, n: number): Promise<{ ms: number; done: number; failed: number }> {
+  const dir = path.join(sharedRoot, 'datasets', 'sign-language-digits');
+  const perClass = Math.ceil(n / 2);
+  const files = ['2', '3'].flatMap((c) =>
+    fs
+      .readdirSync(path.join(dir, c))
+      .filter((f) => /\.jpe?g$/i.test(f))
+      .sort()
+      .slice(0, perClass)
+      .map((f) => ({ name: f, rel: `digits/${c}/${f}`, base64: fs.readFileSync(path.join(dir, c, f)).toString('base64') })),
+  ).slice(0, n);
+  await page.evaluate((list) => {
+    const staged = list.map((f) => {
+      const bin = atob(f.base64);
+      const bytes = new Uint8Array(bin.length);
+      for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+      const file = new File([bytes], f.name, { type: 'image/jpeg' });
+      Object.defineProperty(file, 'webkitRelativePath', { value: f.rel });
+      return file;
+    });
+    (window as unknown as { __staged: File[] }).__staged = staged;
+  }, files);
+  const t0 = Date.now();
+  await page.locator('[data-testid="folder-drop"]').first().evaluate((el) => {
+    const dt = new DataTransfer();
+    for (const file of (window as unknown as { __staged: File[] }).__staged) dt.items.add(file);
+    for (const type of ['dragenter', 'dragover', 'drop']) el.dispatchEvent(new DragEvent(type, { bubbles: true, cancelable: true, dataTransfer: dt }));
+  });
+  const status = page.locator('[data-testid="import-status"]');
+  await page.waitForFunction(
+    (total) => {
+      const el = document.querySelector('[data-testid="import-status"]');
+      return el?.getAttribute('data-running') === 'false' && Number(el.getAttribute('data-total')) === total;
+    },
+    files.length,
+    { timeout: 1_800_000, polling: 250 },
+  );
+  return { ms: Date.now() - t0, done: Number(await status.getAttribute('data-done')), failed: Number(await status.getAttribute('data-failed')) };
+}
+
+async function main(): Promise<void> {
+  if (!fs.existsSync(path.join(repoRoot, 'dist', 'index.html'))) throw new Error('No production build: run `npx vite build` first.');
+  const port = Number(args.port);
+  const base = `http://127.0.0.1:${port}/`;
+  const server = spawn('npx', ['vite', 'preview', '--host', '127.0.0.1', '--port', String(port), '--strictPort'], { cwd: repoRoot, stdio: 'ignore', detached: true });
+  const result: Record<string, unknown> = {
+    date: new Date().toISOString(),
+    machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? '', memoryGb: Math.round(os.totalmem() / 2 ** 30), load1: os.loadavg()[0] },
+    extractor: args.extractor,
+    samples: SAMPLES,
+    classes: CLASSES,
+  };
+  try {
+    await waitForServer(base, 60_000);
+    const browser = await chromium.launch({
+      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+      args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic', '--enable-unsafe-webgpu', '--enable-precise-memory-info'],
+    });
+    try {
+      const context = await browser.newContext();
+      const page = await context.newPage();
+      await page.route(/tfhub\.dev|kaggle\.com|storage\.googleapis\.com/, (route) => route.abort('internetdisconnected'));
+      const url = `${base}?bench=1&extractor=${args.extractor}`;
+      await openApp(page, url);
+
+      console.log(`writing ${SAMPLES} samples in ${CLASSES} classes…`);
+      const seeded = await scale(page, 'seedProject', SAMPLES, CLASSES);
+      result.importMs = Math.round(seeded.ms);
+      result.importMsPerSample = +(seeded.ms / SAMPLES).toFixed(2);
+      await firstViewMs(page, CLASSES, SAMPLES); // the live counts caught up
+      result.heapAfterImportMb = await scale(page, 'heapMb');
+      console.log(`  ${result.importMs} ms (${result.importMsPerSample} ms/sample), heap ${Number(result.heapAfterImportMb).toFixed(0)} MB`);
+
+      console.log('training…');
+      const trained = await scale(page, 'train', seeded.projectId);
+      if (trained.phase !== 'done') throw new Error(`training ended in ${trained.phase}: ${trained.error}`);
+      result.trainMs = Math.round(trained.ms);
+      result.heapAfterTrainMb = await scale(page, 'heapMb');
+      console.log(`  ${result.trainMs} ms, heap ${Number(result.heapAfterTrainMb).toFixed(0)} MB`);
+
+      console.log('reloading…');
+      await page.reload({ waitUntil: 'commit' });
+      result.firstViewMs = Math.round(await firstViewMs(page, CLASSES, SAMPLES));
+      result.heapAtFirstViewMb = await page.evaluate(() => {
+        const m = (performance as unknown as { memory?: { usedJSHeapSize: number } }).memory;
+        return m ? m.usedJSHeapSize / 2 ** 20 : null;
+      });
+      result.thumbnailsShownAtFirstView = await page.locator('[data-testid="sample"]').count();
+      await page.waitForFunction(() => (window as unknown as { __glimpseBench?: { ready(): boolean } }).__glimpseBench?.ready(), null, { timeout: 600_000, polling: 500 });
+      await page.waitForTimeout(2000);
+      result.heapSettledMb = await scale(page, 'heapMb');
+      console.log(`  first view (class list with counts) ${result.firstViewMs} ms after navigation start; heap ${Number(result.heapAtFirstViewMb).toFixed(0)} MB, ${Number(result.heapSettledMb).toFixed(0)} MB once the model is loaded; ${result.thumbnailsShownAtFirstView} thumbnails rendered`);
+
+      if (REAL > 0) {
+        console.log(`importing ${REAL} real photos through the importer…`);
+        await scale(page, 'newProject', `Real ${REAL}`);
+        await page.locator('[data-testid="class-card"]').first().waitFor({ state: 'detached', timeout: 60_000 }).catch(() => undefined);
+        const real = await dropRealPhotos(page, REAL);
+        result.real = { images: REAL, ms: real.ms, msPerImage: Math.round(real.ms / REAL), done: real.done, failed: real.failed, heapMb: await scale(page, 'heapMb') };
+        console.log(`  ${real.done} saved, ${real.failed} failed in ${real.ms} ms (${Math.round(real.ms / REAL)} ms/image)`);
+        await page.reload({ waitUntil: 'commit' });
+        result.real = { ...(result.real as object), firstViewMs: Math.round(await firstViewMs(page, 2, real.done)) };
+      }
+    } finally {
+      await browser.close();
+    }
+  } finally {
+    if (server.pid) process.kill(-server.pid);
+  }
+  console.log(JSON.stringify(result, null, 2));
+  fs.mkdirSync(path.join(repoRoot, 'bench'), { recursive: true });
+  fs.writeFileSync(path.join(repoRoot, 'bench', 'scale.json'), `${JSON.stringify(result, null, 2)}\n`);
+  console.log('wrote bench/scale.json');
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,312 @@
+// Fine-tuning, the second stage of transfer learning: after the head has converged on cached
+// embeddings, unfreeze the top of the extractor (from spec.fineTuneFrom, e.g. ResNet-50's last
+// stage from `res5a_branch2a`) and train it with the head at a low learning rate, with early
+// stopping on validation loss.
+//
+// The efficient design: the frozen part never changes, so its output (the tensor entering the
+// first unfrozen layer) is computed once per image (`bottom`) and training runs only the top +
+// head on those activations. The top is rebuilt as its own model over the same layer objects, so
+// it shares their weights: training changes the top layers in place and nothing else. Batch
+// normalisation runs in inference mode (moving statistics stay as trained on ImageNet; small
+// batches would wreck them) and only trainable weights of the top layers and the head are updated.
+// Every step runs inside tf.tidy / optimizer.minimize; snapshots and the optimizer are disposed.
+import * as tf from '@tensorflow/tfjs';
+import { GlimpseError } from '../shared/errors';
+import { seededShuffle } from '../shared/rng';
+import type { TrainedHead } from './head';
+
+export interface FineTuneSplit {
+  /** Image -> activations entering the first unfrozen layer (frozen). */
+  bottom: tf.LayersModel;
+  /** Those activations -> embedding (trainable part). */
+  top: tf.LayersModel;
+  /** Shape of one activation, without the batch axis. */
+  activationShape: number[];
+  topLayers: tf.layers.Layer[];
+}
+
+interface Node {
+  inputTensors: tf.SymbolicTensor[];
+}
+
+/** Splits `model` at the input of layer `fromLayer`; the top ends at layer `outputLayer`. */
+export function splitForFineTune(
+  model: tf.LayersModel,
+  fromLayer: string,
+  outputLayer: string,
+): FineTuneSplit {
+  const cut = model.getLayer(fromLayer).input;
+  if (Array.isArray(cut))
+    throw new GlimpseError(
+      'model-invalid',
+      `Layer ${fromLayer} has several inputs: cannot fine-tune from there.`,
+    );
+  const output = model.getLayer(outputLayer).output as tf.SymbolicTensor;
+  const shape = cut.shape.slice(1) as number[];
+  const input = tf.input({
+    shape,
+    name: `finetune_input_${cut.name.replace(/[^A-Za-z0-9_]/g, '_')}`,
+  });
+  const memo = new Map<number, tf.SymbolicTensor>();
+  const topLayers = new Set<tf.layers.Layer>();
+  const rebuild = (sym: tf.SymbolicTensor): tf.SymbolicTensor => {
+    if (sym.id === cut.id) return input;
+    const hit = memo.get(sym.id);
+    if (hit) return hit;
+    const layer = sym.sourceLayer as tf.layers.Layer;
+    if (layer.getClassName() === 'InputLayer')
+      throw new GlimpseError(
+        'model-invalid',
+        `${outputLayer} does not depend on ${fromLayer} only.`,
+      );
+    const node = (layer as unknown as { inboundNodes: Node[] }).inboundNodes[sym.nodeIndex];
+    if (!node) throw new GlimpseError('model-invalid', `Cannot follow the graph at ${layer.name}.`);
+    const ins = node.inputTensors.map(rebuild);
+    const out = layer.apply(ins.length === 1 ? ins[0]! : ins) as
+      tf.SymbolicTensor | tf.SymbolicTensor[];
+    topLayers.add(layer);
+    const result = Array.isArray(out) ? out[sym.tensorIndex]! : out;
+    memo.set(sym.id, result);
+    return result;
+  };
+  const topOut = rebuild(output);
+  return {
+    bottom: tf.model({ inputs: model.inputs, outputs: cut }),
+    top: tf.model({ inputs: input, outputs: topOut }),
+    activationShape: shape,
+    topLayers: [...topLayers],
+  };
+}
+
+export interface ActivationSet {
+  /** n activations packed, each activationShape in size. */
+  x: Float32Array;
+  y: Int32Array;
+  n: number;
+}
+
+export interface FineTuneOptions {
+  learningRate?: number;
+  epochs?: number;
+  batchSize?: number;
+  /** Epochs without a validation-loss improvement before stopping. */
+  patience?: number;
+  seed?: number;
+  signal?: AbortSignal;
+  onEpoch?: (r: { epoch: number; loss: number; valLoss?: number; valAccuracy?: number }) => void;
+}
+
+export interface FineTuneResult {
+  history: { epoch: number; loss: number; valLoss?: number; valAccuracy?: number }[];
+  bestEpoch: number;
+  /** The head after fine-tuning, on the raw embedding (standardisation folded in). */
+  kernel: Float32Array;
+  bias: Float32Array;
+  numClasses: number;
+}
+
+/** Softmax head with its standardisation folded into the weights: logits = emb W' + b'. */
+export function foldHead(head: TrainedHead): { kernel: Float32Array; bias: Float32Array } {
+  const layer = head.layers[0];
+  if (head.kind !== 'softmax' || head.layers.length !== 1 || !layer)
+    throw new GlimpseError(
+      'invalid-input',
+      'Fine-tuning starts from the softmax head; train with the default head first.',
+    );
+  const { inDim, outDim } = layer;
+  const kernel = new Float32Array(inDim * outDim);
+  const bias = Float32Array.from(layer.bias);
+  for (let j = 0; j < inDim; j++) {
+    const s = head.invStd[j]!;
+    const m = head.mean[j]!;
+    for (let c = 0; c < outDim; c++) {
+      const w = layer.kernel[j * outDim + c]! * s;
+      kernel[j * outDim + c] = w;
+      bias[c]! -= m * w;
+    }
+  }
+  return { kernel, bias };
+}
+
+function batchTensor(
+  set: ActivationSet,
+  rows: readonly number[],
+  size: number,
+  shape: number[],
+): tf.Tensor {
+  const buf = new Float32Array(rows.length * size);
+  rows.forEach((r, i) => buf.set(set.x.subarray(r * size, (r + 1) * size), i * size));
+  return tf.tensor(buf, [rows.length, ...shape]);
+}
+
+/** Trains the top + head in place; the top layers end with the best epoch's weights. */
+export async function fineTune(
+  split: FineTuneSplit,
+  head: TrainedHead,
+  train: ActivationSet,
+  validation: ActivationSet | null,
+  opts: FineTuneOptions = {},
+): Promise<FineTuneResult> {
+  const lr = opts.learningRate ?? 1e-4;
+  const epochs = opts.epochs ?? 10;
+  const batchSize = opts.batchSize ?? 16;
+  const patience = opts.patience ?? 2;
+  const shape = split.activationShape;
+  const size = shape.reduce((a, b) => a * b, 1);
+  const numClasses = head.numClasses;
+  const folded = foldHead(head);
+  // Inside tidy: tf.variable() keeps its own reference, the initial tensors are released.
+  const W = tf.tidy(() =>
+    tf.variable(tf.tensor2d(folded.kernel, [head.inputDim, numClasses]), true),
+  );
+  const b = tf.tidy(() => tf.variable(tf.tensor1d(folded.bias), true));
+  const topVars = split.topLayers.flatMap((l) =>
+    l.trainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val),
+  );
+  const vars = [...topVars, W, b];
+  const optimizer = tf.train.adam(lr);
+  const logits = (x: tf.Tensor) =>
+    tf.add(tf.matMul(split.top.apply(x, { training: false }) as tf.Tensor2D, W), b);
+  const evaluate = (set: ActivationSet): { loss: number; accuracy: number } => {
+    let loss = 0;
+    let right = 0;
+    for (let i = 0; i < set.n; i += batchSize) {
+      const rows = Array.from({ length: Math.min(batchSize, set.n - i) }, (_, k) => i + k);
+      const [l, pred] = tf.tidy(() => {
+        const x = batchTensor(set, rows, size, shape);
+        const z = logits(x);
+        const y = tf.oneHot(
+          tf.tensor1d(
+            rows.map((r) => set.y[r]!),
+            'int32',
+          ),
+          numClasses,
+        );
+        return [
+          tf.losses.softmaxCrossEntropy(y, z, undefined, undefined, tf.Reduction.SUM),
+          tf.argMax(z, 1),
+        ];
+      });
+      loss += l.dataSync()[0]!;
+      const p = pred.dataSync();
+      rows.forEach((r, k) => {
+        if (p[k] === set.y[r]) right++;
+      });
+      tf.dispose([l, pred]);
+    }
+    return { loss: loss / set.n, accuracy: right / set.n };
+  };
+  const snapshot = () => tf.tidy(() => vars.map((v) => v.clone()));
+  let best = validation ? evaluate(validation).loss : Infinity;
+  let bestWeights: tf.Tensor[] | null = validation ? snapshot() : null;
+  let bestEpoch = 0;
+  const history: FineTuneResult['history'] = [];
+  try {
+    for (let epoch = 1; epoch <= epochs; epoch++) {
+      if (opts.signal?.aborted) throw new GlimpseError('cancelled', 'Cancelled.');
+      const order = seededShuffle(
+        Array.from({ length: train.n }, (_, i) => i),
+        (opts.seed ?? 1) * 1000 + epoch,
+      );
+      let total = 0;
+      for (let i = 0; i < order.length; i += batchSize) {
+        const rows = order.slice(i, i + batchSize);
+        const cost = optimizer.minimize(
+          () => {
+            const x = batchTensor(train, rows, size, shape);
+            const y = tf.oneHot(
+              tf.tensor1d(
+                rows.map((r) => train.y[r]!),
+                'int32',
+              ),
+              numClasses,
+            );
+            return tf.losses.softmaxCrossEntropy(y, logits(x)) as tf.Scalar;
+          },
+          true,
+          vars,
+        );
+        total += (await cost!.data())[0]! * rows.length;
+        cost!.dispose();
+        await new Promise((r) => setTimeout(r, 0));
+      }
+      const report: FineTuneResult['history'][number] = {
+        epoch,
+        loss: total / Math.max(1, train.n),
+      };
+      if (validation) {
+        const v = evaluate(validation);
+        report.valLoss = v.loss;
+        report.valAccuracy = v.accuracy;
+      }
+      history.push(report);
+      opts.onEpoch?.(report);
+      if (!validation) continue;
+      if (report.valLoss! < best) {
+        best = report.valLoss!;
+        bestEpoch = epoch;
+        tf.dispose(bestWeights ?? []);
+        bestWeights = snapshot();
+      } else if (epoch - bestEpoch >= patience) {
+        break;
+      }
+    }
+    if (bestWeights) vars.forEach((v, i) => v.assign(bestWeights![i]!));
+    else bestEpoch = history.length;
+    return {
+      history,
+      bestEpoch,
+      kernel: (await W.data()) as Float32Array,
+      bias: (await b.data()) as Float32Array,
+      numClasses,
+    };
+  } finally {
+    tf.dispose(bestWeights ?? []);
+    optimizer.dispose();
+    W.dispose();
+    b.dispose();
+  }
+}
+
+/** Embeddings of precomputed activations through the (fine-tuned) top, in batches. */
+export async function embedActivations(
+  split: FineTuneSplit,
+  set: { x: Float32Array; n: number },
+  batchSize = 16,
+): Promise<Float32Array> {
+  const shape = split.activationShape;
+  const size = shape.reduce((a, b) => a * b, 1);
+  const parts: Float32Array[] = [];
+  for (let i = 0; i < set.n; i += batchSize) {
+    const rows = Array.from({ length: Math.min(batchSize, set.n - i) }, (_, k) => i + k);
+    const out = tf.tidy(
+      () =>
+        split.top.predict(
+          batchTensor({ x: set.x, y: new Int32Array(0), n: set.n }, rows, size, shape),
+        ) as tf.Tensor,
+    );
+    parts.push((await out.data()) as Float32Array);
+    out.dispose();
+  }
+  const dim = parts[0] ? parts[0].length / Math.min(batchSize, set.n) : 0;
+  const x = new Float32Array(set.n * dim);
+  let o = 0;
+  for (const p of parts) {
+    x.set(p, o);
+    o += p.length;
+  }
+  return x;
+}
+
+/** Runs the frozen part once per image: the activations fine-tuning trains on. */
+export async function bottomActivations(
+  split: FineTuneSplit,
+  batch: tf.Tensor4D,
+): Promise<Float32Array> {
+  const out = split.bottom.predict(batch) as tf.Tensor;
+  try {
+    return (await out.data()) as Float32Array;
+  } finally {
+    out.dispose();
+  }
+}
