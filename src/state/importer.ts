@@ -116,7 +116,9 @@ function fail(job: Job, err: unknown): void {
   useImport.setState((s) => ({
     failed: s.failed + 1,
     errors:
-      s.errors.length < MAX_LISTED_ERRORS ? [...s.errors, { name: job.name, message, code }] : s.errors,
+      s.errors.length < MAX_LISTED_ERRORS
+        ? [...s.errors, { name: job.name, message, code }]
+        : s.errors,
   }));
   updateRate();
 }

@@ -57,7 +57,8 @@ function buildRows(input: NewSample): { sample: SampleRow; embedding: EmbeddingR
   if (!isBlob(input.thumb)) bad('the thumbnail is missing');
   if (input.blob !== null && !isBlob(input.blob)) bad('the image is not a file');
   if (!isDimension(input.width) || !isDimension(input.height)) bad('the image size is unknown');
-  if (input.sha256 !== undefined && !SHA256.test(input.sha256)) bad('the content hash is malformed');
+  if (input.sha256 !== undefined && !SHA256.test(input.sha256))
+    bad('the content hash is malformed');
   const id = input.id ?? newId();
   const sample: SampleRow = {
     id,

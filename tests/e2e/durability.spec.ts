@@ -149,7 +149,10 @@ function probeWrite(page: Page): Promise<string> {
   );
 }
 
-async function status(page: Page, attr: 'done' | 'failed' | 'duplicates' | 'total'): Promise<number> {
+async function status(
+  page: Page,
+  attr: 'done' | 'failed' | 'duplicates' | 'total',
+): Promise<number> {
   return Number(await page.getByTestId('import-status').getAttribute(`data-${attr}`));
 }
 
@@ -244,7 +247,10 @@ test.describe('durability', () => {
       await page.goto(`${ORIGIN}${APP}`);
       await expect(page.getByTestId('teach-view')).toBeVisible();
       const after = await storedRows(page);
-      console.log(`kill test: UI reported ${reported} saved; after relaunch ${after.samples} samples`, after.perClass);
+      console.log(
+        `kill test: UI reported ${reported} saved; after relaunch ${after.samples} samples`,
+        after.perClass,
+      );
       expectWhole(after);
       expect(after.samples).toBeGreaterThanOrEqual(reported);
       expect(after.samples).toBeLessThan(200); // the kill really came mid-import
@@ -322,9 +328,14 @@ test.describe('durability', () => {
     await page.getByTestId('import-close').click();
     await dropFiles(page, '[data-testid="folder-drop"]', photos);
     await expect(status$).toHaveAttribute('data-outcome', 'stopped', { timeout: 300_000 });
-    await expect(page.getByTestId('import-stop-reason')).toHaveAttribute('data-code', 'quota-exceeded');
+    await expect(page.getByTestId('import-stop-reason')).toHaveAttribute(
+      'data-code',
+      'quota-exceeded',
+    );
     await expect(page.getByTestId('import-stop-reason')).toContainText('Storage is full');
-    await expect(page.getByTestId('import-stop-reason')).toContainText('Nothing saved earlier was lost');
+    await expect(page.getByTestId('import-stop-reason')).toContainText(
+      'Nothing saved earlier was lost',
+    );
     await expect(page.getByTestId('import-stop-reason')).toContainText('export the project');
     await expect(page.getByTestId('drop-originals')).toBeVisible();
     const full = await storedRows(page);

@@ -181,7 +181,7 @@ describe('samples: content hashes (import de-duplication)', () => {
   const h1 = '1a'.repeat(32);
   const h2 = '2b'.repeat(32);
 
-  it('savedHashes finds a class\'s saved hashes from the index, per class, ignoring bad input', async () => {
+  it("savedHashes finds a class's saved hashes from the index, per class, ignoring bad input", async () => {
     const repo = freshRepo();
     const { project, cats, dogs } = await setup(repo);
     await repo.samples.addSample(sampleInput(project.id, cats.id, { sha256: h1 }));
