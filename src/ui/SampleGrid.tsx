@@ -3,7 +3,8 @@ import { deleteSamples, moveSamples, useSamples } from '../state/classes';
 import type { ClassRow, SampleRow } from '../state/repo';
 import { useBlobSrc } from './useObjectUrl';
 
-const PAGE = 60;
+// Thumbnails rendered per class before "Show more": keeps the first view of large projects light.
+const PAGE = 24;
 
 function Thumb({ sample }: { sample: SampleRow }) {
   const ref = useBlobSrc(sample.thumb);
