@@ -313,7 +313,9 @@ async function main(): Promise<void> {
 /** --finetune: the second stage, on the head's own train/validation split; test accuracy after. */
 async function runFineTune(ex: Extractor, trainEmb: Embedded[], testEmb: Embedded[], classes: string[], fit: Awaited<ReturnType<typeof fitHead>>): Promise<Record<string, unknown>> {
   if (!ex.layersModel || !ex.spec.fineTuneFrom) {
-    const why = `${ex.spec.id} is a graph model (or names no fineTuneFrom layer): it cannot be fine-tuned.`;
+    const why = !ex.layersModel
+      ? `${ex.spec.id} is a graph model: its layers and weights are frozen into the graph, so it cannot be fine-tuned.`
+      : `${ex.spec.id} names no fineTuneFrom layer in its spec: nothing to unfreeze.`;
     console.log(`finetune: ${why}`);
     return { skipped: why };
   }
@@ -325,6 +327,14 @@ async function runFineTune(ex: Extractor, trainEmb: Embedded[], testEmb: Embedde
   const valActs = await activationsOf(split, ex, trainEmb.filter((_, i) => isVal.has(i)).map(label));
   const actMs = performance.now() - t0;
   log(`finetune: activations of ${trainActs.n} + ${valActs.n} images in ${Math.round(actMs)} ms, from ${ex.spec.fineTuneFrom} (${split.activationShape.join('x')})`);
+  // TF.js's WASM backend has no convolution gradients (Conv2DBackpropFilter/Input): the training
+  // runs on the CPU backend (the weights move over on first use). In the browser it needs WebGL
+  // or WebGPU for the same reason.
+  const backend = tf.getBackend();
+  if (backend === 'wasm') {
+    await tf.setBackend('cpu');
+    log('finetune: training on the cpu backend (wasm has no conv gradients)');
+  }
   const t1 = performance.now();
   const res = await fineTune(split, fit.head, trainActs, valActs.n > 0 ? valActs : null, {
     learningRate: Number(args['ft-lr']),
@@ -332,6 +342,7 @@ async function runFineTune(ex: Extractor, trainEmb: Embedded[], testEmb: Embedde
     onEpoch: (r) => log(`  finetune epoch ${r.epoch}: loss ${r.loss.toFixed(4)} val loss ${r.valLoss?.toFixed(4)} val acc ${r.valAccuracy?.toFixed(4)}`),
   });
   const ftMs = performance.now() - t1;
+  if (tf.getBackend() !== backend) await tf.setBackend(backend);
   const testActs = await activationsOf(split, ex, testEmb.map(label));
   const emb = await embedActivations(split, testActs);
   const dim = ex.spec.embeddingDim;
@@ -350,7 +361,7 @@ async function runFineTune(ex: Extractor, trainEmb: Embedded[], testEmb: Embedde
   }
   const metrics = computeMetrics(testActs.y, pred, c);
   console.log(`finetune accuracy: ${metrics.accuracy.toFixed(4)} (n_test=${testActs.n}, best epoch ${res.bestEpoch}, ${Math.round(ftMs)} ms)`);
-  return { accuracy: metrics.accuracy, bestEpoch: res.bestEpoch, history: res.history, fromLayer: ex.spec.fineTuneFrom, activationMs: Math.round(actMs), trainMs: Math.round(ftMs), learningRate: Number(args['ft-lr']) };
+  return { accuracy: metrics.accuracy, bestEpoch: res.bestEpoch, history: res.history, fromLayer: ex.spec.fineTuneFrom, activationMs: Math.round(actMs), trainMs: Math.round(ftMs), trainBackend: backend === 'wasm' ? 'cpu' : backend, learningRate: Number(args['ft-lr']) };
 }
 
 /** --export <dir>: the same model bundle the app downloads (src/export/model-bundle.ts). */

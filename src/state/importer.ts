@@ -334,7 +334,9 @@ async function sha256Hex(bytes: ArrayBuffer): Promise<string | null> {
 
 /**
  * Drops (and counts as duplicates) the files whose content is already saved in their class or
- * claimed by an earlier file of this run; claims the rest. Files without a hash always pass.
+ * claimed by an earlier file of this run; claims the rest. Files without a hash always pass, and
+ * so do webcam frames and pastes: those are deliberate captures (a still scene gives identical
+ * frames), while de-duplication exists to make re-dropping a folder resume an import.
  */
 async function withoutDuplicates<T extends { job: Job }>(read: T[]): Promise<T[]> {
   const byClass = new Map<string, string[]>();
@@ -351,7 +353,8 @@ async function withoutDuplicates<T extends { job: Job }>(read: T[]): Promise<T[]
   const keep: T[] = [];
   for (const entry of read) {
     const { job } = entry;
-    const key = job.sha256 ? `${job.classId} ${job.sha256}` : null;
+    const captured = job.source === 'webcam' || job.source === 'paste';
+    const key = job.sha256 && !captured ? `${job.classId} ${job.sha256}` : null;
     if (key !== null && (saved.has(key) || claimed.has(key))) {
       duplicate();
       continue;
