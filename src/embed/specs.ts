@@ -65,7 +65,7 @@ export const BUILTIN_EXTRACTORS: readonly ExtractorSpec[] = [
   },
   {
     id: 'resnet50-imagenet',
-    version: '1.0.4-f16',
+    version: '1.0.4-f16k',
     name: 'ResNet-50 (ImageNet, bundled)',
     modelUrl: 'models/resnet50-imagenet/model.json',
     format: 'layers-model',

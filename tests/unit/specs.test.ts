@@ -25,7 +25,7 @@ describe('extractor specs', () => {
 
   it('keys embeddings by model, version and preprocessing', () => {
     const r = findExtractor('resnet50-imagenet');
-    expect(extractorKey(r)).toBe('resnet50-imagenet@1.0.4-f16/caffe/224');
+    expect(extractorKey(r)).toBe('resnet50-imagenet@1.0.4-f16k/caffe/224');
     expect(extractorKey({ ...r, preprocessing: 'unit' })).not.toBe(extractorKey(r));
   });
 
