@@ -22,6 +22,7 @@ import {
   waitForEngine,
   type DropFile,
 } from './helpers';
+import { CHROMIUM_ARGS } from './chromium';
 
 const PORT = Number(process.env.GLIMPSE_E2E_PORT ?? 4317);
 const ORIGIN = `http://127.0.0.1:${PORT}`;
@@ -29,15 +30,7 @@ const APP = '/?extractor=resnet50-imagenet';
 const DIM = 2048;
 
 /** The flags of playwright.config.ts, for the Chromium this file launches itself. */
-const CONFIG_FLAGS = [
-  '--no-sandbox',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--disable-quic',
-  '--enable-unsafe-webgpu',
-];
+const CONFIG_FLAGS = CHROMIUM_ARGS;
 
 interface Rows {
   version: number;

@@ -11,21 +11,16 @@ import {
   waitForEngine,
   type DropFile,
 } from './helpers';
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from './chromium';
 
 const APP = './?extractor=resnet50-imagenet';
 
 // The config's launch options plus a fake camera (Chromium's synthetic test pattern).
 test.use({
   launchOptions: {
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    executablePath: CHROMIUM_PATH,
     args: [
-      '--no-sandbox',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-      '--disable-quic',
-      '--enable-unsafe-webgpu',
+      ...CHROMIUM_ARGS,
       '--use-fake-ui-for-media-stream',
       '--use-fake-device-for-media-stream',
     ],

@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
 import { blockModelHosts, datasetFiles, dropFiles, fileForDrop, waitForEngine, watchCsp } from './helpers';
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from './chromium';
 import { writeY4m } from './fake-webcam';
 
 const CLASSES = ['daisy', 'roses', 'sunflowers'];
@@ -13,15 +14,9 @@ writeY4m(video, datasetFiles('flower_photos', 'daisy', 6, 40));
 
 test.use({
   launchOptions: {
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    executablePath: CHROMIUM_PATH,
     args: [
-      '--no-sandbox',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-      '--disable-quic',
-      '--enable-unsafe-webgpu',
+      ...CHROMIUM_ARGS,
       '--use-fake-ui-for-media-stream',
       '--use-fake-device-for-media-stream',
       `--use-file-for-fake-video-capture=${video}`,
