@@ -10,6 +10,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { chromium, type Page } from 'playwright-core';
 import { repoRoot, sharedRoot } from './lib/node-env';
+import { waitForServer } from './lib/server';
 
 const { values: args } = parseArgs({
   options: {
@@ -23,19 +24,6 @@ const { values: args } = parseArgs({
 const SAMPLES = Number(args.samples);
 const CLASSES = Number(args.classes);
 const REAL = Number(args.real);
-
-async function waitForServer(url: string, ms: number): Promise<void> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    try {
-      if ((await fetch(url)).ok) return;
-    } catch {
-      // not up yet
-    }
-    await new Promise((r) => setTimeout(r, 300));
-  }
-  throw new Error(`server at ${url} did not start`);
-}
 
 interface ScaleApi {
   seedProject(samples: number, classes: number): Promise<{ projectId: string; ms: number }>;

@@ -11,6 +11,7 @@ import * as tf from '@tensorflow/tfjs';
 import { chromium } from 'playwright-core';
 import { defaultHeadSettings, trainHead } from '../src/train/head';
 import { availableExtractors, decodeImageFile, initNodeBackend, loadNodeExtractor, repoRoot, sharedRoot } from './lib/node-env';
+import { waitForServer } from './lib/server';
 
 const { values: args } = parseArgs({
   options: {
@@ -76,19 +77,6 @@ async function nodeBench(rows: Row[], extra: Record<string, unknown>): Promise<v
     extra[`node_head_train_ms_${n}_${k}`] = Math.round(performance.now() - t0);
     console.log(`node head training ${n} x ${d}, ${k} classes: ${extra[`node_head_train_ms_${n}_${k}`]} ms (${head.history.length} epochs)`);
   }
-}
-
-async function waitForServer(url: string, ms: number): Promise<void> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    try {
-      if ((await fetch(url)).ok) return;
-    } catch {
-      // not up yet
-    }
-    await new Promise((r) => setTimeout(r, 300));
-  }
-  throw new Error(`server at ${url} did not start`);
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
