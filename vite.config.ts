@@ -166,6 +166,8 @@ export default defineConfig({
   // No minification: the threaded WASM backend starts its threads from the source text of its
   // factory function (Function.toString), which breaks once a minifier renames what it refers to.
   build: {
+    // GLIMPSE_OUT_DIR lets parallel test runs build and preview separate copies (default dist/).
+    outDir: process.env.GLIMPSE_OUT_DIR ?? 'dist',
     target: 'es2022',
     sourcemap: true,
     minify: false,

@@ -103,7 +103,7 @@ async function dropRealPhotos(page: Page, n: number): Promise<{ ms: number; done
 }
 
 async function main(): Promise<void> {
-  if (!fs.existsSync(path.join(repoRoot, 'dist', 'index.html'))) throw new Error('No production build: run `npx vite build` first.');
+  if (!fs.existsSync(path.join(repoRoot, process.env.GLIMPSE_OUT_DIR ?? 'dist', 'index.html'))) throw new Error('No production build: run `npx vite build` first.');
   const port = Number(args.port);
   const base = `http://127.0.0.1:${port}/`;
   const server = spawn('npx', ['vite', 'preview', '--host', '127.0.0.1', '--port', String(port), '--strictPort'], { cwd: repoRoot, stdio: 'ignore', detached: true });

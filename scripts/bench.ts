@@ -88,7 +88,7 @@ async function call<T>(page: import('playwright-core').Page, name: string, ...fn
 }
 
 async function browserBench(rows: Row[], extra: Record<string, unknown>): Promise<void> {
-  if (!fs.existsSync(path.join(repoRoot, 'dist', 'index.html'))) throw new Error('No build: run `npm run build` first (or pass --node-only).');
+  if (!fs.existsSync(path.join(repoRoot, process.env.GLIMPSE_OUT_DIR ?? 'dist', 'index.html'))) throw new Error('No build: run `npm run build` first (or pass --node-only).');
   const port = Number(args.port);
   const server = spawn('npx', ['vite', 'preview', '--host', '127.0.0.1', '--port', String(port), '--strictPort'], { cwd: repoRoot, stdio: 'ignore', detached: true });
   const base = `http://127.0.0.1:${port}/`;

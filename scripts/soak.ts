@@ -34,7 +34,7 @@ async function waitForServer(url: string, timeoutMs: number): Promise<void> {
 }
 
 async function main(): Promise<number> {
-  if (!fs.existsSync(path.join(repoRoot, 'dist', 'index.html'))) throw new Error('No build: run `npm run build` first.');
+  if (!fs.existsSync(path.join(repoRoot, process.env.GLIMPSE_OUT_DIR ?? 'dist', 'index.html'))) throw new Error('No build: run `npm run build` first.');
   const port = Number(args.port);
   const server = spawn('npx', ['vite', 'preview', '--host', '127.0.0.1', '--port', String(port), '--strictPort'], { cwd: repoRoot, stdio: 'ignore', detached: true });
   const base = `http://127.0.0.1:${port}/`;
