@@ -17,6 +17,7 @@ import type { PixelImage } from '../../src/embed/preprocess';
 import { BUILTIN_EXTRACTORS, findExtractor, type ExtractorSpec } from '../../src/embed/specs';
 import { loadExtractor, type Extractor } from '../../src/embed/extractor';
 import { sniffImage } from '../../src/capture/guard';
+import { registerWasmConvGrad } from '../../src/embed/wasm-grad';
 import { orientPixels } from '../../src/capture/orient';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -30,6 +31,8 @@ export async function initNodeBackend(name = process.env.GLIMPSE_BACKEND ?? 'was
   const ok = await tf.setBackend(name);
   if (!ok) throw new Error(`TF.js backend ${name} could not start in Node`);
   await tf.ready();
+  // Convolution weight gradients (fine-tuning): TF.js's WASM backend lacks the kernel.
+  if (tf.getBackend() === 'wasm') registerWasmConvGrad();
   return tf.getBackend();
 }
 

@@ -8,6 +8,7 @@ import wasmPlain from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm
 import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
 import wasmThreadedSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
 import type { BackendName, BackendProbe } from './backend';
+import { registerWasmConvGrad } from './wasm-grad';
 
 let wasmConfigured = false;
 
@@ -84,5 +85,7 @@ export async function setBrowserBackend(name: BackendName): Promise<boolean> {
   if (name === 'wasm') configureWasm();
   const ok = await tf.setBackend(name);
   if (ok) await tf.ready();
+  // Convolution weight gradients for fine-tuning: TF.js's WASM backend lacks the kernel.
+  if (ok && name === 'wasm') registerWasmConvGrad();
   return ok;
 }
