@@ -1,6 +1,7 @@
 import { useEffect, useState, type KeyboardEvent } from 'react';
 import { startEngine } from '../state/engine';
 import { initProjects } from '../state/projects';
+import { watchReembedding } from '../state/reembed';
 import { Header } from '../ui/Header';
 import { Notices } from '../ui/Notices';
 import { PwaPrompts } from '../ui/PwaPrompts';
@@ -23,6 +24,7 @@ export function App() {
   useEffect(() => {
     void startEngine();
     void initProjects();
+    watchReembedding();
   }, []);
   useEffect(() => {
     const onHash = () => setTab(tabFromHash());

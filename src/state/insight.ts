@@ -14,6 +14,7 @@ import {
   type ThresholdSuggestion,
 } from '../train/threshold';
 import { GlimpseError, serializeError } from '../shared/errors';
+import { embedSamples } from './embed-samples';
 import { embedBridge, useEngine } from './engine';
 import { repo } from './repo';
 
@@ -98,52 +99,13 @@ export async function prepareAugmentation(
   const key = augmentKey(extractorKey);
   const first = await r.augments.load(projectId, key, dim);
   if (first.missing.length === 0) return first;
-  let done = 0;
   onProgress(0, first.missing.length);
-  for (let i = 0; i < first.missing.length; i += 4) {
-    if (signal.aborted) throw new GlimpseError('cancelled', 'Cancelled.');
-    const rows = (
-      await Promise.all(first.missing.slice(i, i + 4).map((id) => r.samples.get(id)))
-    ).filter((s) => s?.blob);
-    const images = await Promise.all(
-      rows.map(async (s) => ({
-        id: s!.id,
-        bytes: await s!.blob!.arrayBuffer(),
-        type: s!.type,
-        name: s!.name,
-      })),
-    );
-    const out: {
-      sampleId: string;
-      extractorKey: string;
-      dim: number;
-      count: number;
-      vectors: Float32Array;
-    }[] = [];
-    if (images.length > 0) {
-      await embedBridge().call(
-        'augment',
-        { images },
-        {
-          signal,
-          transfer: images.map((im) => im.bytes),
-          onProgress: (p) => {
-            if (p.vectors && p.count)
-              out.push({
-                sampleId: p.id,
-                extractorKey: key,
-                dim,
-                count: p.count,
-                vectors: p.vectors,
-              });
-          },
-        },
-      );
-      await r.augments.putMany(out);
-    }
-    done += Math.min(4, first.missing.length - i);
-    onProgress(done, first.missing.length);
-  }
+  await embedSamples(first.missing, {
+    kind: 'augment',
+    storeKey: key,
+    signal,
+    onProgress: (p) => onProgress(p.handled, p.total),
+  });
   return r.augments.load(projectId, key, dim);
 }
 

@@ -1,16 +1,18 @@
 // Training and prediction for the current project: gathers cached embeddings from the store
-// (re-embedding any made by another extractor first), trains in the worker with live progress,
-// saves the head, and keeps it loaded in the worker for prediction. Nothing is re-embedded when
-// retraining: only samples without an embedding for the current extractor go to the worker.
+// (waiting for the background re-embedding of samples made by another extractor, reembed.ts),
+// trains in the worker with live progress, saves the head, and keeps it loaded in the worker for
+// prediction. Nothing is re-embedded when retraining: only samples without an embedding for the
+// current extractor go to the worker, and a head only ever sees one extractor key.
 import { useLiveQuery } from 'dexie-react-hooks';
 import { create } from 'zustand';
-import type { EpochReport, HeadSettings, TrainedHead } from '../train/head';
-import { defaultHeadSettings } from '../train/head';
+import type { EpochReport, HeadSettings, TrainedHead } from '../train/head-types';
+import { defaultHeadSettings } from '../train/head-types';
 import type { Metrics } from '../train/metrics';
 import { GlimpseError, serializeError, type SerializedError } from '../shared/errors';
 import { embedBridge, useEngine } from './engine';
 import { repo } from './repo';
 import { getInsightSettings, prepareAugmentation } from './insight';
+import { whenReembedded } from './reembed';
 
 export type { EpochReport, HeadSettings, Metrics };
 
@@ -30,7 +32,8 @@ export interface TrainingOutcome {
 }
 
 export interface TrainingState {
-  phase: 'idle' | 'preparing' | 'embedding' | 'augmenting' | 'training' | 'done' | 'error' | 'cancelled';
+  phase:
+    'idle' | 'preparing' | 'embedding' | 'augmenting' | 'training' | 'done' | 'error' | 'cancelled';
   history: EpochReport[];
   maxEpochs: number;
   embedProgress: { done: number; total: number } | null;
@@ -73,46 +76,6 @@ export function cancelTraining(): void {
   controller?.abort();
 }
 
-/** Embeds samples that have no embedding for the current extractor (after a switch). */
-async function embedMissing(
-  ids: string[],
-  extractorKey: string,
-  signal: AbortSignal,
-): Promise<void> {
-  useTraining.setState({ phase: 'embedding', embedProgress: { done: 0, total: ids.length } });
-  const r = repo();
-  let done = 0;
-  for (let i = 0; i < ids.length; i += 8) {
-    if (signal.aborted) throw new GlimpseError('cancelled', 'Cancelled.');
-    const rows = (await Promise.all(ids.slice(i, i + 8).map((id) => r.samples.get(id)))).filter(
-      (s) => s?.blob,
-    );
-    const images = await Promise.all(
-      rows.map(async (s) => ({
-        id: s!.id,
-        bytes: await s!.blob!.arrayBuffer(),
-        type: s!.type,
-        name: s!.name,
-      })),
-    );
-    const vectors: { sampleId: string; extractorKey: string; vector: Float32Array }[] = [];
-    await embedBridge().call(
-      'embed',
-      { images, thumbnails: false },
-      {
-        signal,
-        transfer: images.map((im) => im.bytes),
-        onProgress: (p) => {
-          if (p.embedding) vectors.push({ sampleId: p.id, extractorKey, vector: p.embedding });
-        },
-      },
-    );
-    await r.embeddings.putMany(vectors);
-    done += images.length;
-    useTraining.setState({ embedProgress: { done, total: ids.length } });
-  }
-}
-
 export async function trainProject(projectId: string): Promise<void> {
   const engine = useEngine.getState();
   if (engine.status !== 'ready' || !engine.extractor) {
@@ -136,15 +99,21 @@ export async function trainProject(projectId: string): Promise<void> {
   });
   try {
     const r = repo();
-    let set = await r.embeddings.loadTrainingSet(projectId, extractorKey, {
+    // Samples without an embedding for this extractor (after a switch) are re-embedded in the
+    // background (reembed.ts): wait for that, showing its progress, then train on this key only.
+    const cov = await r.embeddings.coverage(projectId, extractorKey);
+    if (cov.missing.length > 0) {
+      useTraining.setState({
+        phase: 'embedding',
+        embedProgress: { done: cov.withKey, total: cov.total },
+      });
+      await whenReembedded(projectId, extractorKey, signal, (done, total) =>
+        useTraining.setState({ embedProgress: { done, total } }),
+      );
+    }
+    const set = await r.embeddings.loadTrainingSet(projectId, extractorKey, {
       expectedDim: engine.extractor.dim,
     });
-    if (set.missing.length > 0) {
-      await embedMissing(set.missing, extractorKey, signal);
-      set = await r.embeddings.loadTrainingSet(projectId, extractorKey, {
-        expectedDim: engine.extractor.dim,
-      });
-    }
     const classes = await r.classes.list(projectId);
     const used = classes.filter((c) => set.classIds.includes(c.id));
     if (used.length < 2) {

@@ -180,6 +180,29 @@ export function embeddingsRepo(db: GlimpseDB) {
       );
     },
 
+    /**
+     * Re-embedding status of a project for `extractorKey`, from index keys only (no rows, no
+     * vectors): `missing` lists the project's samples without an embedding for that key, in
+     * sample-id order; `total` is the number of samples.
+     */
+    coverage(
+      projectId: string,
+      extractorKey: string,
+    ): Promise<{ total: number; withKey: number; missing: string[] }> {
+      return ro(db, [db.samples, db.embeddings], async () => {
+        const [sampleIds, keyed] = await Promise.all([
+          db.samples.where('projectId').equals(projectId).primaryKeys(),
+          db.embeddings
+            .where('[projectId+extractorKey]')
+            .equals([projectId, extractorKey])
+            .primaryKeys(),
+        ]);
+        const have = new Set(keyed);
+        const missing = sampleIds.filter((id) => !have.has(id));
+        return { total: sampleIds.length, withKey: sampleIds.length - missing.length, missing };
+      });
+    },
+
     /** Quarantined rows of the project, oldest first. */
     listQuarantine(projectId: string): Promise<QuarantineRow[]> {
       return ro(db, [db.quarantine], () =>

@@ -6,6 +6,7 @@ import { useSession, showToast } from '../state/session';
 import { ClassList } from './ClassList';
 import { ImportPanel } from './ImportPanel';
 import { ProjectBar } from './ProjectBar';
+import { ReembedStatus } from './ReembedStatus';
 import { TeachCamera } from './TeachCamera';
 import { TrainPanel } from './TrainPanel';
 import { PredictPanel } from './PredictPanel';
@@ -62,6 +63,7 @@ export function TeachView({ active }: { active: boolean }) {
     <div className="teach" data-testid="teach-view">
       <ProjectBar />
       <ImportPanel />
+      <ReembedStatus projectId={projectId} />
       <div className="teach-grid">
         <ClassList projectId={projectId} selectedClassId={selected?.id ?? null} />
         <section className="panel" aria-labelledby="capture-title">
