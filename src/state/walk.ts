@@ -2,8 +2,12 @@
 // with DataTransferItem.webkitGetAsEntry(); <input webkitdirectory> picks (and drops whose Files
 // carry a webkitRelativePath) give the path directly. Nothing is read here: Files are handles,
 // their bytes stay on disk until the import queue reads a few at a time.
+// A drop of thousands of files is sorted in slices (state/yield.ts): only reading the drop's items,
+// which is possible only during the event, runs in one go.
 // (Lives in state/ rather than capture/ because tsconfig.worker.json type-checks capture/ without the
 // DOM library, and DataTransfer / FileSystemEntry are DOM-only.)
+
+import { forEachSliced, SLICE_MS, yieldToMain } from './yield';
 
 export interface PickedFile {
   file: File;
@@ -37,17 +41,16 @@ function dirsOf(file: File): string[] {
     .filter((p) => p.length > 0);
 }
 
-/** For <input webkitdirectory> picks and plain file lists. */
-export function pickedFromFiles(list: Iterable<File>): Picked {
-  const files: PickedFile[] = [];
-  let skipped = 0;
-  for (const file of list) {
+/** For <input webkitdirectory> picks and plain file lists (sorted in slices). */
+export async function pickedFromFiles(list: Iterable<File>): Promise<Picked> {
+  const out: Picked = { files: [], skipped: 0 };
+  await forEachSliced(list, (file) => {
     const dirs = dirsOf(file);
-    if (dirs.length > 0 && !looksLikeImage(file)) skipped++;
-    else if (files.length < MAX_PICKED_FILES) files.push({ file, dirs });
-    else skipped++;
-  }
-  return { files, skipped };
+    if (dirs.length > 0 && !looksLikeImage(file)) out.skipped++;
+    else if (out.files.length < MAX_PICKED_FILES) out.files.push({ file, dirs });
+    else out.skipped++;
+  });
+  return out;
 }
 
 function readBatch(reader: FileSystemDirectoryReader): Promise<FileSystemEntry[]> {
@@ -67,6 +70,7 @@ function isFile(e: FileSystemEntry): e is FileSystemFileEntry {
 }
 
 async function walk(dir: FileSystemDirectoryEntry, dirs: string[], out: Picked): Promise<void> {
+  let sliceStart = performance.now();
   const reader = dir.createReader();
   // readEntries hands out at most ~100 entries per call: read until it returns none.
   for (;;) {
@@ -82,6 +86,10 @@ async function walk(dir: FileSystemDirectoryEntry, dirs: string[], out: Picked):
         if (looksLikeImage(file)) out.files.push({ file, dirs });
         else out.skipped++;
       }
+      if (performance.now() - sliceStart > SLICE_MS) {
+        await yieldToMain();
+        sliceStart = performance.now();
+      }
     }
   }
 }
@@ -94,9 +102,13 @@ export function pickedFromDataTransfer(dt: DataTransfer): Promise<Picked> {
   const dirs: FileSystemDirectoryEntry[] = [];
   const loose: File[] = [];
   const items = Array.from(dt.items ?? []).filter((i) => i.kind === 'file');
-  if (items.length === 0) return Promise.resolve(pickedFromFiles(Array.from(dt.files ?? [])));
+  if (items.length === 0) return pickedFromFiles(Array.from(dt.files ?? []));
   items.forEach((item, i) => {
-    const entry = typeof item.webkitGetAsEntry === 'function' ? item.webkitGetAsEntry() : null;
+    // Folders have no MIME type: only those items need an entry (one per item costs time when
+    // thousands of loose photos are dropped, and all of this must run inside the event).
+    const typed = item.type !== '';
+    const entry =
+      !typed && typeof item.webkitGetAsEntry === 'function' ? item.webkitGetAsEntry() : null;
     if (entry && isDir(entry)) {
       dirs.push(entry);
       return;
@@ -105,7 +117,7 @@ export function pickedFromDataTransfer(dt: DataTransfer): Promise<Picked> {
     if (file) loose.push(file);
   });
   return (async () => {
-    const out = pickedFromFiles(loose);
+    const out = await pickedFromFiles(loose);
     for (const d of dirs) await walk(d, [d.name], out);
     return out;
   })();

@@ -1,5 +1,10 @@
-import { useState } from 'react';
-import { cancelImport, clearImportSummary, useImport } from '../state/importer';
+import { memo, useState } from 'react';
+import {
+  cancelImport,
+  clearImportSummary,
+  useImport,
+  type ImportError,
+} from '../state/importer';
 import { dropOriginals, useCurrentProjectId } from '../state/projects';
 
 function duration(seconds: number): string {
@@ -9,7 +14,23 @@ function duration(seconds: number): string {
   return m < 60 ? `${m} min ${s} s` : `${Math.floor(m / 60)} h ${m % 60} min`;
 }
 
-/** Progress of the import queue: done/total, rate, time left, cancel, and every file that failed. */
+/** The failed files (up to MAX_LISTED_ERRORS): re-rendered only when the list itself changes. */
+const ErrorList = memo(function ErrorList({ errors }: { errors: ImportError[] }) {
+  return (
+    <ul data-testid="import-errors">
+      {errors.map((e, i) => (
+        <li key={i} data-testid="import-error" data-code={e.code} data-name={e.name}>
+          <strong className="import-error-name">{e.name}</strong>: {e.message}
+        </li>
+      ))}
+    </ul>
+  );
+});
+
+/**
+ * Progress of the import queue as a summary (done/total, rate, time left, cancel), never a row per
+ * queued file, and the files that failed.
+ */
 export function ImportPanel() {
   const s = useImport();
   const projectId = useCurrentProjectId();
@@ -132,13 +153,12 @@ export function ImportPanel() {
           <summary>
             {s.failed} file{s.failed === 1 ? '' : 's'} could not be added
           </summary>
-          <ul data-testid="import-errors">
-            {s.errors.map((e, i) => (
-              <li key={i} data-testid="import-error" data-code={e.code} data-name={e.name}>
-                <strong className="import-error-name">{e.name}</strong>: {e.message}
-              </li>
-            ))}
-          </ul>
+          <ErrorList errors={s.errors} />
+          {s.failed > s.errors.length && (
+            <p className="small muted">
+              The first {s.errors.length} are listed; all {s.failed} are counted above.
+            </p>
+          )}
         </details>
       )}
     </section>

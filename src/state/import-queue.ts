@@ -1,0 +1,241 @@
+// The import queue: files (dropped, picked, pasted, or webcam frames) wait here as File handles
+// (their bytes stay on disk) and go to the embedding worker CHUNK at a time. Memory stays bounded
+// however many are queued: only one chunk's bytes are read at once, and they are transferred to
+// the worker. A bad file records its own error and the rest go on; a full disk or a cancel stops
+// the queue, and what was saved stays saved. Cancel answers at once: the chunk in the worker is
+// abandoned (its late results are not saved), results already on their way to the disk finish.
+import type { ImageInput } from '../embed/protocol';
+import { GlimpseError, serializeError } from '../shared/errors';
+import { embedBridge, fileToInput, useEngine } from './engine';
+import { releaseAll, release, sha256Hex, withoutDuplicates } from './import-dedupe';
+import { SampleSaver, type SaveJob } from './import-saver';
+import {
+  countDuplicate,
+  countFailed,
+  initialImport,
+  publishCounts,
+  rateClockRunning,
+  setRateClock,
+  useImport,
+  type ImportState,
+} from './import-state';
+
+/** Files read and sent to the worker per call. */
+export const CHUNK = 16;
+/** Larger originals are refused before reading (the worker's guard checks pixel counts). */
+export const MAX_FILE_BYTES = 64 * 1024 * 1024;
+
+export type Job = SaveJob;
+
+const queue: Job[] = [];
+/** Index of the next job to run (the array is compacted now and then, not shifted per chunk). */
+let head = 0;
+let controller: AbortController | null = null;
+let nextItemId = 1;
+
+function pending(): number {
+  return queue.length - head;
+}
+
+function takeChunk(): Job[] {
+  const chunk = queue.slice(head, head + CHUNK);
+  head += chunk.length;
+  if (head > 4096) {
+    queue.splice(0, head);
+    head = 0;
+  }
+  return chunk;
+}
+
+function takeAll(): Job[] {
+  const rest = queue.slice(head);
+  queue.length = 0;
+  head = 0;
+  return rest;
+}
+
+export function enqueue(jobs: Job[], skipped = 0): void {
+  if (jobs.length === 0 && skipped === 0) return;
+  for (const job of jobs) queue.push(job);
+  const s = useImport.getState();
+  if (s.running) {
+    useImport.setState({ total: s.total + jobs.length, skipped: s.skipped + skipped });
+    return;
+  }
+  if (jobs.length === 0) {
+    useImport.setState({ ...initialImport, skipped, outcome: 'finished' });
+    return;
+  }
+  useImport.setState({ ...initialImport, running: true, total: jobs.length, skipped });
+  void run();
+}
+
+/** Stops the queue: the chunk in the worker is abandoned, queued files are dropped. */
+export function cancelImport(): void {
+  controller?.abort();
+}
+
+/** Clears the finished run's summary and error list. */
+export function clearImportSummary(): void {
+  if (!useImport.getState().running) useImport.setState({ ...initialImport });
+}
+
+function cancelled(): GlimpseError {
+  return new GlimpseError('cancelled', 'Cancelled.');
+}
+
+/** Settles like `p`, or rejects as cancelled as soon as the signal aborts. */
+function unlessAborted<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    if (signal.aborted) return reject(cancelled());
+    const onAbort = () => reject(cancelled());
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
+function waitForModel(signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let unsubscribe = () => {};
+    const settle = (fn: () => void) => {
+      unsubscribe();
+      signal.removeEventListener('abort', onAbort);
+      useImport.setState({ waitingForModel: false });
+      fn();
+    };
+    const onAbort = () => settle(() => reject(cancelled()));
+    const check = (status: string) => {
+      if (status === 'ready') settle(resolve);
+      else if (status === 'error') {
+        settle(() =>
+          reject(
+            new GlimpseError(
+              'model-invalid',
+              'The model could not be loaded, so nothing was embedded.',
+            ),
+          ),
+        );
+      }
+    };
+    unsubscribe = useEngine.subscribe((s) => check(s.status));
+    signal.addEventListener('abort', onAbort, { once: true });
+    if (useEngine.getState().status !== 'ready') useImport.setState({ waitingForModel: true });
+    check(useEngine.getState().status);
+  });
+}
+
+async function run(): Promise<void> {
+  controller = new AbortController();
+  const { signal } = controller;
+  setRateClock(null);
+  let outcome: ImportState['outcome'] = 'finished';
+  let stopReason: string | null = null;
+  let stopCode: string | null = null;
+  try {
+    while (pending() > 0) {
+      if (signal.aborted) throw cancelled();
+      await waitForModel(signal);
+      if (!rateClockRunning()) setRateClock(performance.now());
+      await embedChunk(takeChunk(), signal);
+    }
+  } catch (err) {
+    const e = serializeError(err);
+    if (e.code === 'cancelled' || signal.aborted) outcome = 'cancelled';
+    else {
+      outcome = 'stopped';
+      stopReason = e.message;
+      stopCode = e.code;
+    }
+  } finally {
+    // Whatever did not run is dropped (cancel) or failed with the reason (model, disk).
+    const left = takeAll();
+    if (outcome === 'stopped') {
+      const why = new GlimpseError('internal', stopReason ?? 'Stopped.');
+      for (const job of left) countFailed(job.name, why);
+    } else if (left.length > 0) useImport.setState((s) => ({ total: s.total - left.length }));
+    controller = null;
+    releaseAll();
+    publishCounts();
+    setRateClock(null);
+    useImport.setState({
+      running: false,
+      waitingForModel: false,
+      outcome,
+      stopReason,
+      stopCode,
+      etaS: null,
+    });
+  }
+}
+
+/** Reads (and hashes) one file; the bytes are held only until the worker takes them. */
+async function readJob(job: Job): Promise<{ job: Job; input: ImageInput } | null> {
+  try {
+    if (job.file.size === 0) throw new GlimpseError('empty-file', 'The file is empty.');
+    if (job.file.size > MAX_FILE_BYTES) {
+      throw new GlimpseError(
+        'image-too-large',
+        `The file is too large (over ${MAX_FILE_BYTES >> 20} MB).`,
+      );
+    }
+    const input = await fileToInput(job.file, `import-${nextItemId++}`);
+    job.sha256 = await sha256Hex(input.bytes);
+    return { job, input };
+  } catch (err) {
+    countFailed(job.name, err);
+    return null;
+  }
+}
+
+async function embedChunk(chunk: Job[], signal: AbortSignal): Promise<void> {
+  const extractor = useEngine.getState().extractor;
+  if (!extractor) throw new GlimpseError('model-invalid', 'The model is not loaded.');
+  const read = (await Promise.all(chunk.map(readJob))).filter((r) => r !== null);
+  if (signal.aborted) throw cancelled();
+  const byId = new Map<string, Job>();
+  const images: ImageInput[] = [];
+  for (const { job, input } of await withoutDuplicates(read, countDuplicate)) {
+    images.push(input);
+    byId.set(input.id, job);
+  }
+  if (images.length === 0) return;
+
+  const saver = new SampleSaver(extractor);
+  const reported = new Set<string>();
+  const call = embedBridge().call(
+    'embed',
+    { images, thumbnails: true },
+    {
+      signal,
+      transfer: images.map((i) => i.bytes),
+      onProgress: (item) => {
+        const job = byId.get(item.id);
+        // After a cancel the worker may still finish its current images: those are not saved.
+        if (!job || reported.has(item.id) || signal.aborted) return;
+        reported.add(item.id);
+        if (item.error) {
+          release(job);
+          countFailed(job.name, item.error);
+        } else saver.add(job, item);
+      },
+    },
+  );
+  // A cancel does not wait for the worker; the call settles later and is ignored then.
+  call.catch(() => undefined);
+  try {
+    await unlessAborted(call, signal);
+  } catch (err) {
+    await saver.close();
+    if (signal.aborted || serializeError(err).code === 'cancelled') throw err;
+    // The batch failed as a whole (e.g. the worker crashed): its unreported files fail with it.
+    for (const [id, job] of byId) {
+      if (reported.has(id)) continue;
+      release(job);
+      countFailed(job.name, err);
+    }
+    if (serializeError(err).code === 'worker-crashed') throw err;
+    return;
+  }
+  await saver.close();
+  if (saver.storageError) throw saver.storageError;
+}
