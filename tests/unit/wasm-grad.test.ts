@@ -1,5 +1,5 @@
 // Conv2DBackpropFilter on WASM (our kernel over the backend's Conv3DBackpropFilterV2) against the
-// CPU backend's own kernel on random data: strides, padding, 1x1 and larger filters, odd sizes;
+// CPU backend's own kernel on random data (and our faster Conv2DBackpropInput likewise): strides, padding, 1x1 and larger filters, odd sizes;
 // through conv2d's and the fused conv2d's gradients too (what the layers API runs); no leaks.
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -69,11 +69,36 @@ describe('Conv2DBackpropFilter on the wasm backend', () => {
     });
     const wasm = await on('wasm', () => {
       const before = tf.memory().numTensors;
+      const dataIds = tf.engine().backend.numDataIds();
       const t = grad();
       expect(t.shape).toEqual(c.f);
       const v = t.dataSync() as Float32Array;
       t.dispose();
       expect(tf.memory().numTensors).toBe(before);
+      // Intermediates are backend data, not tensors: count those too.
+      expect(tf.engine().backend.numDataIds()).toBe(dataIds);
+      return v;
+    });
+    expect(maxDiff(cpu, wasm)).toBeLessThan(1e-4);
+  });
+
+  it.each(cases.map((c, i) => [i, c] as const))('Conv2DBackpropInput equals the cpu kernel (case %i)', async (i, c) => {
+    const f = random(c.f, 20 + i);
+    const outShape = (await on('cpu', () => tf.tidy(() => tf.conv2d(tf.zeros(c.x) as tf.Tensor4D, tf.zeros(c.f) as tf.Tensor4D, c.s, c.pad)))).shape;
+    const dy = random(outShape, 200 + i);
+    const grad = () =>
+      tf.tidy(() => {
+        const attrs = { strides: c.s, pad: c.pad, dataFormat: 'NHWC', inputShape: c.x };
+        return tf.engine().runKernel('Conv2DBackpropInput', { dy: tf.tensor(dy, outShape), filter: tf.tensor4d(f, c.f) }, attrs as never) as tf.Tensor;
+      });
+    const cpu = await on('cpu', () => tf.tidy(() => grad().dataSync() as Float32Array));
+    const wasm = await on('wasm', () => {
+      const before = tf.engine().backend.numDataIds();
+      const t = grad();
+      expect(t.shape).toEqual(c.x);
+      const v = t.dataSync() as Float32Array;
+      t.dispose();
+      expect(tf.engine().backend.numDataIds()).toBe(before);
       return v;
     });
     expect(maxDiff(cpu, wasm)).toBeLessThan(1e-4);
