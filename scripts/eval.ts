@@ -30,6 +30,7 @@ import { isGlimpseError } from '../src/shared/errors';
 import { AUGMENT_VARIANTS, augmentKey, augmentToBatch } from '../src/train/augment';
 import { bottomActivations, embedActivations, fineTune, splitForFineTune, type ActivationSet } from '../src/train/finetune';
 import { imagesToBatch } from '../src/embed/preprocess';
+import { registerWasmConvGrad } from '../src/embed/wasm-grad';
 
 const { values: args } = parseArgs({
   options: {
@@ -327,20 +328,32 @@ async function runFineTune(ex: Extractor, trainEmb: Embedded[], testEmb: Embedde
   const valActs = await activationsOf(split, ex, trainEmb.filter((_, i) => isVal.has(i)).map(label));
   const actMs = performance.now() - t0;
   log(`finetune: activations of ${trainActs.n} + ${valActs.n} images in ${Math.round(actMs)} ms, from ${ex.spec.fineTuneFrom} (${split.activationShape.join('x')})`);
-  // TF.js's WASM backend has no convolution gradients (Conv2DBackpropFilter/Input): the training
-  // runs on the CPU backend (the weights move over on first use). In the browser it needs WebGL
-  // or WebGPU for the same reason.
+  // TF.js's WASM backend has no Conv2DBackpropFilter of its own: src/embed/wasm-grad.ts adds it
+  // (registered by initNodeBackend). Only if that is missing does training move to the CPU backend.
   const backend = tf.getBackend();
-  if (backend === 'wasm') {
+  if (backend === 'wasm' && !tf.getKernel('Conv2DBackpropFilter', 'wasm') && !registerWasmConvGrad()) {
     await tf.setBackend('cpu');
-    log('finetune: training on the cpu backend (wasm has no conv gradients)');
+    log('finetune: training on the cpu backend (no convolution gradients on wasm)');
   }
+  let trainBackend = tf.getBackend();
   const t1 = performance.now();
-  const res = await fineTune(split, fit.head, trainActs, valActs.n > 0 ? valActs : null, {
+  const ftOpts = {
     learningRate: Number(args['ft-lr']),
     epochs: Number(args['ft-epochs']),
-    onEpoch: (r) => log(`  finetune epoch ${r.epoch}: loss ${r.loss.toFixed(4)} val loss ${r.valLoss?.toFixed(4)} val acc ${r.valAccuracy?.toFixed(4)}`),
-  });
+    onEpoch: (r: { epoch: number; loss: number; valLoss?: number; valAccuracy?: number }) =>
+      log(`  finetune epoch ${r.epoch}: loss ${r.loss.toFixed(4)} val loss ${r.valLoss?.toFixed(4)} val acc ${r.valAccuracy?.toFixed(4)} (${Math.round(performance.now() - t1)} ms)`),
+  };
+  let res: Awaited<ReturnType<typeof fineTune>>;
+  try {
+    res = await fineTune(split, fit.head, trainActs, valActs.n > 0 ? valActs : null, ftOpts);
+  } catch (err) {
+    // The CPU backend is the fallback only: a gradient kernel that fails on WASM.
+    if (tf.getBackend() !== 'wasm') throw err;
+    warn(`finetune on wasm failed (${err instanceof Error ? err.message : String(err)}); retrying on the cpu backend`);
+    await tf.setBackend('cpu');
+    trainBackend = 'cpu';
+    res = await fineTune(split, fit.head, trainActs, valActs.n > 0 ? valActs : null, ftOpts);
+  }
   const ftMs = performance.now() - t1;
   if (tf.getBackend() !== backend) await tf.setBackend(backend);
   const testActs = await activationsOf(split, ex, testEmb.map(label));
@@ -361,7 +374,7 @@ async function runFineTune(ex: Extractor, trainEmb: Embedded[], testEmb: Embedde
   }
   const metrics = computeMetrics(testActs.y, pred, c);
   console.log(`finetune accuracy: ${metrics.accuracy.toFixed(4)} (n_test=${testActs.n}, best epoch ${res.bestEpoch}, ${Math.round(ftMs)} ms)`);
-  return { accuracy: metrics.accuracy, bestEpoch: res.bestEpoch, history: res.history, fromLayer: ex.spec.fineTuneFrom, activationMs: Math.round(actMs), trainMs: Math.round(ftMs), trainBackend: backend === 'wasm' ? 'cpu' : backend, learningRate: Number(args['ft-lr']) };
+  return { accuracy: metrics.accuracy, bestEpoch: res.bestEpoch, history: res.history, fromLayer: ex.spec.fineTuneFrom, activationMs: Math.round(actMs), trainMs: Math.round(ftMs), trainBackend, learningRate: Number(args['ft-lr']) };
 }
 
 /** --export <dir>: the same model bundle the app downloads (src/export/model-bundle.ts). */

@@ -35,7 +35,10 @@ export interface ExtractorSpec {
   origin: 'bundled' | 'remote' | 'local-eval';
   /** Offered to users in the extractor picker. */
   userFacing: boolean;
-  /** Layers that fine-tuning may unfreeze (layers models only). */
+  /**
+   * Fine-tuning unfreezes this layer and everything after it up to the embedding (layers models
+   * only); the cut is this layer's single input, shared by every branch of the unfrozen block.
+   */
   fineTuneFrom?: string;
   note?: string;
 }
@@ -96,7 +99,9 @@ export const BUILTIN_EXTRACTORS: readonly ExtractorSpec[] = [
     embeddingDim: 2048,
     origin: 'bundled',
     userFacing: false,
-    fineTuneFrom: 'mixed9',
+    // The first layer of block mixed9 (it reads mixed8): fine-tuning unfreezes mixed9 and mixed10.
+    // (The layer named mixed9 is that block's concatenation, which has several inputs.)
+    fineTuneFrom: 'conv2d_77',
     note: 'Fine-tuned away from ImageNet: for speed measurements and layer names, poor features.',
   },
   {
@@ -110,6 +115,9 @@ export const BUILTIN_EXTRACTORS: readonly ExtractorSpec[] = [
     embeddingOutput: 'mixed_8_avgpool',
     embeddingDim: 1280,
     origin: 'local-eval',
+    // The first layer of block mixed_8 (it reads mixed_7): fine-tuning unfreezes the last block,
+    // the 17x17 -> 8x8 grid reduction (3x3 stride-2 convolutions, BN folded into their biases).
+    fineTuneFrom: 'mixed_8_tower_conv',
     userFacing: false,
     note: 'Real ImageNet Inception-v3 weights from ../shared/models; never shipped.',
   },
