@@ -2,6 +2,7 @@
 // `embeddings` rows. A sample and its embedding are written in one transaction, so a crash or a
 // full disk never leaves a sample without the embedding it was saved with (or the reverse).
 
+import { Dexie } from 'dexie';
 import { GlimpseError } from '../shared/errors';
 import type { GlimpseDB } from './db';
 import { requireProject, ro, rw, stamp, touch } from './tx';
@@ -144,6 +145,21 @@ export function samplesRepo(db: GlimpseDB) {
           .toArray();
         return rows.sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : 1));
       });
+    },
+
+    /**
+     * The first `limit` samples of the class in listByClass order (oldest first, ties by id), read
+     * through the [classId+createdAt] index (schema v4): only those rows are loaded, so a sample
+     * grid of a 5,000-sample class costs a page of rows, not the class.
+     */
+    pageByClass(classId: string, limit: number): Promise<SampleRow[]> {
+      return ro(db, [db.samples], () =>
+        db.samples
+          .where('[classId+createdAt]')
+          .between([classId, Dexie.minKey], [classId, Dexie.maxKey])
+          .limit(Math.max(0, Math.floor(limit)))
+          .toArray(),
+      );
     },
 
     /**

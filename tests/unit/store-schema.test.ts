@@ -12,6 +12,7 @@ import {
   onVersionChange,
   SCHEMA_V1,
   SCHEMA_V2,
+  SCHEMA_V4,
   SCHEMA_VERSION,
   type VersionChangeEvent,
 } from '../../src/store/db';
@@ -94,6 +95,10 @@ describe('schema fixtures', () => {
 
   it('schema v2 is frozen: db.ts still declares exactly the layout v2.json was written with', () => {
     expect(SCHEMA_V2).toEqual(readFixture('v2.json').fx.stores);
+  });
+
+  it('schema v4 is frozen: db.ts still declares exactly the layout v4.json was written with', () => {
+    expect(SCHEMA_V4).toEqual(readFixture('v4.json').fx.stores);
   });
 
   for (const file of fixtureFiles) {

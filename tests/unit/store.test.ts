@@ -210,6 +210,48 @@ describe('samples: content hashes (import de-duplication)', () => {
   });
 });
 
+describe('samples: a page of a class, and embedding coverage (schema v4)', () => {
+  it('pageByClass reads the first rows in listByClass order, only as many as asked', async () => {
+    const repo = freshRepo();
+    const { project, cats, dogs } = await setup(repo);
+    // Same createdAt for some rows: ties are broken by id, as listByClass sorts them.
+    const rows = await repo.samples.addSamples([
+      ...Array.from({ length: 5 }, (_, i) =>
+        sampleInput(project.id, cats.id, { createdAt: 100 + (i % 2) }),
+      ),
+      sampleInput(project.id, cats.id, { createdAt: 50 }),
+      sampleInput(project.id, dogs.id, { createdAt: 10 }),
+    ]);
+    const all = (await repo.samples.listByClass(project.id, cats.id)).map((s) => s.id);
+    expect(all).toHaveLength(6);
+    expect(all[0]).toBe(rows[5]!.id);
+    expect((await repo.samples.pageByClass(cats.id, 3)).map((s) => s.id)).toEqual(all.slice(0, 3));
+    expect((await repo.samples.pageByClass(cats.id, 100)).map((s) => s.id)).toEqual(all);
+    expect(await repo.samples.pageByClass(cats.id, 0)).toEqual([]);
+    expect((await repo.samples.pageByClass(dogs.id, 24)).map((s) => s.id)).toEqual([rows[6]!.id]);
+  });
+
+  it('coverage lists the samples without an embedding for a key, from keys only', async () => {
+    const repo = freshRepo();
+    const { project, cats, dogs } = await setup(repo);
+    const [a, b, c] = await repo.samples.addSamples([
+      sampleInput(project.id, cats.id),
+      sampleInput(project.id, dogs.id),
+      sampleInput(project.id, dogs.id, { embedding: undefined }),
+    ]);
+    expect(await repo.embeddings.coverage(project.id, 'k1')).toEqual({
+      total: 3,
+      withKey: 2,
+      missing: [c!.id],
+    });
+    await repo.embeddings.putMany([{ sampleId: a!.id, extractorKey: 'k2', vector: vec(4, 5, 6) }]);
+    const k2 = await repo.embeddings.coverage(project.id, 'k2');
+    expect(k2.total).toBe(3);
+    expect(k2.withKey).toBe(1);
+    expect([...k2.missing].sort()).toEqual([b!.id, c!.id].sort());
+  });
+});
+
 describe('samples: move, delete, restore, drop originals', () => {
   it('moves within a project and refuses other projects', async () => {
     const repo = freshRepo();
