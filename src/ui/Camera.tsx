@@ -1,5 +1,5 @@
-import { useEffect, useRef, useState } from 'react';
-import { grabFrame, listCameras, openCamera, stopCamera } from '../capture/webcam';
+import { grabFrame } from '../capture/webcam';
+import { CameraPicker, useCamera } from './useCamera';
 
 interface Props {
   /** Called with a captured frame. */
@@ -9,28 +9,7 @@ interface Props {
 
 /** Mirrored preview with a camera picker; the captured frame itself is not mirrored. */
 export function Camera({ onFrame, captureLabel = 'Capture' }: Props) {
-  const video = useRef<HTMLVideoElement>(null);
-  const [stream, setStream] = useState<MediaStream | null>(null);
-  const [cameras, setCameras] = useState<MediaDeviceInfo[]>([]);
-  const [deviceId, setDeviceId] = useState<string>('');
-  const [error, setError] = useState<string | null>(null);
-
-  useEffect(() => () => stopCamera(stream), [stream]);
-  useEffect(() => {
-    if (video.current && stream) video.current.srcObject = stream;
-  }, [stream]);
-
-  const start = async (id?: string) => {
-    setError(null);
-    try {
-      stopCamera(stream);
-      const s = await openCamera(id || undefined);
-      setStream(s);
-      setCameras(await listCameras());
-    } catch (err) {
-      setError(err instanceof Error ? err.message : String(err));
-    }
-  };
+  const { video, stream, cameras, deviceId, error, setError, start, stop, choose } = useCamera();
 
   return (
     <div className="camera">
@@ -42,24 +21,7 @@ export function Camera({ onFrame, captureLabel = 'Capture' }: Props) {
         <>
           <video ref={video} className="camera-video mirrored" autoPlay playsInline muted aria-label="Webcam preview (mirrored)" />
           <div className="row">
-            {cameras.length > 1 && (
-              <label>
-                Camera{' '}
-                <select
-                  value={deviceId}
-                  onChange={(e) => {
-                    setDeviceId(e.target.value);
-                    void start(e.target.value);
-                  }}
-                >
-                  {cameras.map((c, i) => (
-                    <option key={c.deviceId} value={c.deviceId}>
-                      {c.label || `Camera ${i + 1}`}
-                    </option>
-                  ))}
-                </select>
-              </label>
-            )}
+            <CameraPicker cameras={cameras} deviceId={deviceId} onChoose={choose} />
             <button
               type="button"
               className="button primary"
@@ -72,10 +34,7 @@ export function Camera({ onFrame, captureLabel = 'Capture' }: Props) {
             <button
               type="button"
               className="button"
-              onClick={() => {
-                stopCamera(stream);
-                setStream(null);
-              }}
+              onClick={stop}
             >
               Stop webcam
             </button>

@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
-import { encodeFrame, listCameras, openCamera, snapshotFrame, stopCamera } from '../capture/webcam';
+import { encodeFrame, snapshotFrame } from '../capture/webcam';
 import { importCaptured } from '../state/importer';
+import { CameraPicker, useCamera } from './useCamera';
 
 /** Frames per second while "hold to record" is held. */
 export const RECORD_FPS = 5;
@@ -17,11 +18,7 @@ interface Props {
  * or Space/Enter held) to add frames at a steady RECORD_FPS, with a counter while recording.
  */
 export function TeachCamera({ classId, className }: Props) {
-  const video = useRef<HTMLVideoElement>(null);
-  const [stream, setStream] = useState<MediaStream | null>(null);
-  const [cameras, setCameras] = useState<MediaDeviceInfo[]>([]);
-  const [deviceId, setDeviceId] = useState('');
-  const [error, setError] = useState<string | null>(null);
+  const { video, stream, cameras, deviceId, error, setError, start, stop, choose } = useCamera();
   const [recording, setRecording] = useState(false);
   const [count, setCount] = useState(0);
   const timer = useRef<ReturnType<typeof setInterval> | null>(null);
@@ -31,23 +28,6 @@ export function TeachCamera({ classId, className }: Props) {
   useEffect(() => {
     target.current = classId;
   }, [classId]);
-
-  useEffect(() => () => stopCamera(stream), [stream]);
-  useEffect(() => {
-    if (video.current && stream) video.current.srcObject = stream;
-  }, [stream]);
-
-  const start = async (id?: string) => {
-    setError(null);
-    try {
-      stopCamera(stream);
-      const s = await openCamera(id || undefined);
-      setStream(s);
-      setCameras(await listCameras());
-    } catch (err) {
-      setError(err instanceof Error ? err.message : String(err));
-    }
-  };
 
   /**
    * Takes a frame now (synchronously) and queues it for the class once encoded. Returns false when
@@ -76,7 +56,7 @@ export function TeachCamera({ classId, className }: Props) {
         pending.current -= 1;
       });
     return true;
-  }, []);
+  }, [setError, video]);
 
   const stopRecording = useCallback(() => {
     if (timer.current !== null) clearInterval(timer.current);
@@ -121,24 +101,7 @@ export function TeachCamera({ classId, className }: Props) {
             muted
             aria-label="Webcam preview (mirrored)"
           />
-          {cameras.length > 1 && (
-            <label>
-              Camera{' '}
-              <select
-                value={deviceId}
-                onChange={(e) => {
-                  setDeviceId(e.target.value);
-                  void start(e.target.value);
-                }}
-              >
-                {cameras.map((c, i) => (
-                  <option key={c.deviceId} value={c.deviceId}>
-                    {c.label || `Camera ${i + 1}`}
-                  </option>
-                ))}
-              </select>
-            </label>
-          )}
+          <CameraPicker cameras={cameras} deviceId={deviceId} onChoose={choose} />
           <p className="small">
             {className ? (
               <>
@@ -193,8 +156,7 @@ export function TeachCamera({ classId, className }: Props) {
               className="button"
               onClick={() => {
                 stopRecording();
-                stopCamera(stream);
-                setStream(null);
+                stop();
               }}
             >
               Stop webcam

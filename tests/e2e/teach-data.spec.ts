@@ -11,21 +11,12 @@ import {
   waitForEngine,
   type DropFile,
 } from './helpers';
-import { CHROMIUM_ARGS, CHROMIUM_PATH } from './chromium';
+import { fakeCameraLaunch } from './chromium';
 
 const APP = './?extractor=resnet50-imagenet';
 
 // The config's launch options plus a fake camera (Chromium's synthetic test pattern).
-test.use({
-  launchOptions: {
-    executablePath: CHROMIUM_PATH,
-    args: [
-      ...CHROMIUM_ARGS,
-      '--use-fake-ui-for-media-stream',
-      '--use-fake-device-for-media-stream',
-    ],
-  },
-});
+test.use({ launchOptions: fakeCameraLaunch() });
 
 async function open(page: Page): Promise<void> {
   await blockModelHosts(page);

@@ -5,24 +5,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
 import { blockModelHosts, datasetFiles, dropFiles, fileForDrop, waitForEngine, watchCsp } from './helpers';
-import { CHROMIUM_ARGS, CHROMIUM_PATH } from './chromium';
+import { fakeCameraLaunch } from './chromium';
 import { writeY4m } from './fake-webcam';
 
 const CLASSES = ['daisy', 'roses', 'sunflowers'];
 const video = path.join(os.tmpdir(), `glimpse-daisy-${process.pid}.y4m`);
 writeY4m(video, datasetFiles('flower_photos', 'daisy', 6, 40));
 
-test.use({
-  launchOptions: {
-    executablePath: CHROMIUM_PATH,
-    args: [
-      ...CHROMIUM_ARGS,
-      '--use-fake-ui-for-media-stream',
-      '--use-fake-device-for-media-stream',
-      `--use-file-for-fake-video-capture=${video}`,
-    ],
-  },
-});
+test.use({ launchOptions: fakeCameraLaunch(video) });
 
 function card(page: Page, name: string) {
   return page.getByTestId('class-card').filter({ has: page.getByTestId('class-name').getByText(name, { exact: true }) });
