@@ -11,9 +11,9 @@ import { repo, type SampleSource } from './repo';
 import { useSession } from './session';
 
 /** Samples written per transaction at most. */
-export const SAVE_BATCH = 8;
+export const SAVE_BATCH = 16;
 /** How long the first result of a batch waits for more before it is written. */
-export const SAVE_WAIT_MS = 100;
+export const SAVE_WAIT_MS = 500;
 
 export interface SaveJob extends Hashed {
   projectId: string;
@@ -62,7 +62,10 @@ export class SampleSaver {
   add(job: SaveJob, item: EmbedItemResult): void {
     if (!item.embedding || !item.thumbnail || !item.width || !item.height) {
       release(job);
-      countFailed(job.name, new GlimpseError('internal', 'The worker returned an incomplete result.'));
+      countFailed(
+        job.name,
+        new GlimpseError('internal', 'The worker returned an incomplete result.'),
+      );
       return;
     }
     this.buffer.push({

@@ -1,4 +1,4 @@
-import { useState } from 'react';
+import { memo, useState } from 'react';
 import { deleteClass, moveClass, renameClass, setClassColor } from '../state/classes';
 import { importFiles, importFolder } from '../state/importer';
 import { PALETTE, type ClassRow } from '../state/repo';
@@ -17,8 +17,19 @@ interface Props {
   ready: boolean;
 }
 
-/** One class: its name, colour, count and order, a drop target, and its samples. */
-export function ClassCard({ projectId, cls, classes, index, count, selected, ready }: Props) {
+/**
+ * One class: its name, colour, count and order, a drop target, and its samples. Memoised: while an
+ * import saves into one class, the other cards (and their thumbnails) do not re-render.
+ */
+export const ClassCard = memo(function ClassCard({
+  projectId,
+  cls,
+  classes,
+  index,
+  count,
+  selected,
+  ready,
+}: Props) {
   const [editing, setEditing] = useState(false);
   const [palette, setPalette] = useState(false);
 
@@ -140,7 +151,7 @@ export function ClassCard({ projectId, cls, classes, index, count, selected, rea
           ? `Drop photos of “${cls.name}” here${ready ? '' : ' (they are saved once the model is ready)'}`
           : 'Drop more photos here'}
       </DropZone>
-      <SampleGrid projectId={projectId} cls={cls} classes={classes} />
+      <SampleGrid projectId={projectId} cls={cls} classes={classes} count={count} />
     </li>
   );
-}
+});

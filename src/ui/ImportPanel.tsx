@@ -1,10 +1,5 @@
 import { memo, useState } from 'react';
-import {
-  cancelImport,
-  clearImportSummary,
-  useImport,
-  type ImportError,
-} from '../state/importer';
+import { cancelImport, clearImportSummary, useImport, type ImportError } from '../state/importer';
 import { dropOriginals, useCurrentProjectId } from '../state/projects';
 
 function duration(seconds: number): string {
