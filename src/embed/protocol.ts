@@ -114,6 +114,64 @@ export interface AugmentItemResult {
   error?: SerializedError;
 }
 
+/** One trainable weight of a fine-tuned top, by variable name. */
+export interface TunedWeight {
+  name: string;
+  shape: number[];
+  data: Float32Array;
+}
+
+/** A project's fine-tuned model: the top layers' weights and the head trained with them. */
+export interface TunedModel {
+  id: string;
+  extractorKey: string;
+  fromLayer: string;
+  weights: TunedWeight[];
+  head: TrainedHead;
+}
+
+export interface FineTuneStartRequest {
+  extractorKey: string;
+  /** Every sample's cached embedding: the softmax head fine-tuning starts from is fitted on them. */
+  ids: string[];
+  labels: Int32Array;
+  x: Float32Array;
+  dim: number;
+  numClasses: number;
+  settings: HeadSettings;
+  /** Activation memory the session may hold. */
+  budgetBytes: number;
+}
+
+export interface FineTuneStartResult {
+  fromLayer: string;
+  activationShape: number[];
+  bytesPerImage: number;
+  /** Images that fit in budgetBytes. */
+  maxImages: number;
+  /** The head's validation split (early stopping watches these samples). */
+  validationIds: string[];
+  /** Validation accuracy of that head on the frozen network. */
+  headValAccuracy: number | null;
+}
+
+export interface FineTuneEpoch {
+  epoch: number;
+  loss: number;
+  valLoss?: number;
+  valAccuracy?: number;
+}
+
+export interface FineTuneRunResult {
+  model: TunedModel;
+  history: FineTuneEpoch[];
+  bestEpoch: number;
+  initial: { valLoss: number; valAccuracy: number } | null;
+  nTrain: number;
+  nValidation: number;
+  trainMs: number;
+}
+
 export interface Requests {
   init: { req: InitRequest; res: InitResult; progress: { phase: string; loadedBytes: number; doneFiles: number; totalFiles: number } };
   classify: { req: { image: ImageInput; topK: number }; res: ClassifyResult; progress: never };
@@ -128,6 +186,16 @@ export interface Requests {
   map: { req: MapRequest; res: { xy: Float32Array; ms: number }; progress: { epoch: number; total: number } };
   /** Embeddings of the deterministic augmentation variants of each image. */
   augment: { req: { images: ImageInput[] }; res: { done: number; failed: number }; progress: AugmentItemResult };
+  /** Fine-tuning, step 1: fit the starting head, split, reserve activation memory. */
+  ftStart: { req: FineTuneStartRequest; res: FineTuneStartResult; progress: never };
+  /** Step 2 (repeated): images through the frozen part; their activations stay in the worker. */
+  ftAdd: { req: { images: ImageInput[]; labels: Int32Array; validation: boolean[] }; res: { added: number; failed: number }; progress: never };
+  /** Step 3: train the top + head; one progress message per epoch. */
+  ftRun: { req: { epochs: number; learningRate: number; batchSize: number; patience: number }; res: FineTuneRunResult; progress: FineTuneEpoch };
+  /** Frees the session's activations (after a run, a cancel or an error). */
+  ftEnd: { req: Record<string, never>; res: { ok: true }; progress: never };
+  /** The fine-tuned model prediction uses (null: the extractor as shipped). */
+  setTuned: { req: { model: TunedModel | null }; res: { ok: true }; progress: never };
   memory: { req: Record<string, never>; res: { numTensors: number; numBytes: number; backend: string }; progress: never };
   /**
    * Test hook (reached only through the ?bench=1 hooks): loses the GPU context after `afterMs`, as

@@ -15,6 +15,7 @@ import { findExtractor } from './specs';
 import { countMacs, measureMatmulRate } from './flops';
 import { classifyEmbedding, trainHandlers } from '../train/service';
 import { AUGMENT_VARIANTS, augmentToBatch } from '../train/augment';
+import { fineTuneHandlers, withBaseWeights, withTunedPrediction } from './finetune-service';
 
 const EMBED_BATCH = 4;
 
@@ -301,6 +302,7 @@ export const embedHandlers: Record<keyof Requests, Handler> = {
     return { data: await profile(batches, repeats) };
   },
   ...trainHandlers,
+  ...fineTuneHandlers(checkReady),
   train: (payload, { progress, signal }) => {
     // A retry after a lost context starts again at epoch 1: report only epochs not reported yet.
     let lastEpoch = 0;
@@ -342,3 +344,8 @@ export const embedHandlers: Record<keyof Requests, Handler> = {
     return { data: { numTensors: m.numTensors, numBytes: m.numBytes, backend: tf.getBackend() } };
   },
 };
+
+// Fine-tuning (finetune-service.ts): embeddings for storage always come from the shipped weights;
+// prediction uses the project's fine-tuned model when one is set.
+for (const k of ['embed', 'classify', 'augment', 'profile'] as const) embedHandlers[k] = withBaseWeights(() => extractor, embedHandlers[k]);
+embedHandlers.predict = withTunedPrediction(() => extractor, embedHandlers.predict);

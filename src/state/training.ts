@@ -11,6 +11,7 @@ import type { Metrics } from '../train/metrics';
 import { GlimpseError, serializeError, type SerializedError } from '../shared/errors';
 import { embedBridge, useEngine } from './engine';
 import { repo } from './repo';
+import { syncTunedModel } from './finetune';
 import { getInsightSettings, prepareAugmentation } from './insight';
 import { whenReembedded } from './reembed';
 
@@ -159,6 +160,7 @@ export async function trainProject(projectId: string): Promise<void> {
       metrics: { validation: res.validation, trainMs: res.trainMs, settings },
     });
     await embedBridge().call('setHead', { head: res.head, extractorKey });
+    await syncTunedModel(projectId, row.id);
     const outcome: TrainingOutcome = {
       headId: row.id,
       classIds,
@@ -200,12 +202,14 @@ export async function loadLatestHead(projectId: string): Promise<boolean> {
   if (!row || row.extractorKey !== engine.extractor.key) {
     useTraining.setState({ loadedHead: null, outcome: null, phase: 'idle' });
     await embedBridge().call('setHead', { head: null, extractorKey: null });
+    await syncTunedModel(projectId, null);
     return false;
   }
   await embedBridge().call('setHead', {
     head: row.head as TrainedHead,
     extractorKey: row.extractorKey,
   });
+  await syncTunedModel(projectId, row.id);
   const metrics = row.metrics as { validation?: Metrics | null; trainMs?: number } | null;
   useTraining.setState({
     loadedHead: { projectId, headId: row.id, classIds: row.labels, classNames: row.classNames },

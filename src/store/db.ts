@@ -1,7 +1,8 @@
 // The IndexedDB database "glimpse": projects, classes, samples (original image + thumbnail),
-// embeddings (one Float32Array per sample, in their own table), trained heads, app settings and
-// quarantined rows. This file owns the raw schema, its versions and their upgrades, and the
-// two-tab rules; repositories (repo.ts) own transactions and validation.
+// embeddings (one Float32Array per sample, in their own table), trained heads, app settings,
+// quarantined rows, augmentation-variant embeddings and fine-tuned models. This file owns the raw
+// schema, its versions and their upgrades, and the two-tab rules; repositories (repo.ts) own
+// transactions and validation.
 //
 // Versioning (DESIGN.md practice 7): every released schema stays in MIGRATIONS forever, with the
 // upgrade that brings the previous version's rows to it, and a fixture of that version under
@@ -18,6 +19,7 @@ import type {
   QuarantineRow,
   SampleRow,
   SettingRow,
+  TunedRow,
 } from './types';
 
 export const DB_NAME = 'glimpse';
@@ -70,6 +72,15 @@ export const SCHEMA_V4: Readonly<Record<string, string>> = Object.freeze({
   samples: `${SCHEMA_V3.samples as string}, [classId+createdAt]`,
 });
 
+/**
+ * Schema v5: a new `tuned` table (TunedRow: a project's fine-tuned model, the top layers' weights
+ * and the head trained with them). Frozen.
+ */
+export const SCHEMA_V5: Readonly<Record<string, string>> = Object.freeze({
+  ...SCHEMA_V4,
+  tuned: 'id, projectId, headId',
+});
+
 const MIGRATIONS: readonly Migration[] = [
   { version: 1, stores: SCHEMA_V1 },
   {
@@ -90,7 +101,12 @@ const MIGRATIONS: readonly Migration[] = [
     stores: { samples: SCHEMA_V4.samples as string },
     // No row rewrite: every sample has createdAt since v1; IndexedDB builds the index itself.
   },
-  // { version: 5, stores: { samples: '...' }, upgrade: async (tx) => { await tx.table('samples').toCollection().modify(...) } },
+  {
+    version: 5,
+    stores: { tuned: SCHEMA_V5.tuned as string },
+    // No row rewrite: the table is new and starts empty; fine-tuning fills it.
+  },
+  // { version: 6, stores: { samples: '...' }, upgrade: async (tx) => { await tx.table('samples').toCollection().modify(...) } },
 ];
 
 /** The schema version this code writes (Dexie's version number; IndexedDB sees it times 10). */
@@ -188,6 +204,7 @@ export class GlimpseDB extends Dexie {
   declare settings: Table<SettingRow, string>;
   declare quarantine: Table<QuarantineRow, number>;
   declare augments: Table<AugmentRow, string>;
+  declare tuned: Table<TunedRow, string>;
 
   constructor(name: string = DB_NAME, options?: DexieOptions) {
     super(name, {

@@ -10,6 +10,7 @@ import { headsRepo } from './heads';
 import { projectsRepo } from './projects';
 import { samplesRepo } from './samples';
 import { settingsRepo } from './settings';
+import { tunedRepo } from './tuned';
 
 export function createRepo(db: GlimpseDB = getDb()) {
   const samples = samplesRepo(db);
@@ -22,6 +23,7 @@ export function createRepo(db: GlimpseDB = getDb()) {
     heads: headsRepo(db),
     augments: augmentsRepo(db),
     settings: settingsRepo(db),
+    tuned: tunedRepo(db),
     /** Sets blob = null on all samples of the project (thumbnails and embeddings stay). */
     dropOriginals: samples.dropOriginals,
   };
@@ -34,6 +36,7 @@ export type { NewSample, DeletedSamples } from './samples';
 export type { TrainingSet, LoadOptions } from './embeddings';
 export type { NewHead } from './heads';
 export type { AugmentSet } from './augments';
+export type { NewTuned } from './tuned';
 export type * from './types';
 export { GlimpseDB, SCHEMA_VERSION, DB_NAME, getDb, onVersionChange } from './db';
 export type { VersionChangeEvent, VersionChangeKind } from './db';

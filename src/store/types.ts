@@ -103,6 +103,31 @@ export interface HeadRow {
   metrics: unknown;
 }
 
+/**
+ * Schema v5: a project's fine-tuned model (issue 7 item 2): the trainable weights of the
+ * extractor's unfrozen top layers after fine-tuning, by variable name, and the softmax head
+ * trained with them. Belongs to the head it started from (headId): a newer head of the project
+ * is not fine-tuned until fine-tuning runs again. One per project is kept (ResNet-50's top is
+ * 60 MB of float32): saving a new one deletes the older ones.
+ */
+export interface TunedRow {
+  id: string;
+  projectId: string;
+  headId: string;
+  createdAt: number;
+  extractorKey: string;
+  /** The first unfrozen layer (ExtractorSpec.fineTuneFrom when it was made). */
+  fromLayer: string;
+  /** Class ids in output order (the head's). */
+  labels: string[];
+  classNames: string[];
+  weights: { name: string; shape: number[]; data: Float32Array | ArrayBuffer }[];
+  /** Serialized TrainedHead on raw embeddings of the fine-tuned network; opaque to the store. */
+  head: unknown;
+  /** History, validation accuracy before/after, sizes; opaque to the store. */
+  metrics: unknown;
+}
+
 export interface SettingRow {
   key: string;
   value: unknown;

@@ -98,6 +98,8 @@ export interface FineTuneOptions {
 
 export interface FineTuneResult {
   history: { epoch: number; loss: number; valLoss?: number; valAccuracy?: number }[];
+  /** Validation loss and accuracy before the first step (the head alone on the frozen network). */
+  initial: { valLoss: number; valAccuracy: number } | null;
   bestEpoch: number;
   /** The head after fine-tuning, on the raw embedding (standardisation folded in). */
   kernel: Float32Array;
@@ -197,7 +199,8 @@ export async function fineTune(
     return { loss: loss / set.n, accuracy: right / set.n };
   };
   const snapshot = () => tf.tidy(() => vars.map((v) => v.clone()));
-  let best = validation ? evaluate(validation).loss : Infinity;
+  const start = validation ? evaluate(validation) : null;
+  let best = start ? start.loss : Infinity;
   let bestWeights: tf.Tensor[] | null = validation ? snapshot() : null;
   let bestEpoch = 0;
   const history: FineTuneResult['history'] = [];
@@ -255,6 +258,7 @@ export async function fineTune(
     else bestEpoch = history.length;
     return {
       history,
+      initial: start ? { valLoss: start.loss, valAccuracy: start.accuracy } : null,
       bestEpoch,
       kernel: (await W.data()) as Float32Array,
       bias: (await b.data()) as Float32Array,
@@ -266,6 +270,61 @@ export async function fineTune(
     W.dispose();
     b.dispose();
   }
+}
+
+/** One trainable weight of the unfrozen top, by its variable name (e.g. "res5a_branch2a/kernel"). */
+export interface NamedWeight {
+  name: string;
+  shape: number[];
+  data: Float32Array;
+}
+
+function topVariables(split: FineTuneSplit): tf.Variable[] {
+  return split.topLayers.flatMap((l) =>
+    l.trainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val),
+  );
+}
+
+/** Copies of the top's trainable weights (what a fine-tuned model stores). */
+export async function readTopWeights(split: FineTuneSplit): Promise<NamedWeight[]> {
+  const out: NamedWeight[] = [];
+  for (const v of topVariables(split)) {
+    out.push({ name: v.name, shape: [...v.shape], data: Float32Array.from(await v.data()) });
+  }
+  return out;
+}
+
+/** Writes weights into the top's variables by name; every trainable weight must be given. */
+export function writeTopWeights(split: FineTuneSplit, weights: readonly NamedWeight[]): void {
+  const byName = new Map(weights.map((w) => [w.name, w]));
+  const vars = topVariables(split);
+  for (const v of vars) {
+    const w = byName.get(v.name);
+    if (!w || w.shape.length !== v.shape.length || w.shape.some((d, i) => d !== v.shape[i])) {
+      throw new GlimpseError('model-invalid', `The fine-tuned weights do not fit this model (${v.name}).`);
+    }
+  }
+  for (const v of vars) {
+    const w = byName.get(v.name)!;
+    tf.tidy(() => v.assign(tf.tensor(w.data, w.shape)));
+  }
+}
+
+/** The fine-tuned softmax head as a TrainedHead on raw embeddings (no standardisation). */
+export function tunedHead(res: FineTuneResult, base: TrainedHead): TrainedHead {
+  const inDim = base.inputDim;
+  return {
+    kind: 'softmax',
+    inputDim: inDim,
+    numClasses: res.numClasses,
+    mean: new Float32Array(inDim),
+    invStd: new Float32Array(inDim).fill(1),
+    layers: [{ kernel: res.kernel, bias: res.bias, inDim, outDim: res.numClasses }],
+    settings: base.settings,
+    // The per-epoch record of fine-tuning is kept with the fine-tuned model, not here.
+    history: [],
+    bestEpoch: res.bestEpoch,
+  };
 }
 
 /** Embeddings of precomputed activations through the (fine-tuned) top, in batches. */

@@ -5,6 +5,7 @@ import { percent } from './format';
 import { LineChart } from './LineChart';
 import { useBlobSrc } from './useObjectUrl';
 import { ReviewSettings } from './ReviewSettings';
+import { FineTunePanel } from './FineTunePanel';
 
 function Thumb({ blob, alt }: { blob: Blob | null | undefined; alt: string }) {
   const ref = useBlobSrc(blob);
@@ -187,6 +188,7 @@ export function TrainPanel({ projectId }: { projectId: string }) {
         </div>
       )}
       {outcome && phase !== 'training' && <Results outcome={outcome} />}
+      <FineTunePanel projectId={projectId} />
     </section>
   );
 }

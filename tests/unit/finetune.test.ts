@@ -7,9 +7,14 @@ import {
   bottomActivations,
   embedActivations,
   fineTune,
+  readTopWeights,
   splitForFineTune,
+  tunedHead,
+  writeTopWeights,
   type ActivationSet,
 } from '../../src/train/finetune';
+import { predictHead } from '../../src/train/head';
+import { initNodeBackend } from '../../scripts/lib/node-env';
 import { trainHead, defaultHeadSettings } from '../../src/train/head';
 import { mulberry32 } from '../../src/shared/rng';
 
@@ -119,5 +124,48 @@ describe('fine-tuning the top of a layers model', () => {
     expect(Buffer.from(bn[2]!.dataSync().buffer).equals(top[2 + 2]!)).toBe(true);
     tf.dispose(images);
     expect(tf.memory().numTensors).toBe(before - 1);
+  }, 120_000);
+
+  it('on WASM (our conv gradient kernels): trains, the shipped weights come back byte-identical, the tuned ones re-apply, no leaks', async () => {
+    await initNodeBackend('wasm');
+    try {
+      const model = net();
+      const all = ['c1', 'bn1', 'top_a', 'top_bn', 'top_short'];
+      const original = weightsOf(model, all);
+      const r = mulberry32(5);
+      const n = 32;
+      const labels = Int32Array.from({ length: n }, (_, i) => i % 2);
+      const images = tf.tensor4d(
+        Float32Array.from({ length: n * 108 }, (_, k) => r() + labels[Math.floor(k / 108)]! * (k % 3 === 0 ? 0.8 : 0)),
+        [n, 6, 6, 3],
+      );
+      const before = tf.memory().numTensors;
+      const split = splitForFineTune(model, 'top_a', 'pool');
+      const acts = await bottomActivations(split, images);
+      const set: ActivationSet = { x: acts, y: labels, n };
+      const emb = await embedActivations(split, set);
+      const head = await trainHead({ x: emb, y: labels, n, d: 4 }, 2, defaultHeadSettings());
+      const base = await readTopWeights(split);
+      const res = await fineTune(split, head, set, null, { learningRate: 1e-2, epochs: 2, batchSize: 8 });
+      expect(res.history).toHaveLength(2);
+      expect(res.history.every((h) => Number.isFinite(h.loss))).toBe(true);
+      const tuned = await readTopWeights(split);
+      expect(tuned.map((w) => w.name)).toEqual(base.map((w) => w.name));
+      expect(tuned.some((w, i) => !Buffer.from(w.data.buffer).equals(Buffer.from(base[i]!.data.buffer)))).toBe(true);
+      // What the worker does after training: the shipped weights go back, exactly.
+      writeTopWeights(split, base);
+      expect(weightsOf(model, all)).toEqual(original);
+      // ... and the fine-tuned model, re-applied, predicts as it did at the end of training.
+      writeTopWeights(split, tuned);
+      const probs = predictHead(tunedHead(res, head), await embedActivations(split, set), n);
+      expect(probs).toHaveLength(n * 2);
+      writeTopWeights(split, base);
+      expect(weightsOf(model, all)).toEqual(original);
+      expect(() => writeTopWeights(split, tuned.slice(1))).toThrow(/do not fit/);
+      tf.dispose(images);
+      expect(tf.memory().numTensors).toBe(before - 1);
+    } finally {
+      await tf.setBackend('cpu');
+    }
   }, 120_000);
 });
