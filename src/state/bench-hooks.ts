@@ -1,7 +1,7 @@
 // Hooks for `npm run bench` (only with ?bench=1): time the app's own pipeline — the same worker,
 // decoding, embedding and training code a user's actions go through — from the page.
 import type { ProfileResult } from '../embed/protocol';
-import { defaultHeadSettings } from '../train/head';
+import { defaultHeadSettings } from '../train/head-types';
 import { embedBridge, useEngine, whatIsThis } from './engine';
 import { predictImage, trainProject, useTraining } from './training';
 import { useSession } from './session';

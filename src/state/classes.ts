@@ -20,11 +20,19 @@ export function useClassCounts(projectId: string | null): Record<string, number>
   );
 }
 
-/** A class's samples, oldest first. Rows carry blobs by reference (not read into memory). */
-export function useSamples(projectId: string | null, classId: string): SampleRow[] | undefined {
+/**
+ * The first `limit` samples of a class, oldest first (undefined while loading; [] while `enabled`
+ * is false, e.g. while the grid is off screen). Only those rows are read, through an index: a
+ * class of thousands costs one page. Rows carry blobs by reference (not read into memory).
+ */
+export function useSamplePage(
+  classId: string,
+  limit: number,
+  enabled = true,
+): SampleRow[] | undefined {
   return useLiveQuery(
-    async () => (projectId ? repo().samples.listByClass(projectId, classId) : []),
-    [projectId, classId],
+    async () => (enabled ? repo().samples.pageByClass(classId, limit) : []),
+    [classId, limit, enabled],
   );
 }
 

@@ -14,15 +14,15 @@ import * as tf from '@tensorflow/tfjs';
 import { centreCropBox, mapValues, type PixelImage } from '../embed/preprocess';
 import type { Preprocessing } from '../embed/specs';
 
-export const AUGMENT_VARIANTS = ['flip', 'crop-tl', 'crop-br', 'zoom', 'bright'] as const;
-export type AugmentVariant = (typeof AUGMENT_VARIANTS)[number];
-/** Part of the cache key: change it whenever the variants change. */
-export const AUGMENT_RECIPE = 'aug1';
+import { AUGMENT_VARIANTS, type AugmentVariant } from './augment-recipe';
 
-/** Key of cached variant embeddings: only valid for this extractor and this recipe. */
-export function augmentKey(extractorKey: string): string {
-  return `${extractorKey}#${AUGMENT_RECIPE}`;
-}
+// The names and cache key live in a TF.js-free module so the page's main bundle can use them.
+export {
+  AUGMENT_RECIPE,
+  AUGMENT_VARIANTS,
+  augmentKey,
+  type AugmentVariant,
+} from './augment-recipe';
 
 /** [top, left, side] of each variant's square inside an image of width x height. */
 export function variantBoxes(

@@ -1,5 +1,5 @@
-import { useState } from 'react';
-import { deleteSamples, moveSamples, useSamples } from '../state/classes';
+import { useEffect, useRef, useState, type RefObject } from 'react';
+import { deleteSamples, moveSamples, useSamplePage } from '../state/classes';
 import type { ClassRow, SampleRow } from '../state/repo';
 import { useBlobSrc } from './useObjectUrl';
 
@@ -11,19 +11,48 @@ function Thumb({ sample }: { sample: SampleRow }) {
   return <img ref={ref} alt="" loading="lazy" decoding="async" width={72} height={72} />;
 }
 
+/**
+ * True once the element has come near the viewport (and from then on): grids further down the
+ * page read their rows and make their thumbnails only when the user scrolls towards them.
+ */
+function useNearViewport(): [RefObject<HTMLDivElement | null>, boolean] {
+  const ref = useRef<HTMLDivElement>(null);
+  const [near, setNear] = useState(typeof IntersectionObserver === 'undefined');
+  useEffect(() => {
+    const el = ref.current;
+    if (near || !el) return;
+    const io = new IntersectionObserver(
+      (entries) => {
+        if (entries.some((e) => e.isIntersecting)) setNear(true);
+      },
+      { rootMargin: '1500px 0px' },
+    );
+    io.observe(el);
+    return () => io.disconnect();
+  }, [near]);
+  return [ref, near];
+}
+
 interface Props {
   projectId: string;
   cls: ClassRow;
   classes: ClassRow[];
+  /** Samples in the class (from the class counts): how many are not shown yet. */
+  count: number;
 }
 
 /** The class's samples as lazy thumbnails; select some to delete (with undo) or move them. */
-export function SampleGrid({ projectId, cls, classes }: Props) {
-  const samples = useSamples(projectId, cls.id);
+export function SampleGrid({ cls, classes, count }: Props) {
+  const [box, near] = useNearViewport();
   const [selected, setSelected] = useState<ReadonlySet<string>>(new Set());
   const [limit, setLimit] = useState(PAGE);
   const [target, setTarget] = useState('');
+  const samples = useSamplePage(cls.id, limit, near && count > 0);
 
+  if (count === 0) return null;
+  // Off screen or still loading: a placeholder of about one row keeps the page from jumping.
+  if (!near || !samples) return <div ref={box} className="samples samples-pending" />;
+  if (samples.length === 0) return null;
   if (!samples) return <p className="muted small">Loading samples…</p>;
   if (samples.length === 0) return null;
 
@@ -42,7 +71,7 @@ export function SampleGrid({ projectId, cls, classes }: Props) {
     });
 
   return (
-    <div className="samples">
+    <div ref={box} className="samples">
       {chosen.length > 0 && (
         <div className="row sample-actions" data-testid="sample-actions">
           <span>{chosen.length} selected</span>
@@ -92,7 +121,7 @@ export function SampleGrid({ projectId, cls, classes }: Props) {
         </div>
       )}
       <ul className="sample-grid" aria-label={`Samples of ${cls.name}`} data-testid="sample-grid">
-        {samples.slice(0, limit).map((s) => (
+        {samples.map((s) => (
           <li key={s.id}>
             <button
               type="button"
@@ -108,9 +137,9 @@ export function SampleGrid({ projectId, cls, classes }: Props) {
           </li>
         ))}
       </ul>
-      {samples.length > limit && (
+      {count > samples.length && (
         <button type="button" className="link-button" onClick={() => setLimit((n) => n + PAGE * 4)}>
-          Show more ({samples.length - limit} hidden)
+          Show more ({count - samples.length} hidden)
         </button>
       )}
     </div>
