@@ -1,0 +1,71 @@
+// Fine-tuning in the browser on WASM (issue 7 item 2): a small flower project trains its head,
+// then fine-tunes ResNet-50's last stage for one epoch with progress shown per epoch; prediction
+// then uses the fine-tuned network (scores change), and after a reload the fine-tuned model comes
+// back from IndexedDB and predicts exactly as before the reload. Kept small: WASM is slow here.
+import path from 'node:path';
+import { expect, test, type Page } from '@playwright/test';
+import { blockModelHosts, datasetFiles, dropFiles, fileForDrop, waitForEngine, watchCsp } from './helpers';
+
+const CLASSES = ['daisy', 'roses', 'sunflowers'];
+
+function card(page: Page, name: string) {
+  return page.getByTestId('class-card').filter({ has: page.getByTestId('class-name').getByText(name, { exact: true }) });
+}
+
+/** Score of `classId` for a held-out photo dropped on the predict panel. */
+async function scoreOf(page: Page, file: string, classId: string, previous?: string): Promise<number> {
+  await dropFiles(page, '[data-testid="predict-drop"]', [fileForDrop(file)]);
+  const bar = page.locator(`[data-testid="prediction-bar"][data-class-id="${classId}"]`);
+  if (previous !== undefined) await expect.poll(() => bar.getAttribute('data-score'), { timeout: 60_000 }).not.toBe(previous);
+  else await expect(bar).toBeVisible({ timeout: 60_000 });
+  return Number(await bar.getAttribute('data-score'));
+}
+
+test('fine-tune ResNet-50 on WASM: progress per epoch, predictions change, the model survives a reload', async ({ page }) => {
+  test.setTimeout(600_000);
+  const csp = await watchCsp(page);
+  await blockModelHosts(page);
+  await page.goto('./?extractor=resnet50-imagenet&backend=wasm');
+  await waitForEngine(page);
+  const files = CLASSES.flatMap((c) => datasetFiles('flower_photos', c, 6).map((f) => fileForDrop(f, `flowers/${c}/${path.basename(f)}`)));
+  await dropFiles(page, '[data-testid="folder-drop"]', files);
+  for (const c of CLASSES) await expect(card(page, c).getByTestId('class-count')).toHaveText('6', { timeout: 300_000 });
+
+  const panel = page.getByTestId('finetune-panel');
+  await expect(page.getByTestId('finetune-unsupported')).toHaveCount(0);
+  await page.getByTestId('train-button').click();
+  await expect(page.getByTestId('train-panel')).toHaveAttribute('data-phase', 'done', { timeout: 120_000 });
+  await expect(panel).toHaveAttribute('data-tuned', 'no');
+
+  const roses = (await card(page, 'roses').getAttribute('data-class-id'))!;
+  const [probe] = datasetFiles('flower_photos', 'roses', 1, 30);
+  const headOnly = await scoreOf(page, probe!, roses);
+
+  await page.getByTestId('finetune-epochs').fill('1');
+  await page.getByTestId('finetune-button').click();
+  // Progress: the frozen-part pass, then each epoch with its loss and validation accuracy.
+  await expect(page.getByTestId('finetune-status')).toContainText(/Running \d+\/\d+ images|Epoch/, { timeout: 120_000 });
+  await expect(page.getByTestId('finetune-epochs-list').locator('li')).toHaveCount(1, { timeout: 400_000 });
+  await expect(page.getByTestId('finetune-epochs-list')).toContainText(/epoch 1: loss \d/);
+  await expect(panel).toHaveAttribute('data-phase', 'done', { timeout: 120_000 });
+  await expect(panel).toHaveAttribute('data-tuned', 'yes');
+  await expect(page.getByTestId('finetune-result')).toContainText('fine-tuned network');
+
+  // Prediction now runs through the fine-tuned top and head: the same photo scores differently.
+  const tuned = await scoreOf(page, probe!, roses, String(headOnly));
+  expect(Math.abs(tuned - headOnly)).toBeGreaterThan(1e-6);
+
+  // Reload: the fine-tuned model comes back from IndexedDB, and predicts as it did.
+  await page.reload();
+  await waitForEngine(page);
+  await expect(page.getByTestId('finetune-panel')).toHaveAttribute('data-tuned', 'yes', { timeout: 60_000 });
+  const afterReload = await scoreOf(page, probe!, roses);
+  expect(Math.abs(afterReload - tuned)).toBeLessThan(1e-4);
+
+  // "Use the head alone": the worker writes the shipped weights back, exactly (same score as before).
+  await page.getByRole('button', { name: 'Use the head alone' }).click();
+  await expect(page.getByTestId('finetune-panel')).toHaveAttribute('data-tuned', 'no');
+  const back = await scoreOf(page, probe!, roses, String(afterReload));
+  expect(Math.abs(back - headOnly)).toBeLessThan(1e-4);
+  expect(await csp()).toEqual([]);
+});
