@@ -279,17 +279,22 @@ export interface NamedWeight {
   data: Float32Array;
 }
 
-function topVariables(split: FineTuneSplit): tf.Variable[] {
-  return split.topLayers.flatMap((l) =>
-    l.trainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val),
-  );
+interface LayerVariableLike {
+  /** The weight's name in the saved model ("res5a_branch2a/kernel"); `name` gets a suffix when
+   * the same model is loaded twice in one page, this does not. */
+  originalName: string;
+  val: tf.Variable;
+}
+
+function topVariables(split: FineTuneSplit): LayerVariableLike[] {
+  return split.topLayers.flatMap((l) => l.trainableWeights as unknown as LayerVariableLike[]);
 }
 
 /** Copies of the top's trainable weights (what a fine-tuned model stores). */
 export async function readTopWeights(split: FineTuneSplit): Promise<NamedWeight[]> {
   const out: NamedWeight[] = [];
   for (const v of topVariables(split)) {
-    out.push({ name: v.name, shape: [...v.shape], data: Float32Array.from(await v.data()) });
+    out.push({ name: v.originalName, shape: [...v.val.shape], data: Float32Array.from(await v.val.data()) });
   }
   return out;
 }
@@ -299,14 +304,15 @@ export function writeTopWeights(split: FineTuneSplit, weights: readonly NamedWei
   const byName = new Map(weights.map((w) => [w.name, w]));
   const vars = topVariables(split);
   for (const v of vars) {
-    const w = byName.get(v.name);
-    if (!w || w.shape.length !== v.shape.length || w.shape.some((d, i) => d !== v.shape[i])) {
-      throw new GlimpseError('model-invalid', `The fine-tuned weights do not fit this model (${v.name}).`);
+    const w = byName.get(v.originalName);
+    const shape = v.val.shape;
+    if (!w || w.shape.length !== shape.length || w.shape.some((d, i) => d !== shape[i]) || w.data.length !== v.val.size) {
+      throw new GlimpseError('model-invalid', `The fine-tuned weights do not fit this model (${v.originalName}).`);
     }
   }
   for (const v of vars) {
-    const w = byName.get(v.name)!;
-    tf.tidy(() => v.assign(tf.tensor(w.data, w.shape)));
+    const w = byName.get(v.originalName)!;
+    tf.tidy(() => v.val.assign(tf.tensor(w.data, w.shape)));
   }
 }
 

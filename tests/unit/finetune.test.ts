@@ -32,18 +32,18 @@ function net(): tf.LayersModel {
       padding: 'same',
       activation: 'relu',
       name: 'c1',
-      seed: 1,
-    } as never)
+      kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }),
+    })
     .apply(input) as tf.SymbolicTensor;
   const bn1 = tf.layers.batchNormalization({ name: 'bn1' }).apply(c1) as tf.SymbolicTensor;
   // The unfrozen top: a residual block whose main branch starts at 'top_a' and whose shortcut
   // ('top_short') reads the same tensor.
   const a = tf.layers
-    .conv2d({ filters: 4, kernelSize: 3, padding: 'same', activation: 'relu', name: 'top_a' })
+    .conv2d({ filters: 4, kernelSize: 3, padding: 'same', activation: 'relu', name: 'top_a', kernelInitializer: tf.initializers.glorotUniform({ seed: 2 }) })
     .apply(bn1) as tf.SymbolicTensor;
   const bn2 = tf.layers.batchNormalization({ name: 'top_bn' }).apply(a) as tf.SymbolicTensor;
   const short = tf.layers
-    .conv2d({ filters: 4, kernelSize: 1, name: 'top_short' })
+    .conv2d({ filters: 4, kernelSize: 1, name: 'top_short', kernelInitializer: tf.initializers.glorotUniform({ seed: 3 }) })
     .apply(bn1) as tf.SymbolicTensor;
   const sum = tf.layers.add({ name: 'top_add' }).apply([bn2, short]) as tf.SymbolicTensor;
   const pool = tf.layers.globalAveragePooling2d({ name: 'pool' }).apply(sum) as tf.SymbolicTensor;
@@ -162,8 +162,15 @@ describe('fine-tuning the top of a layers model', () => {
       writeTopWeights(split, base);
       expect(weightsOf(model, all)).toEqual(original);
       expect(() => writeTopWeights(split, tuned.slice(1))).toThrow(/do not fit/);
+      // A second copy of the same model (its variables get unique names) takes them by saved name.
+      const kept = tf.memory().numTensors;
+      const again = net();
+      const split2 = splitForFineTune(again, 'top_a', 'pool');
+      writeTopWeights(split2, tuned);
+      expect((await readTopWeights(split2)).map((w) => Buffer.from(w.data.buffer))).toEqual(tuned.map((w) => Buffer.from(w.data.buffer)));
+      const copyTensors = tf.memory().numTensors - kept; // the copy's own weights, kept
       tf.dispose(images);
-      expect(tf.memory().numTensors).toBe(before - 1);
+      expect(tf.memory().numTensors).toBe(before - 1 + copyTensors);
     } finally {
       await tf.setBackend('cpu');
     }
