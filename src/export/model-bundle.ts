@@ -30,6 +30,30 @@ export interface ModelBundleInput {
   extractorModelUrl?: string;
   metrics?: HeadMetrics | null;
   projectName?: string;
+  /**
+   * The project's fine-tuned network: the extractor's top-layer weights after fine-tuning (by saved
+   * variable name). `head` must then be the head trained with them (it takes embeddings of the
+   * fine-tuned network). The bundle carries the weights; the examples write them into the
+   * extractor after loading it.
+   */
+  fineTuned?: { fromLayer: string; weights: { name: string; shape: number[]; data: Float32Array }[]; metrics?: unknown } | null;
+}
+
+export const FINE_TUNED_MANIFEST = 'extractor-finetuned/manifest.json';
+export const FINE_TUNED_WEIGHTS = 'extractor-finetuned/weights.bin';
+
+/** The fine-tuned top's weights as one little-endian float32 file and a manifest of offsets. */
+function packFineTuned(weights: { name: string; shape: number[]; data: Float32Array }[]): { manifest: Uint8Array; bin: Uint8Array } {
+  const total = weights.reduce((a, w) => a + w.data.length, 0);
+  const all = new Float32Array(total);
+  const entries: { name: string; shape: number[]; offset: number; length: number }[] = [];
+  let o = 0;
+  for (const w of weights) {
+    all.set(w.data, o);
+    entries.push({ name: w.name, shape: [...w.shape], offset: o * 4, length: w.data.length });
+    o += w.data.length;
+  }
+  return { manifest: new TextEncoder().encode(JSON.stringify({ dtype: 'float32', littleEndian: true, weights: entries }, null, 1)), bin: new Uint8Array(all.buffer) };
 }
 
 const PREPROCESSING: Record<ExtractorSpec['preprocessing'], string> = {
@@ -72,6 +96,16 @@ export function modelMetadata(input: ModelBundleInput): Record<string, unknown> 
       embeddingOutput: spec.embeddingOutput,
       embeddingDim: spec.embeddingDim,
       origin: spec.origin,
+      fineTuned: input.fineTuned
+        ? {
+            fromLayer: input.fineTuned.fromLayer,
+            manifest: FINE_TUNED_MANIFEST,
+            weights: FINE_TUNED_WEIGHTS,
+            count: input.fineTuned.weights.length,
+            note: 'Fine-tuned for this project: after loading the extractor, write each weight in the manifest (float32, little-endian, at its byte offset in weights.bin) into the variable of that saved name (layer name / weight name). The head takes embeddings of the fine-tuned network.',
+            metrics: input.fineTuned.metrics ?? null,
+          }
+        : null,
     },
     training: {
       kind: head.kind,
@@ -120,7 +154,15 @@ export async function buildModelBundle(input: ModelBundleInput): Promise<Record<
   const { modelJson, weights } = await serializeHead(input.head);
   const enc = new TextEncoder();
   const metadata = modelMetadata(input);
+  const tuned: Record<string, Uint8Array> = {};
+  if (input.fineTuned) {
+    if (input.extractor.format !== 'layers-model') throw new GlimpseError('invalid-input', 'Only layers-model extractors can carry fine-tuned weights.');
+    const packed = packFineTuned(input.fineTuned.weights);
+    tuned[FINE_TUNED_MANIFEST] = packed.manifest;
+    tuned[FINE_TUNED_WEIGHTS] = packed.bin;
+  }
   return {
+    ...tuned,
     'model/model.json': modelJson,
     'model/weights.bin': weights,
     'metadata.json': enc.encode(JSON.stringify(metadata, null, 2)),

@@ -98,10 +98,24 @@ export async function loadExtractor(meta, where = meta.extractor.resolvedModelUr
     run = (x) => (ex.embeddingOutput ? model.execute(x, ex.embeddingOutput) : model.predict(x));
   } else {
     const model = await tf.loadLayersModel(source(where));
+    if (ex.fineTuned) await applyFineTuned(model, ex.fineTuned);
     const sub = tf.model({ inputs: model.inputs, outputs: model.getLayer(ex.embeddingOutput).output });
     run = (x) => sub.predict(x);
   }
   return (x) => tf.tidy(() => tf.reshape(run(x), [x.shape[0], -1]));
+}
+
+/** The project's fine-tuned top layers (metadata.extractor.fineTuned): written into the extractor by saved weight name. */
+export async function applyFineTuned(model, fineTuned, dir = bundleDir) {
+  const manifest = JSON.parse(await fs.readFile(path.join(dir, fineTuned.manifest), 'utf8'));
+  const bin = await fs.readFile(path.join(dir, fineTuned.weights));
+  const buf = bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength);
+  const byName = new Map(model.weights.map((w) => [w.originalName, w]));
+  for (const e of manifest.weights) {
+    const v = byName.get(e.name);
+    if (!v) throw new Error('The extractor has no weight ' + e.name + ': is it the model this bundle was fine-tuned from?');
+    tf.tidy(() => v.write(tf.tensor(new Float32Array(buf, e.offset, e.length), e.shape)));
+  }
 }
 
 /** JPEG or PNG bytes -> { width, height, data: RGBA }. */
@@ -219,6 +233,13 @@ if (ex.format === 'graph-model') {
   run = (x) => (ex.embeddingOutput ? model.execute(x, ex.embeddingOutput) : model.predict(x));
 } else {
   const model = await tf.loadLayersModel(extractorUrl);
+  if (ex.fineTuned) {
+    // This project's fine-tuned top layers, written into the extractor by saved weight name.
+    const manifest = await (await fetch('../' + ex.fineTuned.manifest)).json();
+    const buf = await (await fetch('../' + ex.fineTuned.weights)).arrayBuffer();
+    const byName = new Map(model.weights.map((w) => [w.originalName, w]));
+    for (const e of manifest.weights) tf.tidy(() => byName.get(e.name).write(tf.tensor(new Float32Array(buf, e.offset, e.length), e.shape)));
+  }
   const sub = tf.model({ inputs: model.inputs, outputs: model.getLayer(ex.embeddingOutput).output });
   run = (x) => sub.predict(x);
 }
@@ -275,14 +296,19 @@ input.addEventListener('change', async () => {
 `;
 
 export function bundleReadme(meta: Record<string, unknown>): string {
-  const m = meta as { labels: string[]; projectName: string | null; extractor: { name: string; key: string; resolvedModelUrl: string; inputSize: number; embeddingDim: number; preprocessingSteps: string[] } };
+  const m = meta as { labels: string[]; projectName: string | null; extractor: { name: string; key: string; resolvedModelUrl: string; inputSize: number; embeddingDim: number; preprocessingSteps: string[]; fineTuned?: { fromLayer: string; count: number } | null } };
+  const ft = m.extractor.fineTuned;
   return `# Glimpse model${m.projectName ? `: ${m.projectName}` : ''}
 
 A classifier trained in Glimpse, in two parts:
 
 1. **Extractor** — ${m.extractor.name} (\`${m.extractor.key}\`), loaded from
    ${m.extractor.resolvedModelUrl}. It turns a ${m.extractor.inputSize} x ${m.extractor.inputSize}
-   image into an embedding of ${m.extractor.embeddingDim} numbers.
+   image into an embedding of ${m.extractor.embeddingDim} numbers.${ft ? `
+   **Fine-tuned for this project**: its layers from \`${ft.fromLayer}\` on were trained further;
+   their ${ft.count} weights are in \`extractor-finetuned/\` (\`manifest.json\` + \`weights.bin\`)
+   and both examples write them into the extractor after loading it. The head expects embeddings
+   of the fine-tuned network.` : ''}
 2. **Head** — \`model/model.json\` + \`model/weights.bin\`, a TF.js layers model: embedding in,
    one probability per label out, in the order of \`labels\` in \`metadata.json\`.
 

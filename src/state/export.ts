@@ -75,8 +75,13 @@ export function exportModel(projectId: string): Promise<boolean> {
     const bundle = await import('../export/model-bundle');
     const { checkMetrics } = await import('../export/validate');
     await bundle.selectCpuBackend();
+    // With a fine-tuned network for this head, the bundle carries its top layers and the head
+    // trained with them (store/tuned.ts); otherwise the head on the shipped extractor.
+    const tuned = await r.tuned.forHead(row.id);
+    const fine = tuned && tuned.extractorKey === row.extractorKey ? tuned : null;
     const files = await bundle.buildModelBundle({
-      head: row.head as TrainedHead,
+      head: (fine ? fine.head : row.head) as TrainedHead,
+      fineTuned: fine ? { fromLayer: fine.fromLayer, weights: fine.weights.map((w) => ({ name: w.name, shape: w.shape, data: w.data as Float32Array })), metrics: fine.metrics } : null,
       classNames: row.classNames,
       classIds: row.labels,
       extractor: spec,
@@ -86,7 +91,7 @@ export function exportModel(projectId: string): Promise<boolean> {
       projectName: project.name,
     });
     download(bundle.zipBundle(files), `${safeFileName(project.name)}-model.zip`);
-    return `Exported the model of “${project.name}” (${row.classNames.length} classes).`;
+    return `Exported the model of “${project.name}” (${row.classNames.length} classes${fine ? ', with its fine-tuned network' : ''}).`;
   });
 }
 
