@@ -182,14 +182,14 @@ export function samplesRepo(db: GlimpseDB) {
     countsByClass(projectId: string): Promise<Record<string, number>> {
       return ro(db, [db.classes, db.samples], async () => {
         const classIds = await db.classes.where('projectId').equals(projectId).primaryKeys();
-        const counts: Record<string, number> = {};
-        for (const classId of classIds) {
-          counts[classId] = await db.samples
-            .where('[projectId+classId]')
-            .equals([projectId, classId])
-            .count();
-        }
-        return counts;
+        // All counts requested at once (IndexedDB pipelines them in the transaction) rather than
+        // one round trip after another: the class list of a large project shows sooner.
+        const n = await Promise.all(
+          classIds.map((classId) =>
+            db.samples.where('[projectId+classId]').equals([projectId, classId]).count(),
+          ),
+        );
+        return Object.fromEntries(classIds.map((classId, i) => [classId, n[i]!]));
       });
     },
 
