@@ -1,7 +1,10 @@
 // The comparison baseline of `npm run bench`: what TF.js examples do — the model on the main
-// thread, `tf.browser.fromPixels` from an <img>, `model.predict` one image at a time.
+// thread, `tf.browser.fromPixels` from an <img>, `model.predict` one image at a time, with TF.js's
+// default WASM thread count (hardwareConcurrency / 2 on a cross-origin-isolated page). It runs on
+// WASM, not TF.js's default pick (WebGL/WebGPU), because on this machine those are software GPUs
+// 30-50x slower: a WebGL baseline would flatter the app.
 import * as tf from '@tensorflow/tfjs';
-import { setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { getThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import wasmPlain from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
 import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
 import wasmThreadedSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
@@ -15,9 +18,8 @@ interface RunArgs {
   urls: string[];
 }
 
-async function run(a: RunArgs): Promise<{ ms: number; n: number; backend: string; loadMs: number }> {
+async function run(a: RunArgs): Promise<{ ms: number; n: number; backend: string; loadMs: number; threads: number }> {
   setWasmPaths({ 'tfjs-backend-wasm.wasm': wasmPlain, 'tfjs-backend-wasm-simd.wasm': wasmSimd, 'tfjs-backend-wasm-threaded-simd.wasm': wasmThreadedSimd });
-  if (crossOriginIsolated) setThreadsCount(navigator.hardwareConcurrency);
   await tf.setBackend('wasm');
   const l0 = performance.now();
   const full = await tf.loadLayersModel(a.modelUrl);
@@ -40,7 +42,7 @@ async function run(a: RunArgs): Promise<{ ms: number; n: number; backend: string
   }
   const ms = performance.now() - t0;
   full.dispose();
-  return { ms, n: a.urls.length, backend: tf.getBackend(), loadMs };
+  return { ms, n: a.urls.length, backend: tf.getBackend(), loadMs, threads: getThreadsCount() };
 }
 
 (window as unknown as { __baseline: { run: typeof run } }).__baseline = { run };

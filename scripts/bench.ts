@@ -21,6 +21,10 @@ const { values: args } = parseArgs({
     port: { type: 'string', default: '4391' },
     pipeline: { type: 'string', default: '200' },
     cycles: { type: 'string', default: '500' },
+    // Comma-separated extractor ids (default: every offline extractor available here).
+    extractors: { type: 'string' },
+    // Other backends timed at batch 1 with ResNet-50 (software GPUs here: slow, so few images).
+    backends: { type: 'string', default: 'webgl,webgpu,cpu' },
   },
 });
 const N = Number(args.images);
@@ -45,7 +49,7 @@ interface Row {
 async function nodeBench(rows: Row[], extra: Record<string, unknown>): Promise<void> {
   const backend = await initNodeBackend('wasm');
   const images = await Promise.all(benchImages(N).map((f) => decodeImageFile(f)));
-  for (const spec of await availableExtractors()) {
+  for (const spec of await selectedExtractors()) {
     const ex = await loadNodeExtractor(spec.id);
     await ex.warmup(1);
     for (const batch of [1, 8]) {
@@ -87,6 +91,80 @@ async function call<T>(page: import('playwright-core').Page, name: string, ...fn
   return page.evaluate(([n, a]) => ((window as unknown as { __glimpseBench: Record<string, AnyFn> }).__glimpseBench[n as string]!)(...(a as unknown[])), [name, fnArgs] as const) as Promise<T>;
 }
 
+async function selectedExtractors(): Promise<Awaited<ReturnType<typeof availableExtractors>>> {
+  const all = await availableExtractors();
+  if (!args.extractors) return all;
+  const want = args.extractors.split(',');
+  return all.filter((s) => want.includes(s.id));
+}
+
+/** Dropped JPEG files -> decoded, embedded and stored by the app's importer, as a user's drop. */
+async function pipelineRun(page: import('playwright-core').Page, files: string[]): Promise<{ imagesPerS: number; longestTaskMs: number }> {
+  await page.evaluate(() => {
+    const w = window as unknown as { __lt: number[]; __ltObs?: PerformanceObserver };
+    w.__lt = [];
+    w.__ltObs?.disconnect();
+    w.__ltObs = new PerformanceObserver((l) => l.getEntries().forEach((e) => w.__lt.push(e.duration)));
+    w.__ltObs.observe({ type: 'longtask' });
+  });
+  const before = await page.evaluate(() => Array.from(document.querySelectorAll('[data-testid="class-count"]')).reduce((s, e) => s + Number(e.textContent), 0));
+  const drop = files.map((f) => ({ name: path.basename(f), type: 'image/jpeg', base64: fs.readFileSync(f).toString('base64'), rel: `bench/${path.basename(path.dirname(f))}/${path.basename(f)}` }));
+  await page.evaluate((list) => {
+    (window as unknown as { __staged: File[] }).__staged = list.map((f) => {
+      const bin = atob(f.base64);
+      const bytes = new Uint8Array(bin.length);
+      for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+      const file = new File([bytes], f.name, { type: f.type });
+      Object.defineProperty(file, 'webkitRelativePath', { value: f.rel });
+      return file;
+    });
+    (window as unknown as { __lt: number[] }).__lt.length = 0;
+  }, drop);
+  const p0 = Date.now();
+  await page.locator('[data-testid="folder-drop"]').first().evaluate((el) => {
+    const dt = new DataTransfer();
+    for (const f of (window as unknown as { __staged: File[] }).__staged) dt.items.add(f);
+    for (const type of ['dragenter', 'dragover', 'drop']) el.dispatchEvent(new DragEvent(type, { bubbles: true, cancelable: true, dataTransfer: dt }));
+  });
+  await page.waitForFunction((n) => Array.from(document.querySelectorAll('[data-testid="class-count"]')).reduce((s, e) => s + Number(e.textContent), 0) >= n, before + files.length, { timeout: 1_800_000, polling: 500 });
+  const seconds = (Date.now() - p0) / 1000;
+  const longestTaskMs = Math.max(0, ...(await page.evaluate(() => (window as unknown as { __lt: number[] }).__lt)));
+  return { imagesPerS: +(files.length / seconds).toFixed(3), longestTaskMs };
+}
+
+/** ResNet-50 network time at batch 1 (and 4 on GPUs) on each other backend, with its floor. */
+async function otherBackends(browser: import('playwright-core').Browser, base: string, rows: Row[]): Promise<Record<string, unknown>> {
+  const out: Record<string, unknown> = {};
+  for (const want of (args.backends ?? '').split(',').filter(Boolean)) {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    try {
+      await page.goto(`${base}?bench=1&extractor=resnet50-imagenet&backend=${want}`);
+      await page.waitForFunction(() => (window as unknown as { __glimpseBench?: { ready(): boolean } }).__glimpseBench?.ready(), null, { timeout: 600_000 });
+      const info = await call<{ backend: string; threads: string }>(page, 'info');
+      if (info.backend !== want) {
+        out[want] = { skipped: `asked for ${want}, got ${info.backend}` };
+        continue;
+      }
+      const batches = want === 'cpu' ? [1] : [1, 4];
+      const prof = await call<{ macsPerImage: number | null; matmulMacsPerS: number; embedMsPerImage: Record<string, number> }>(page, 'profile', batches, 1);
+      for (const [b, ms] of Object.entries(prof.embedMsPerImage)) rows.push({ where: `chromium (network only, ${info.threads})`, extractor: 'resnet50-imagenet', backend: want, batch: Number(b), msPerImage: ms });
+      out[want] = {
+        detail: info.threads,
+        embed_ms_per_image: prof.embedMsPerImage,
+        matmul_gmacs_per_s: prof.matmulMacsPerS / 1e9,
+        floor_ms_per_image: prof.macsPerImage ? (prof.macsPerImage / prof.matmulMacsPerS) * 1000 : null,
+      };
+      console.log(`backend ${want}: ${JSON.stringify(out[want])}`);
+    } catch (err) {
+      out[want] = { error: err instanceof Error ? err.message.split('\n')[0] : String(err) };
+    } finally {
+      await context.close();
+    }
+  }
+  return out;
+}
+
 async function browserBench(rows: Row[], extra: Record<string, unknown>): Promise<void> {
   if (!fs.existsSync(path.join(repoRoot, process.env.GLIMPSE_OUT_DIR ?? 'dist', 'index.html'))) throw new Error('No build: run `npm run build` first (or pass --node-only).');
   const port = Number(args.port);
@@ -102,7 +180,7 @@ async function browserBench(rows: Row[], extra: Record<string, unknown>): Promis
     extra.browser = `Chromium ${browser.version()}`;
     const files = benchImages(Math.max(N, pipelineN));
     const perExtractor: Record<string, Record<string, unknown>> = {};
-    for (const spec of await availableExtractors()) {
+    for (const spec of await selectedExtractors()) {
       const out: Record<string, unknown> = {};
       perExtractor[spec.id] = out;
       const context = await browser.newContext();
@@ -151,44 +229,31 @@ async function browserBench(rows: Row[], extra: Record<string, unknown>): Promis
         extra.tensor_growth = cyc.tensorsAfter - cyc.tensorsBefore;
         extra.heap_growth_mb = cyc.heapAfterMb !== null && cyc.heapBeforeMb !== null ? +(cyc.heapAfterMb - cyc.heapBeforeMb).toFixed(2) : null;
         extra.cycles = Number(args.cycles);
-        // End to end: dropped JPEG files -> decoded, embedded and stored by the app's importer.
-        await page.evaluate(() => (window as unknown as { __lt: number[] }).__lt = []);
-        await page.evaluate(() => new PerformanceObserver((l) => l.getEntries().forEach((e) => (window as unknown as { __lt: number[] }).__lt.push(e.duration))).observe({ type: 'longtask' }));
-        const drop = files.slice(0, pipelineN).map((f) => ({ name: path.basename(f), type: 'image/jpeg', base64: fs.readFileSync(f).toString('base64'), rel: `bench/${path.basename(path.dirname(f))}/${path.basename(f)}` }));
-        await page.evaluate((list) => {
-          (window as unknown as { __staged: File[] }).__staged = list.map((f) => {
-            const bin = atob(f.base64);
-            const bytes = new Uint8Array(bin.length);
-            for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
-            const file = new File([bytes], f.name, { type: f.type });
-            Object.defineProperty(file, 'webkitRelativePath', { value: f.rel });
-            return file;
-          });
-          (window as unknown as { __lt: number[] }).__lt.length = 0;
-        }, drop);
-        const p0 = Date.now();
-        await page.locator('[data-testid="folder-drop"]').first().evaluate((el) => {
-          const dt = new DataTransfer();
-          for (const f of (window as unknown as { __staged: File[] }).__staged) dt.items.add(f);
-          for (const type of ['dragenter', 'dragover', 'drop']) el.dispatchEvent(new DragEvent(type, { bubbles: true, cancelable: true, dataTransfer: dt }));
-        });
-        await page.waitForFunction((n) => Array.from(document.querySelectorAll('[data-testid="class-count"]')).reduce((s, e) => s + Number(e.textContent), 0) >= n, pipelineN, { timeout: 900_000, polling: 500 });
-        const pipelineS = (Date.now() - p0) / 1000;
-        extra.pipeline_images_per_s = +(pipelineN / pipelineS).toFixed(3);
-        extra.max_main_thread_task_ms_embedding = Math.max(0, ...(await page.evaluate(() => (window as unknown as { __lt: number[] }).__lt)));
+      }
+      if (pipelineN > 0) {
+        const pipe = await pipelineRun(page, files.slice(0, pipelineN));
+        out.pipeline_images_per_s = pipe.imagesPerS;
+        out.max_main_thread_task_ms_embedding = pipe.longestTaskMs;
+        extra.max_main_thread_task_ms_embedding = Math.max(Number(extra.max_main_thread_task_ms_embedding ?? 0), pipe.longestTaskMs);
         // Baseline: TF.js on the main thread, one image at a time, fromPixels from an <img>.
         await page.goto(`${base}bench/baseline.html`);
-        await page.waitForFunction(() => (window as unknown as { __baseline?: unknown }).__baseline);
-        const b = await page.evaluate((a) => (window as unknown as { __baseline: { run(x: unknown): Promise<{ ms: number; n: number; backend: string }> } }).__baseline.run(a), {
-          modelUrl: `${base}models/resnet50-imagenet/model.json`,
-          embeddingLayer: 'avg_pool',
-          inputSize: 224,
-          preprocessing: 'caffe',
+        await page.waitForFunction(() => (window as unknown as { __baseline?: unknown }).__baseline, null, { timeout: 300_000 });
+        const b = await page.evaluate((a) => (window as unknown as { __baseline: { run(x: unknown): Promise<{ ms: number; n: number; backend: string; threads: number }> } }).__baseline.run(a), {
+          modelUrl: new URL(spec.modelUrl, base).toString(),
+          embeddingLayer: spec.embeddingOutput,
+          inputSize: spec.inputSize,
+          preprocessing: spec.preprocessing,
           urls: urls.slice(0, pipelineN),
         });
-        extra.baseline_images_per_s = +(b.n / (b.ms / 1000)).toFixed(3);
+        out.baseline_images_per_s = +(b.n / (b.ms / 1000)).toFixed(3);
+        out.baseline_threads = b.threads;
+        out.pipeline_vs_baseline = +(Number(out.pipeline_images_per_s) / Number(out.baseline_images_per_s)).toFixed(2);
         extra.baseline_backend = b.backend;
-        console.log(`pipeline ${extra.pipeline_images_per_s} images/s vs baseline ${extra.baseline_images_per_s} images/s`);
+        if (spec.id === 'resnet50-imagenet' || extra.pipeline_images_per_s === undefined) {
+          extra.pipeline_images_per_s = out.pipeline_images_per_s;
+          extra.baseline_images_per_s = out.baseline_images_per_s;
+        }
+        console.log(`${spec.id}: pipeline ${out.pipeline_images_per_s} images/s vs baseline ${out.baseline_images_per_s} images/s (${out.pipeline_vs_baseline}x)`);
       }
       await context.close();
     }
@@ -196,6 +261,9 @@ async function browserBench(rows: Row[], extra: Record<string, unknown>): Promis
     extra.embed_ms_per_image = Object.fromEntries(Object.entries(perExtractor).map(([k, v]) => [k, v.embed_ms_per_image_best]));
     extra.floor_ms_per_image = Object.fromEntries(Object.entries(perExtractor).map(([k, v]) => [k, v.floor_ms_per_image]));
     extra.max_main_thread_task_ms = Math.max(Number(extra.max_main_thread_task_ms_embedding ?? 0), Number(extra.max_main_thread_task_ms_training ?? 0));
+    extra.pipeline_images_per_s_by_extractor = Object.fromEntries(Object.entries(perExtractor).map(([k, v]) => [k, v.pipeline_images_per_s ?? null]));
+    extra.baseline_images_per_s_by_extractor = Object.fromEntries(Object.entries(perExtractor).map(([k, v]) => [k, v.baseline_images_per_s ?? null]));
+    extra.other_backends = await otherBackends(browser, base, rows);
     await browser.close();
   } finally {
     if (server.pid) process.kill(-server.pid);
@@ -220,6 +288,18 @@ async function main(): Promise<void> {
   fs.writeFileSync(path.join(repoRoot, 'bench', 'results.json'), JSON.stringify(result, null, 2));
   console.log('\n| where | extractor | backend | batch | ms/image |\n|---|---|---|---:|---:|');
   for (const r of rows) console.log(`| ${r.where} | ${r.extractor} | ${r.backend} | ${r.batch} | ${r.msPerImage.toFixed(0)} |`);
+  const per = (extra.per_extractor ?? {}) as Record<string, Record<string, number | null | undefined>>;
+  const f = (v: unknown, digits = 0) => (typeof v === 'number' && Number.isFinite(v) ? v.toFixed(digits) : '–');
+  if (Object.keys(per).length > 0) {
+    console.log('\n| extractor (Chromium, ' + String(extra.backend) + ') | ms/image b1 | best (batch) | floor | × floor | pipeline img/s | baseline img/s | × baseline | cold load ms | warm load ms | first prediction ms |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+    for (const [id, v] of Object.entries(per)) {
+      const x = typeof v.embed_ms_per_image_best === 'number' && typeof v.floor_ms_per_image === 'number' ? v.embed_ms_per_image_best / v.floor_ms_per_image : null;
+      console.log(`| ${id} | ${f(v.embed_ms_per_image_batch1)} | ${f(v.embed_ms_per_image_best)} (${f(v.best_batch)}) | ${f(v.floor_ms_per_image)} | ${f(x, 2)} | ${f(v.pipeline_images_per_s, 2)} | ${f(v.baseline_images_per_s, 2)} | ${f(v.pipeline_vs_baseline, 2)} | ${f(v.model_load_cold_ms)} | ${f(v.model_load_warm_ms)} | ${f(v.time_to_first_prediction_ms)} |`);
+    }
+  }
+  const keys = ['head_train_ms_1000', 'head_train_ms_5000', 'node_head_train_ms_1000_10', 'node_head_train_ms_5000_26', 'max_main_thread_task_ms_embedding', 'max_main_thread_task_ms_training', 'tensor_growth', 'heap_growth_mb', 'cycles'];
+  console.log('\n| measure | value |\n|---|---:|');
+  for (const k of keys) if (extra[k] !== undefined) console.log(`| ${k} | ${String(extra[k])} |`);
   console.log('\nwrote bench/results.json');
 }
 

@@ -8,12 +8,20 @@ import { sniffImage, type ImageHeader } from './guard';
 export interface DecodedImage {
   pixels: PixelImage;
   header: ImageHeader;
+  /** Present when asked for with `thumbnailSize`: made from the same decode (no second decode). */
+  thumbnail?: Blob;
 }
 
 /** Largest short side kept when decoding (the models need 224-299 px). */
 export const DECODE_MAX_SHORT_SIDE = 640;
 
-export async function decodeImage(bytes: Uint8Array, type: string, name: string, maxShortSide = DECODE_MAX_SHORT_SIDE): Promise<DecodedImage> {
+export async function decodeImage(
+  bytes: Uint8Array,
+  type: string,
+  name: string,
+  maxShortSide = DECODE_MAX_SHORT_SIDE,
+  thumbnailSize?: number,
+): Promise<DecodedImage> {
   const header = sniffImage(bytes, name);
   const blob = new Blob([bytes as BlobPart], { type: type || `image/${header.format}` });
   // The header gives the stored size; EXIF orientations 5-8 swap it for display. Knowing it, one
@@ -36,7 +44,11 @@ export async function decodeImage(bytes: Uint8Array, type: string, name: string,
     throw new GlimpseError('corrupt-image', `“${name}” could not be decoded: the file is damaged or incomplete.`, String(err));
   }
   try {
-    return { pixels: bitmapToPixels(bitmap), header };
+    const pixels = bitmapToPixels(bitmap);
+    // The thumbnail comes from the bitmap already decoded (at most 640 px on the short side, far
+    // more than a 96 px thumbnail needs): decoding the file a second time cost a full JPEG decode.
+    if (thumbnailSize === undefined) return { pixels, header };
+    return { pixels, header, thumbnail: await thumbnailOf(bitmap, thumbnailSize) };
   } finally {
     bitmap.close();
   }
@@ -51,18 +63,24 @@ export function bitmapToPixels(bitmap: ImageBitmap): PixelImage {
   return { width: bitmap.width, height: bitmap.height, channels: 4, data };
 }
 
+export const THUMBNAIL_SIZE = 96;
+
 /** A small JPEG thumbnail (square centre crop) for sample grids. */
-export async function makeThumbnail(bytes: Uint8Array, type: string, size = 96): Promise<Blob> {
+export async function makeThumbnail(bytes: Uint8Array, type: string, size = THUMBNAIL_SIZE): Promise<Blob> {
   const bitmap = await createImageBitmap(new Blob([bytes as BlobPart], { type }), { imageOrientation: 'from-image' });
   try {
-    const side = Math.min(bitmap.width, bitmap.height);
-    const canvas = new OffscreenCanvas(size, size);
-    const ctx = canvas.getContext('2d');
-    if (!ctx) throw new GlimpseError('internal', 'No 2D canvas available.');
-    ctx.imageSmoothingQuality = 'high';
-    ctx.drawImage(bitmap, (bitmap.width - side) / 2, (bitmap.height - side) / 2, side, side, 0, 0, size, size);
-    return await canvas.convertToBlob({ type: 'image/jpeg', quality: 0.85 });
+    return await thumbnailOf(bitmap, size);
   } finally {
     bitmap.close();
   }
+}
+
+async function thumbnailOf(bitmap: ImageBitmap, size: number): Promise<Blob> {
+  const side = Math.min(bitmap.width, bitmap.height);
+  const canvas = new OffscreenCanvas(size, size);
+  const ctx = canvas.getContext('2d');
+  if (!ctx) throw new GlimpseError('internal', 'No 2D canvas available.');
+  ctx.imageSmoothingQuality = 'high';
+  ctx.drawImage(bitmap, (bitmap.width - side) / 2, (bitmap.height - side) / 2, side, side, 0, 0, size, size);
+  return canvas.convertToBlob({ type: 'image/jpeg', quality: 0.85 });
 }

@@ -6,8 +6,10 @@ interface LayerLike {
   getClassName(): string;
   getConfig(): tf.serialization.ConfigDict;
   inputSpec?: unknown;
-  input: tf.SymbolicTensor | tf.SymbolicTensor[];
-  output: tf.SymbolicTensor | tf.SymbolicTensor[];
+  // The first inbound node is the model's own graph; fine-tuning rebuilds the top over the same
+  // layers and adds more nodes, after which `.input`/`.output` throw.
+  getInputAt(nodeIndex: number): tf.SymbolicTensor | tf.SymbolicTensor[];
+  getOutputAt(nodeIndex: number): tf.SymbolicTensor | tf.SymbolicTensor[];
 }
 
 function shapeOf(t: tf.SymbolicTensor | tf.SymbolicTensor[]): number[] {
@@ -21,13 +23,13 @@ export function countMacs(model: tf.LayersModel, lastLayer?: string): number {
     const cls = layer.getClassName();
     const cfg = layer.getConfig();
     if (cls === 'Conv2D' || cls === 'DepthwiseConv2D') {
-      const [, oh, ow, oc] = shapeOf(layer.output);
-      const inC = shapeOf(layer.input)[3]!;
+      const [, oh, ow, oc] = shapeOf(layer.getOutputAt(0));
+      const inC = shapeOf(layer.getInputAt(0))[3]!;
       const k = cfg.kernelSize as number[] | number;
       const [kh, kw] = Array.isArray(k) ? k : [k, k];
       macs += cls === 'Conv2D' ? oh! * ow! * oc! * kh! * kw! * inC : oh! * ow! * oc! * kh! * kw!;
     } else if (cls === 'Dense') {
-      const inDim = shapeOf(layer.input).at(-1)!;
+      const inDim = shapeOf(layer.getInputAt(0)).at(-1)!;
       macs += inDim * (cfg.units as number);
     }
     if (lastLayer && (cfg.name as string) === lastLayer) break;
@@ -36,20 +38,33 @@ export function countMacs(model: tf.LayersModel, lastLayer?: string): number {
 }
 
 /** Measured multiply-add rate (per second) of a large matrix product on the current backend. */
-export async function measureMatmulRate(size = 512, repeats = 4): Promise<number> {
+export async function measureMatmulRate(size = 512, minMs = 400): Promise<number> {
+  // Two ways to multiply large matrices, and the backend's best counts: a plain matMul, and the
+  // same product as a 1x1 convolution ([64*64, size] x [size, size]), which on WASM goes through
+  // XNNPACK's convolution, the path the networks' own layers take (its matMul is a slower loop).
+  const rate = async (run: () => tf.Tensor, macs: number): Promise<number> => {
+    const warm = run();
+    await warm.data();
+    warm.dispose();
+    let n = 0;
+    const t0 = performance.now();
+    do {
+      const c = run();
+      await c.data();
+      c.dispose();
+      n++;
+    } while (performance.now() - t0 < minMs);
+    return (macs * n) / ((performance.now() - t0) / 1000);
+  };
   const a = tf.randomNormal([size, size]);
   const b = tf.randomNormal([size, size]);
-  const warm = tf.matMul(a, b);
-  await warm.data();
-  warm.dispose();
-  const t0 = performance.now();
-  for (let i = 0; i < repeats; i++) {
-    const c = tf.matMul(a, b);
-    await c.data();
-    c.dispose();
+  const x = tf.randomNormal([1, 64, 64, size]) as tf.Tensor4D;
+  const w = tf.randomNormal([1, 1, size, size]) as tf.Tensor4D;
+  try {
+    const viaMatMul = await rate(() => tf.matMul(a, b), size * size * size);
+    const viaConv = await rate(() => tf.conv2d(x, w, 1, 'valid'), 64 * 64 * size * size);
+    return Math.max(viaMatMul, viaConv);
+  } finally {
+    tf.dispose([a, b, x, w]);
   }
-  const seconds = (performance.now() - t0) / 1000;
-  a.dispose();
-  b.dispose();
-  return (size * size * size * repeats) / seconds;
 }
