@@ -1,7 +1,8 @@
 // The embedding worker's logic, kept out of the worker file so it stays testable: backend choice,
 // extractor loading with fallback, decoding, batched embedding with per-file errors.
 import * as tf from '@tensorflow/tfjs';
-import { decodeImage, makeThumbnail } from '../capture/decode';
+import { decodeImage, THUMBNAIL_SIZE } from '../capture/decode';
+import type { PixelImage } from '../shared/image';
 import { GlimpseError, serializeError } from '../shared/errors';
 import type { Handler } from '../shared/worker-host';
 import { selectBackend, type BackendChoice, type BackendName, type BackendProbe } from './backend';
@@ -16,8 +17,6 @@ import { countMacs, measureMatmulRate } from './flops';
 import { classifyEmbedding, trainHandlers } from '../train/service';
 import { AUGMENT_VARIANTS, augmentToBatch } from '../train/augment';
 import { fineTuneHandlers, withBaseWeights, withTunedPrediction } from './finetune-service';
-
-const EMBED_BATCH = 4;
 
 let extractor: Extractor | null = null;
 let backend: BackendChoice | null = null;
@@ -185,6 +184,34 @@ async function classify(image: ImageInput, topK: number): Promise<ClassifyResult
   return { top: r.top?.[0] ?? [], embedding: r.embeddings[0]!, width: pixels.width, height: pixels.height, ms: performance.now() - t0 };
 }
 
+type Decoded = { input: ImageInput; pixels: PixelImage; thumb?: Blob };
+
+/** Decodes one chunk; a file that fails reports its own error and drops out of the chunk. */
+async function decodeChunk(chunk: ImageInput[], thumbnails: boolean, progress: (p: EmbedItemResult) => void): Promise<Decoded[]> {
+  const out: Decoded[] = [];
+  for (const input of chunk) {
+    try {
+      const d = await decodeImage(new Uint8Array(input.bytes), input.type, input.name, undefined, thumbnails ? THUMBNAIL_SIZE : undefined);
+      out.push(d.thumbnail ? { input, pixels: d.pixels, thumb: d.thumbnail } : { input, pixels: d.pixels });
+    } catch (err) {
+      progress({ id: input.id, error: serializeError(err) });
+    }
+  }
+  return out;
+}
+
+/**
+ * Images per forward pass, by backend. Measured (`npm run bench`, profile rows): on WASM and CPU
+ * the time per image hardly changes with the batch, so small batches keep progress and
+ * cancellation prompt; GPUs amortise their per-call overhead over larger batches (WebGPU on an
+ * H200: 27 ms/image at batch 1, 3.2 at 8, 1.1 at 32, bench/gpu/RESULTS.md).
+ */
+export function embedBatchFor(backendName: string): number {
+  if (backendName === 'webgpu') return 16;
+  if (backendName === 'webgl') return 8;
+  return 4;
+}
+
 async function embedMany(
   images: ImageInput[],
   thumbnails: boolean,
@@ -192,28 +219,28 @@ async function embedMany(
   signal: AbortSignal,
 ): Promise<{ done: number; failed: number }> {
   checkReady();
+  const batch = embedBatchFor(tf.getBackend());
+  const chunks: ImageInput[][] = [];
+  for (let start = 0; start < images.length; start += batch) chunks.push(images.slice(start, start + batch));
   let done = 0;
   let failed = 0;
-  for (let start = 0; start < images.length; start += EMBED_BATCH) {
+  const onDecodeError = (p: EmbedItemResult) => {
+    if (signal.aborted) return; // a prefetch finishing after a cancel reports nothing
+    failed++;
+    progress(p);
+  };
+  // Pipelined: the next chunk's files decode (createImageBitmap runs on the browser's decoder
+  // threads) while this chunk runs through the network.
+  let next: Promise<Decoded[]> | null = chunks.length > 0 ? decodeChunk(chunks[0]!, thumbnails, onDecodeError) : null;
+  for (let i = 0; next; i++) {
+    const decoded = await next;
+    next = null;
     if (signal.aborted) throw new GlimpseError('cancelled', 'Cancelled.');
-    const chunk = images.slice(start, start + EMBED_BATCH);
-    const decoded: { input: ImageInput; pixels: Awaited<ReturnType<typeof decodeImage>>['pixels']; thumb?: Blob }[] = [];
-    for (const input of chunk) {
-      try {
-        const bytes = new Uint8Array(input.bytes);
-        const { pixels } = await decodeImage(bytes, input.type, input.name);
-        const item: (typeof decoded)[number] = { input, pixels };
-        if (thumbnails) item.thumb = await makeThumbnail(bytes, input.type);
-        decoded.push(item);
-      } catch (err) {
-        failed++;
-        progress({ id: input.id, error: serializeError(err) });
-      }
-    }
+    if (i + 1 < chunks.length) next = decodeChunk(chunks[i + 1]!, thumbnails, onDecodeError);
     if (decoded.length === 0) continue;
     const { embeddings } = await withGpuRecovery('embedding images', () => checkReady().embed(decoded.map((d) => d.pixels)));
-    decoded.forEach((d, i) => {
-      const embedding = embeddings[i]!;
+    decoded.forEach((d, k) => {
+      const embedding = embeddings[k]!;
       const msg: EmbedItemResult = { id: d.input.id, embedding, width: d.pixels.width, height: d.pixels.height };
       if (d.thumb) msg.thumbnail = d.thumb;
       progress(msg, [embedding.buffer]);
