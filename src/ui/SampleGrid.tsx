@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState, type RefObject } from 'react';
+import { useEffect, useState } from 'react';
 import { deleteSamples, moveSamples, useSamplePage } from '../state/classes';
 import type { ClassRow, SampleRow } from '../state/repo';
 import { useBlobSrc } from './useObjectUrl';
@@ -13,13 +13,13 @@ function Thumb({ sample }: { sample: SampleRow }) {
 
 /**
  * True once the element has come near the viewport (and from then on): grids further down the
- * page read their rows and make their thumbnails only when the user scrolls towards them.
+ * page read their rows and make their thumbnails only when the user scrolls towards them. The ref
+ * is a callback: the element may appear only after the first render (an empty class filling up).
  */
-function useNearViewport(): [RefObject<HTMLDivElement | null>, boolean] {
-  const ref = useRef<HTMLDivElement>(null);
+function useNearViewport(): [(el: HTMLDivElement | null) => void, boolean] {
+  const [el, setEl] = useState<HTMLDivElement | null>(null);
   const [near, setNear] = useState(typeof IntersectionObserver === 'undefined');
   useEffect(() => {
-    const el = ref.current;
     if (near || !el) return;
     const io = new IntersectionObserver(
       (entries) => {
@@ -29,8 +29,8 @@ function useNearViewport(): [RefObject<HTMLDivElement | null>, boolean] {
     );
     io.observe(el);
     return () => io.disconnect();
-  }, [near]);
-  return [ref, near];
+  }, [el, near]);
+  return [setEl, near];
 }
 
 interface Props {
