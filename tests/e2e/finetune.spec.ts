@@ -1,9 +1,12 @@
 // Fine-tuning in the browser on WASM (issue 7 item 2): a small flower project trains its head,
-// then fine-tunes ResNet-50's last stage for one epoch with progress shown per epoch; prediction
-// then uses the fine-tuned network (scores change), and after a reload the fine-tuned model comes
-// back from IndexedDB and predicts exactly as before the reload. Kept small: WASM is slow here.
+// then fine-tunes ResNet-50's last stage (a first run is cancelled mid-way) for one epoch with
+// progress shown per epoch; prediction then uses the fine-tuned network (scores change); after a
+// reload the fine-tuned model comes back from IndexedDB and predicts exactly as before; the model
+// export carries it. Kept small: WASM is slow here.
+import fs from 'node:fs';
 import path from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
+import { unzipSync } from 'fflate';
 import { blockModelHosts, datasetFiles, dropFiles, fileForDrop, waitForEngine, watchCsp } from './helpers';
 
 const CLASSES = ['daisy', 'roses', 'sunflowers'];
@@ -41,6 +44,13 @@ test('fine-tune ResNet-50 on WASM: progress per epoch, predictions change, the m
   const [probe] = datasetFiles('flower_photos', 'roses', 1, 30);
   const headOnly = await scoreOf(page, probe!, roses);
 
+  // Cancel works mid-way and leaves prediction on the head alone.
+  await page.getByTestId('finetune-button').click();
+  await expect(page.getByTestId('finetune-status')).toContainText(/Running \d+\/\d+ images/, { timeout: 120_000 });
+  await page.getByTestId('finetune-cancel').click();
+  await expect(panel).toHaveAttribute('data-phase', 'cancelled', { timeout: 60_000 });
+  await expect(panel).toHaveAttribute('data-tuned', 'no');
+
   await page.getByTestId('finetune-epochs').fill('1');
   await page.getByTestId('finetune-button').click();
   // Progress: the frozen-part pass, then each epoch with its loss and validation accuracy.
@@ -61,6 +71,18 @@ test('fine-tune ResNet-50 on WASM: progress per epoch, predictions change, the m
   await expect(page.getByTestId('finetune-panel')).toHaveAttribute('data-tuned', 'yes', { timeout: 60_000 });
   const afterReload = await scoreOf(page, probe!, roses);
   expect(Math.abs(afterReload - tuned)).toBeLessThan(1e-4);
+
+  // The model export carries the fine-tuned top layers and says so.
+  const [dl] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-model').click()]);
+  const zipPath = test.info().outputPath('model.zip');
+  await dl.saveAs(zipPath);
+  const bundle = unzipSync(new Uint8Array(fs.readFileSync(zipPath)));
+  const meta = JSON.parse(new TextDecoder().decode(bundle['metadata.json']!)) as { extractor: { fineTuned: { fromLayer: string; count: number } | null } };
+  expect(meta.extractor.fineTuned?.fromLayer).toBe('res5a_branch2a');
+  const manifest = JSON.parse(new TextDecoder().decode(bundle['extractor-finetuned/manifest.json']!)) as { weights: { name: string; length: number }[] };
+  expect(manifest.weights.length).toBe(meta.extractor.fineTuned!.count);
+  expect(manifest.weights.map((w) => w.name)).toContain('res5c_branch2c/kernel');
+  expect(bundle['extractor-finetuned/weights.bin']!.byteLength).toBe(manifest.weights.reduce((a, w) => a + w.length * 4, 0));
 
   // "Use the head alone": the worker writes the shipped weights back, exactly (same score as before).
   await page.getByRole('button', { name: 'Use the head alone' }).click();
