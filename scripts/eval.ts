@@ -28,7 +28,7 @@ import type { HeadMetrics } from '../src/export/validate';
 import type { TrainedHead } from '../src/train/head';
 import { isGlimpseError } from '../src/shared/errors';
 import { AUGMENT_VARIANTS, augmentKey, augmentToBatch } from '../src/train/augment';
-import { bottomActivations, embedActivations, fineTune, splitForFineTune, type ActivationSet } from '../src/train/finetune';
+import { bottomActivations, embedActivations, fineTune, releaseSplit, splitForFineTune, type ActivationSet } from '../src/train/finetune';
 import { imagesToBatch } from '../src/embed/preprocess';
 import { registerWasmConvGrad } from '../src/embed/wasm-grad';
 
@@ -372,6 +372,7 @@ async function runFineTune(ex: Extractor, trainEmb: Embedded[], testEmb: Embedde
       }
     }
   }
+  releaseSplit(split);
   const metrics = computeMetrics(testActs.y, pred, c);
   console.log(`finetune accuracy: ${metrics.accuracy.toFixed(4)} (n_test=${testActs.n}, best epoch ${res.bestEpoch}, ${Math.round(ftMs)} ms)`);
   return { accuracy: metrics.accuracy, bestEpoch: res.bestEpoch, history: res.history, fromLayer: ex.spec.fineTuneFrom, activationMs: Math.round(actMs), trainMs: Math.round(ftMs), trainBackend, learningRate: Number(args['ft-lr']) };

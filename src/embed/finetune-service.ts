@@ -21,6 +21,7 @@ import {
   bottomActivations,
   fineTune,
   readTopWeights,
+  releaseSplit,
   splitForFineTune,
   tunedHead,
   writeTopWeights,
@@ -74,6 +75,8 @@ function modelState(ex: Extractor): ModelState {
   const model = ex.layersModel!;
   if (state?.model !== model) {
     // A new model (another extractor, or a reload after a lost GPU): it holds its shipped weights.
+    // The old one was disposed by its reload; this frees the top layers the old split held.
+    if (state) releaseSplit(state.split);
     state = { model, split: splitForFineTune(model, ex.spec.fineTuneFrom!, ex.spec.embeddingOutput), base: null };
     mode = 'base';
   }

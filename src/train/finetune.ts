@@ -14,6 +14,7 @@ import * as tf from '@tensorflow/tfjs';
 import { GlimpseError } from '../shared/errors';
 import { seededShuffle } from '../shared/rng';
 import type { TrainedHead } from './head';
+import { l2NormalizeTensor } from './head-predict';
 
 export interface FineTuneSplit {
   /** Image -> activations entering the first unfrozen layer (frozen). */
@@ -76,6 +77,15 @@ export function splitForFineTune(
     activationShape: shape,
     topLayers: [...topLayers],
   };
+}
+
+/**
+ * Drops the reference the rebuilt top holds on its layers (each `apply` counts one): without it,
+ * disposing the original model leaves the top layers' weights alive. Either order works: before
+ * the model is disposed the layers stay usable through it; after, their weights are freed.
+ */
+export function releaseSplit(split: FineTuneSplit): void {
+  for (const layer of split.topLayers) layer.dispose();
 }
 
 export interface ActivationSet {
@@ -167,8 +177,12 @@ export async function fineTune(
   );
   const vars = [...topVars, W, b];
   const optimizer = tf.train.adam(lr);
-  const logits = (x: tf.Tensor) =>
-    tf.add(tf.matMul(split.top.apply(x, { training: false }) as tf.Tensor2D, W), b);
+  // A head trained on unit-length embeddings gets them here too (the folded weights expect them).
+  const embed = (x: tf.Tensor) => {
+    const e = split.top.apply(x, { training: false }) as tf.Tensor2D;
+    return head.inputNorm === 'l2' ? l2NormalizeTensor(e) : e;
+  };
+  const logits = (x: tf.Tensor) => tf.add(tf.matMul(embed(x), W), b);
   const evaluate = (set: ActivationSet): { loss: number; accuracy: number } => {
     let loss = 0;
     let right = 0;
@@ -323,6 +337,7 @@ export function tunedHead(res: FineTuneResult, base: TrainedHead): TrainedHead {
     kind: 'softmax',
     inputDim: inDim,
     numClasses: res.numClasses,
+    ...(base.inputNorm ? { inputNorm: base.inputNorm } : {}),
     mean: new Float32Array(inDim),
     invStd: new Float32Array(inDim).fill(1),
     layers: [{ kernel: res.kernel, bias: res.bias, inDim, outDim: res.numClasses }],

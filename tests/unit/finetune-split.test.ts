@@ -1,9 +1,10 @@
 // Every extractor spec with fineTuneFrom splits its real model there: bottom + top reproduce the
-// embedding of the whole model (so fine-tuning starts from exactly the features the head saw).
+// embedding of the whole model (so fine-tuning starts from exactly the features the head saw),
+// and once released and disposed, no weight of the model stays alive.
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { availableExtractors, initNodeBackend, loadNodeExtractor } from '../../scripts/lib/node-env';
-import { splitForFineTune } from '../../src/train/finetune';
+import { releaseSplit, splitForFineTune } from '../../src/train/finetune';
 import type { ExtractorSpec } from '../../src/embed/specs';
 
 let specs: ExtractorSpec[] = [];
@@ -16,6 +17,7 @@ describe('splitting real extractors for fine-tuning', () => {
   it('bottom then top equals the embedding, for every spec with fineTuneFrom', async () => {
     expect(specs.map((s) => s.id)).toContain('resnet50-imagenet');
     for (const spec of specs) {
+      const loaded = tf.memory().numTensors;
       const ex = await loadNodeExtractor(spec.id);
       const before = tf.memory().numTensors;
       const split = splitForFineTune(ex.layersModel!, spec.fineTuneFrom!, spec.embeddingOutput);
@@ -33,7 +35,10 @@ describe('splitting real extractors for fine-tuning', () => {
       expect(split.topLayers.length, spec.id).toBeGreaterThan(5);
       tf.dispose([whole!, parts!]);
       expect(tf.memory().numTensors).toBe(before);
+      releaseSplit(split);
       ex.dispose();
+      // The rebuilt top held its own reference to the layers: released, everything goes.
+      expect(tf.memory().numTensors, spec.id).toBe(loaded);
     }
   }, 300_000);
 });
