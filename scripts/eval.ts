@@ -374,8 +374,9 @@ async function runFineTune(ex: Extractor, trainEmb: Embedded[], testEmb: Embedde
   }
   releaseSplit(split);
   const metrics = computeMetrics(testActs.y, pred, c);
+  if (res.initial) log(`  finetune before epoch 1: val loss ${res.initial.valLoss.toFixed(4)} val acc ${res.initial.valAccuracy.toFixed(4)}`);
   console.log(`finetune accuracy: ${metrics.accuracy.toFixed(4)} (n_test=${testActs.n}, best epoch ${res.bestEpoch}, ${Math.round(ftMs)} ms)`);
-  return { accuracy: metrics.accuracy, bestEpoch: res.bestEpoch, history: res.history, fromLayer: ex.spec.fineTuneFrom, activationMs: Math.round(actMs), trainMs: Math.round(ftMs), trainBackend, learningRate: Number(args['ft-lr']) };
+  return { accuracy: metrics.accuracy, bestEpoch: res.bestEpoch, initial: res.initial, history: res.history, fromLayer: ex.spec.fineTuneFrom, activationMs: Math.round(actMs), trainMs: Math.round(ftMs), trainBackend, learningRate: Number(args['ft-lr']) };
 }
 
 /** --export <dir>: the same model bundle the app downloads (src/export/model-bundle.ts). */
