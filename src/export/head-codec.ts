@@ -6,6 +6,8 @@ import { archiveError } from './zip-read';
 
 export interface HeadJson {
   kind: TrainedHead['kind'];
+  /** 'l2' when the head scales embeddings to unit length first; absent otherwise. */
+  inputNorm?: 'l2';
   inputDim: number;
   numClasses: number;
   layers: { inDim: number; outDim: number }[];
@@ -32,6 +34,7 @@ export function encodeHead(head: TrainedHead): { json: HeadJson; weights: Uint8A
   }
   const json: HeadJson = {
     kind: head.kind,
+    ...(head.inputNorm ? { inputNorm: head.inputNorm } : {}),
     inputDim: head.inputDim,
     numClasses: head.numClasses,
     layers: head.layers.map((l) => ({ inDim: l.inDim, outDim: l.outDim })),
@@ -127,8 +130,10 @@ export function decodeHead(rawJson: unknown, weights: Uint8Array): TrainedHead {
   const mean = take(inputDim);
   const invStd = take(inputDim);
   const layers = shapes.map((s) => ({ inDim: s.inDim, outDim: s.outDim, kernel: take(s.inDim * s.outDim), bias: take(s.outDim) }));
+  if (o.inputNorm !== undefined && o.inputNorm !== 'l2') throw archiveError('The head has an unknown input normalisation.');
   return {
     kind: o.kind,
+    ...(o.inputNorm === 'l2' ? { inputNorm: 'l2' as const } : {}),
     inputDim,
     numClasses: o.numClasses,
     mean,
@@ -142,8 +147,9 @@ export function decodeHead(rawJson: unknown, weights: Uint8Array): TrainedHead {
 
 /** Only the known fields: nothing else from an untrusted file is kept. */
 function pickSettings(s: HeadSettings): HeadSettings {
-  const { kind, epochs, batchSize, learningRate, hiddenUnits, dropout, l2, validationShare, earlyStoppingPatience, classWeighting, seed } = s;
+  const { kind, epochs, batchSize, learningRate, hiddenUnits, dropout, l2, validationShare, earlyStoppingPatience, classWeighting, seed, normalizeRows } = s;
+  if (normalizeRows !== undefined && typeof normalizeRows !== 'boolean') throw archiveError('The head’s settings are invalid: normalizeRows must be true or false.');
   if (typeof classWeighting !== 'boolean') throw archiveError('The head’s settings are invalid: classWeighting must be true or false.');
   if (typeof validationShare !== 'number' || !(validationShare >= 0 && validationShare < 1)) throw archiveError('The head’s settings are invalid: bad validation share.');
-  return { kind, epochs, batchSize, learningRate, hiddenUnits, dropout, l2, validationShare, earlyStoppingPatience, classWeighting, seed };
+  return { kind, epochs, batchSize, learningRate, hiddenUnits, dropout, l2, validationShare, earlyStoppingPatience, classWeighting, seed, ...(normalizeRows !== undefined ? { normalizeRows } : {}) };
 }

@@ -39,6 +39,24 @@ import * as tf from '@tensorflow/tfjs';
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 
+/**
+ * The head's first layer when Glimpse trained it on unit-length embeddings: each row divided by
+ * its L2 length. model/model.json names this class, so it must be registered before loading.
+ */
+class GlimpseL2Normalize extends tf.layers.Layer {
+  static className = 'GlimpseL2Normalize';
+  computeOutputShape(shape) {
+    return shape;
+  }
+  call(inputs) {
+    return tf.tidy(() => {
+      const x = Array.isArray(inputs) ? inputs[0] : inputs;
+      return tf.div(x, tf.maximum(tf.norm(x, 'euclidean', -1, true), 1e-12));
+    });
+  }
+}
+tf.serialization.registerClass(GlimpseL2Normalize);
+
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const bundleDir = path.resolve(here, '..');
 
@@ -226,6 +244,23 @@ const status = document.getElementById('status');
 const meta = await (await fetch('../metadata.json')).json();
 const ex = meta.extractor;
 const extractorUrl = new URLSearchParams(location.search).get('extractor') || ex.resolvedModelUrl;
+/**
+ * The head's first layer when Glimpse trained it on unit-length embeddings: each row divided by
+ * its L2 length. model/model.json names this class, so it must be registered before loading.
+ */
+class GlimpseL2Normalize extends tf.layers.Layer {
+  static className = 'GlimpseL2Normalize';
+  computeOutputShape(shape) {
+    return shape;
+  }
+  call(inputs) {
+    return tf.tidy(() => {
+      const x = Array.isArray(inputs) ? inputs[0] : inputs;
+      return tf.div(x, tf.maximum(tf.norm(x, 'euclidean', -1, true), 1e-12));
+    });
+  }
+}
+tf.serialization.registerClass(GlimpseL2Normalize);
 const head = await tf.loadLayersModel('../model/model.json');
 let run;
 if (ex.format === 'graph-model') {

@@ -3,6 +3,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { GlimpseError } from '../shared/errors';
 import type { DenseWeights, TrainedHead } from './head-types';
+import { MIN_ROW_NORM } from './head-util';
 
 /** Rows per forward pass, so a large batch never holds more than a few MB of activations. */
 const PREDICT_CHUNK_ROWS = 4096;
@@ -41,6 +42,7 @@ export function predictHead(head: TrainedHead, x: Float32Array, n: number): Floa
     const rows = Math.min(PREDICT_CHUNK_ROWS, n - start);
     const probs = tf.tidy(() => {
       let a: tf.Tensor2D = tf.tensor2d(x.subarray(start * d, (start + rows) * d), [rows, d]);
+      if (head.inputNorm === 'l2') a = l2NormalizeTensor(a);
       a = tf.mul(tf.sub(a, tf.tensor1d(head.mean)), tf.tensor1d(head.invStd));
       head.layers.forEach((layer, l) => {
         const kernel = tf.tensor2d(layer.kernel, [layer.inDim, layer.outDim]);
@@ -53,6 +55,27 @@ export function predictHead(head: TrainedHead, x: Float32Array, n: number): Floa
   }
   return out;
 }
+
+/** Rows scaled to unit L2 length, as the head was trained (head-util.ts l2NormalizeRows). */
+export function l2NormalizeTensor<T extends tf.Tensor>(x: T): T {
+  return tf.div(x, tf.maximum(tf.norm(x, 'euclidean', -1, true), MIN_ROW_NORM));
+}
+
+/**
+ * The head's first layer when it normalises rows: x / max(||x||, 1e-12) along the last axis. The
+ * exported examples register the same class (model-examples.ts), so a model.json loaded without
+ * it fails loudly instead of predicting from unnormalised embeddings.
+ */
+export class GlimpseL2Normalize extends tf.layers.Layer {
+  static className = 'GlimpseL2Normalize';
+  override computeOutputShape(shape: tf.Shape | tf.Shape[]): tf.Shape | tf.Shape[] {
+    return shape;
+  }
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    return tf.tidy(() => l2NormalizeTensor(Array.isArray(inputs) ? inputs[0]! : inputs));
+  }
+}
+tf.serialization.registerClass(GlimpseL2Normalize);
 
 /**
  * Fold the standardisation into the first layer (in float64):
@@ -85,6 +108,7 @@ export function headToLayersModel(head: TrainedHead): tf.LayersModel {
     l === 0 ? foldStandardisation(layer, head.mean, head.invStd) : layer,
   );
   const model = tf.sequential();
+  if (head.inputNorm === 'l2') model.add(new GlimpseL2Normalize({ inputShape: [head.inputDim], name: 'l2_normalize' }));
   layers.forEach((layer, l) => {
     const last = l === layers.length - 1;
     const dense = tf.layers.dense({
@@ -92,7 +116,7 @@ export function headToLayersModel(head: TrainedHead): tf.LayersModel {
       activation: last ? 'softmax' : 'relu',
       kernelInitializer: 'zeros',
       name: last ? 'probabilities' : `hidden_${l + 1}`,
-      ...(l === 0 ? { inputShape: [layer.inDim] } : {}),
+      ...(l === 0 && head.inputNorm !== 'l2' ? { inputShape: [layer.inDim] } : {}),
     });
     model.add(dense);
     const kernel = tf.tensor2d(layer.kernel, [layer.inDim, layer.outDim]);

@@ -123,6 +123,7 @@ export async function trainTeachableMachineHead(
         hiddenUnits: TM_HIDDEN_UNITS,
         dropout: 0,
         l2: 0,
+        normalizeRows: false,
         earlyStoppingPatience: 0,
         classWeighting: false,
         seed,

@@ -27,7 +27,7 @@ import {
   type TrainedHead,
   type TrainHeadOptions,
 } from './head-types';
-import { standardisation, throwIfCancelled } from './head-util';
+import { l2NormalizeRows, standardisation, throwIfCancelled } from './head-util';
 
 /** The optimiser a run uses: L-BFGS needs a deterministic full-batch loss (no dropout, no batches). */
 export function headOptimizer(s: HeadSettings, n: number): 'lbfgs' | 'adam' {
@@ -36,15 +36,21 @@ export function headOptimizer(s: HeadSettings, n: number): 'lbfgs' | 'adam' {
 }
 
 export async function trainHead(
-  train: HeadData,
+  rawTrain: HeadData,
   numClasses: number,
   settings: HeadSettings,
-  opts: TrainHeadOptions = {},
+  rawOpts: TrainHeadOptions = {},
 ): Promise<TrainedHead> {
   checkSettings(settings);
-  checkData(train, numClasses, 'training', undefined, false); // standardisation checks the values
-  if (opts.validation) checkData(opts.validation, numClasses, 'validation', train.d);
-  const s: HeadSettings = { ...settings };
+  checkData(rawTrain, numClasses, 'training', undefined, false); // standardisation checks the values
+  if (rawOpts.validation) checkData(rawOpts.validation, numClasses, 'validation', rawTrain.d);
+  const normalize = settings.normalizeRows !== false;
+  const train = normalize ? { ...rawTrain, x: l2NormalizeRows(rawTrain.x, rawTrain.d) } : rawTrain;
+  const opts =
+    normalize && rawOpts.validation
+      ? { ...rawOpts, validation: { ...rawOpts.validation, x: l2NormalizeRows(rawOpts.validation.x, rawOpts.validation.d) } }
+      : rawOpts;
+  const s: HeadSettings = { ...settings, normalizeRows: normalize };
   const yieldEvery = Math.max(1, Math.floor(opts.yieldEvery ?? 1));
   throwIfCancelled(opts.signal);
 
@@ -117,6 +123,7 @@ export async function trainHead(
     kind: s.kind,
     inputDim: train.d,
     numClasses,
+    ...(normalize ? { inputNorm: 'l2' as const } : {}),
     mean,
     invStd,
     layers,

@@ -5,6 +5,21 @@ import { GlimpseError } from '../shared/errors';
 import { mulberry32 } from '../shared/rng';
 import { checkFinite, type HeadData } from './head-types';
 
+/** Smallest length a row is divided by: an all-zero embedding stays zero instead of NaN. */
+export const MIN_ROW_NORM = 1e-12;
+
+/** A copy of x (n x d, row-major) with every row scaled to unit L2 length (float64 sums). */
+export function l2NormalizeRows(x: Float32Array, d: number): Float32Array {
+  const out = new Float32Array(x.length);
+  for (let row = 0; row < x.length; row += d) {
+    let sq = 0;
+    for (let j = 0; j < d; j++) sq += (x[row + j] as number) ** 2;
+    const inv = 1 / Math.max(Math.sqrt(sq), MIN_ROW_NORM);
+    for (let j = 0; j < d; j++) out[row + j] = (x[row + j] as number) * inv;
+  }
+  return out;
+}
+
 /**
  * Feature scaling computed on the train rows of x (n x d, row-major), accumulated in float64:
  * x' = (x - mean) * invStd with invStd = 1 / sqrt(var + average var).

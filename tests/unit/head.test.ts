@@ -12,6 +12,7 @@ import {
   type TrainedHead,
 } from '../../src/train/head';
 import { GlimpseError } from '../../src/shared/errors';
+import { l2NormalizeRows } from '../../src/train/head-util';
 import { mulberry32 } from '../../src/shared/rng';
 
 function gaussian(next: () => number): number {
@@ -239,6 +240,30 @@ describe('trainHead on the cpu backend', () => {
     });
   });
 
+  it('normalises rows to unit length: l2NormalizeRows by hand, and predictions ignore the scale', async () => {
+    // Rows (3, 4) and (0, 0): lengths 5 and 0; the zero row stays zero (no NaN).
+    expect(Array.from(l2NormalizeRows(Float32Array.from([3, 4, 0, 0]), 2))).toEqual(Array.from(Float32Array.from([0.6, 0.8, 0, 0])));
+    const head = await trainHead(train3, 3, settings('softmax'));
+    expect(head.inputNorm).toBe('l2');
+    expect(head.settings.normalizeRows).toBe(true);
+    const scaled = Float32Array.from(val3.x, (v) => v * 7.5);
+    const a = predictHead(head, val3.x, val3.n);
+    const b = predictHead(head, scaled, val3.n);
+    let diff = 0;
+    for (let i = 0; i < a.length; i++) diff = Math.max(diff, Math.abs(a[i]! - b[i]!));
+    expect(diff).toBeLessThan(1e-5);
+    // Off: the head sees the raw rows, and says so.
+    const raw = await trainHead(train3, 3, { ...settings('softmax'), normalizeRows: false });
+    expect(raw.inputNorm).toBeUndefined();
+    // The exported layers model starts with the same normalisation and predicts the same.
+    const model = headToLayersModel(head);
+    const viaModel = tf.tidy(() => (model.predict(tf.tensor2d(scaled, [val3.n, val3.x.length / val3.n])) as tf.Tensor).dataSync());
+    model.dispose();
+    let diff2 = 0;
+    for (let i = 0; i < a.length; i++) diff2 = Math.max(diff2, Math.abs(a[i]! - viaModel[i]!));
+    expect(diff2).toBeLessThan(1e-5);
+  });
+
   it('trainTeachableMachineHead learns the blobs and leaks nothing', async () => {
     const before = tf.memory().numTensors;
     const head = await trainTeachableMachineHead(train3, 3, { validation: val3, seed: 1 });
@@ -248,6 +273,7 @@ describe('trainHead on the cpu backend', () => {
       [100, 3],
     ]);
     expect(Array.from(head.invStd).every((v) => v === 1)).toBe(true);
+    expect(head.inputNorm).toBeUndefined(); // the baseline takes raw embeddings
     expect(head.history).toHaveLength(50);
     expect(accuracy(head, val3)).toBeGreaterThan(0.95);
     expect(tf.memory().numTensors).toBe(before);
