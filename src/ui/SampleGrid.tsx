@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'react';
+import { memo, useEffect, useState } from 'react';
 import { deleteSamples, moveSamples, useSamplePage } from '../state/classes';
 import type { ClassRow, SampleRow } from '../state/repo';
 import { useBlobSrc } from './useObjectUrl';
@@ -6,10 +6,16 @@ import { useBlobSrc } from './useObjectUrl';
 // Thumbnails rendered per class before "Show more": keeps the first view of large projects light.
 const PAGE = 24;
 
-function Thumb({ sample }: { sample: SampleRow }) {
-  const ref = useBlobSrc(sample.thumb);
-  return <img ref={ref} alt="" loading="lazy" decoding="async" width={72} height={72} />;
-}
+// A sample's thumbnail never changes, but every re-read of the class's rows (after each save
+// during an import) brings a new Blob object: keyed by sample id, the image and its object URL are
+// made once instead of for the whole page after every save.
+const Thumb = memo(
+  function Thumb({ sample }: { sample: SampleRow }) {
+    const ref = useBlobSrc(sample.thumb);
+    return <img ref={ref} alt="" loading="lazy" decoding="async" width={72} height={72} />;
+  },
+  (a, b) => a.sample.id === b.sample.id,
+);
 
 /**
  * True once the element has come near the viewport (and from then on): grids further down the
@@ -52,8 +58,6 @@ export function SampleGrid({ cls, classes, count }: Props) {
   if (count === 0) return null;
   // Off screen or still loading: a placeholder of about one row keeps the page from jumping.
   if (!near || !samples) return <div ref={box} className="samples samples-pending" />;
-  if (samples.length === 0) return null;
-  if (!samples) return <p className="muted small">Loading samples…</p>;
   if (samples.length === 0) return null;
 
   // Drop ids that no longer exist here (deleted, moved) from the selection.
