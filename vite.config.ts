@@ -141,7 +141,7 @@ function pwaPlugin() {
       // The main bundle and the embedding worker (TF.js, unminified: see build below) are 3-5 MB.
       maximumFileSizeToCacheInBytes: 12 * 1024 * 1024,
       navigateFallback: 'index.html',
-      navigateFallbackDenylist: [/\/models\//, /\/shared-models\//, /\.webmanifest$/],
+      navigateFallbackDenylist: [/\/models\//, /\/shared-models\//, /\.webmanifest$/, /\/bench\//],
       // Open pages get the new worker only when the user accepts "Reload" (SKIP_WAITING); a first
       // install controls the page at once so it works offline without a reload.
       skipWaiting: false,

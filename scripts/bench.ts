@@ -25,6 +25,10 @@ const { values: args } = parseArgs({
     extractors: { type: 'string' },
     // Other backends timed at batch 1 with ResNet-50 (software GPUs here: slow, so few images).
     backends: { type: 'string', default: 'webgl,webgpu,cpu' },
+    // Only our pipeline (for before/after comparisons of the app's own code).
+    'skip-baseline': { type: 'boolean', default: false },
+    // Skip the profile (network-only ms/image at several batches, the floor).
+    'skip-profile': { type: 'boolean', default: false },
   },
 });
 const N = Number(args.images);
@@ -205,17 +209,19 @@ async function browserBench(rows: Row[], extra: Record<string, unknown>): Promis
       out.backend = info.backend;
       extra.backend = info.backend;
       extra.browser_threads = info.threads;
-      const prof = await call<{ macsPerImage: number | null; matmulMacsPerS: number; embedMsPerImage: Record<string, number> }>(page, 'profile', [1, 2, 4, 8], 3);
-      const best = Object.entries(prof.embedMsPerImage).sort((a, b) => a[1] - b[1])[0]!;
-      out.embed_ms_per_image_batch1 = prof.embedMsPerImage['1'];
-      out.embed_ms_per_image_best = best[1];
-      out.best_batch = Number(best[0]);
-      out.macs_per_image = prof.macsPerImage;
-      out.matmul_gmacs_per_s = prof.matmulMacsPerS / 1e9;
-      out.floor_ms_per_image = prof.macsPerImage ? (prof.macsPerImage / prof.matmulMacsPerS) * 1000 : null;
-      for (const [b, ms] of Object.entries(prof.embedMsPerImage)) rows.push({ where: 'chromium (network only)', extractor: spec.id, backend: info.backend, batch: Number(b), msPerImage: ms });
-      const e2e = await call<{ ms: number; done: number }>(page, 'embedUrls', urls.slice(0, N), 8);
-      rows.push({ where: 'chromium (decode+embed)', extractor: spec.id, backend: info.backend, batch: 8, msPerImage: e2e.ms / e2e.done });
+      if (!args['skip-profile']) {
+        const prof = await call<{ macsPerImage: number | null; matmulMacsPerS: number; embedMsPerImage: Record<string, number> }>(page, 'profile', [1, 2, 4, 8], 3);
+        const best = Object.entries(prof.embedMsPerImage).sort((a, b) => a[1] - b[1])[0]!;
+        out.embed_ms_per_image_batch1 = prof.embedMsPerImage['1'];
+        out.embed_ms_per_image_best = best[1];
+        out.best_batch = Number(best[0]);
+        out.macs_per_image = prof.macsPerImage;
+        out.matmul_gmacs_per_s = prof.matmulMacsPerS / 1e9;
+        out.floor_ms_per_image = prof.macsPerImage ? (prof.macsPerImage / prof.matmulMacsPerS) * 1000 : null;
+        for (const [b, ms] of Object.entries(prof.embedMsPerImage)) rows.push({ where: 'chromium (network only)', extractor: spec.id, backend: info.backend, batch: Number(b), msPerImage: ms });
+        const e2e = await call<{ ms: number; done: number }>(page, 'embedUrls', urls.slice(0, N), 8);
+        rows.push({ where: 'chromium (decode+embed)', extractor: spec.id, backend: info.backend, batch: 8, msPerImage: e2e.ms / e2e.done });
+      }
       console.log(`chromium ${spec.id}: ${JSON.stringify(out)}`);
       if (spec.id === 'resnet50-imagenet') {
         // Training in the worker, and the longest main-thread task meanwhile.
@@ -235,16 +241,23 @@ async function browserBench(rows: Row[], extra: Record<string, unknown>): Promis
         out.pipeline_images_per_s = pipe.imagesPerS;
         out.max_main_thread_task_ms_embedding = pipe.longestTaskMs;
         extra.max_main_thread_task_ms_embedding = Math.max(Number(extra.max_main_thread_task_ms_embedding ?? 0), pipe.longestTaskMs);
-        // Baseline: TF.js on the main thread, one image at a time, fromPixels from an <img>.
-        await page.goto(`${base}bench/baseline.html`);
-        await page.waitForFunction(() => (window as unknown as { __baseline?: unknown }).__baseline, null, { timeout: 300_000 });
-        const b = await page.evaluate((a) => (window as unknown as { __baseline: { run(x: unknown): Promise<{ ms: number; n: number; backend: string; threads: number }> } }).__baseline.run(a), {
+      }
+      if (pipelineN > 0 && !args['skip-baseline']) {
+        // Baseline: TF.js on the main thread, one image at a time, fromPixels from an <img>. Its own
+        // context: no service worker of the app, no worker still holding the WASM threads.
+        const baseContext = await browser.newContext();
+        const basePage = await baseContext.newPage();
+        await basePage.route('**/bench-images/**', (r) => r.fulfill({ path: files[Number(r.request().url().split('/').pop())]!, contentType: 'image/jpeg' }));
+        await basePage.goto(`${base}bench/baseline.html`);
+        await basePage.waitForFunction(() => (window as unknown as { __baseline?: unknown }).__baseline, null, { timeout: 300_000 });
+        const b = await basePage.evaluate((a) => (window as unknown as { __baseline: { run(x: unknown): Promise<{ ms: number; n: number; backend: string; threads: number }> } }).__baseline.run(a), {
           modelUrl: new URL(spec.modelUrl, base).toString(),
           embeddingLayer: spec.embeddingOutput,
           inputSize: spec.inputSize,
           preprocessing: spec.preprocessing,
           urls: urls.slice(0, pipelineN),
         });
+        await baseContext.close();
         out.baseline_images_per_s = +(b.n / (b.ms / 1000)).toFixed(3);
         out.baseline_threads = b.threads;
         out.pipeline_vs_baseline = +(Number(out.pipeline_images_per_s) / Number(out.baseline_images_per_s)).toFixed(2);
