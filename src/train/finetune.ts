@@ -85,7 +85,38 @@ export function splitForFineTune(
  * the model is disposed the layers stay usable through it; after, their weights are freed.
  */
 export function releaseSplit(split: FineTuneSplit): void {
+  const patched = unitScales.get(split) ?? [];
+  for (const p of patched) p.layer.gamma = null;
+  tf.dispose(patched.map((p) => p.ones));
+  unitScales.delete(split);
   for (const layer of split.topLayers) layer.dispose();
+}
+
+interface UnscaledBatchNorm {
+  gamma: { read(): tf.Tensor } | null;
+  movingMean?: { shape: number[] };
+}
+
+const unitScales = new WeakMap<FineTuneSplit, { layer: UnscaledBatchNorm; ones: tf.Tensor }[]>();
+
+/**
+ * TF.js cannot differentiate a batch normalisation without a scale (Inception-v3's have none):
+ * FusedBatchNorm saves all its inputs for the backward pass, the missing scale among them, and
+ * fails. Such layers of the top get a constant scale of ones (x * 1: the same numbers), not a
+ * weight: nothing about what is trained or stored changes. Undone by releaseSplit.
+ */
+function giveUnitScales(split: FineTuneSplit): void {
+  if (unitScales.has(split)) return;
+  const patched: { layer: UnscaledBatchNorm; ones: tf.Tensor }[] = [];
+  for (const l of split.topLayers) {
+    const bn = l as unknown as UnscaledBatchNorm;
+    if (l.getClassName() === 'BatchNormalization' && bn.gamma == null && bn.movingMean) {
+      const ones = tf.keep(tf.ones(bn.movingMean.shape));
+      bn.gamma = { read: () => ones };
+      patched.push({ layer: bn, ones });
+    }
+  }
+  unitScales.set(split, patched);
 }
 
 export interface ActivationSet {
@@ -163,6 +194,7 @@ export async function fineTune(
   const epochs = opts.epochs ?? 10;
   const batchSize = opts.batchSize ?? 16;
   const patience = opts.patience ?? 2;
+  giveUnitScales(split);
   const shape = split.activationShape;
   const size = shape.reduce((a, b) => a * b, 1);
   const numClasses = head.numClasses;
