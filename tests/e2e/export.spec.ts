@@ -18,6 +18,8 @@ import { expect, test, type Page } from '@playwright/test';
 import * as tf from '@tensorflow/tfjs';
 import { strToU8, unzipSync, zipSync } from 'fflate';
 import { badArchives, HTML_LABELS, htmlLabelArchive, sha256 } from './export-fixtures';
+// Registers GlimpseL2Normalize, the head's first layer, as the exported examples do before loading.
+import '../../src/train/head-predict';
 import { blockModelHosts, datasetFiles, dropFiles, fileForDrop, repoRoot, waitForEngine, watchCsp } from './helpers';
 
 const CLASSES = ['daisy', 'roses', 'sunflowers'];
@@ -161,6 +163,7 @@ test('dataset zip -> train -> model export used from Node -> project archive rou
   await tf.setBackend('cpu');
   const modelJson = JSON.parse(fs.readFileSync(path.join(bundleDir, 'model', 'model.json'), 'utf8')) as { modelTopology: object; weightsManifest: { weights: tf.io.WeightsManifestEntry[] }[] };
   const weights = fs.readFileSync(path.join(bundleDir, 'model', 'weights.bin'));
+  expect(JSON.stringify(modelJson.modelTopology)).toContain('GlimpseL2Normalize');
   const head = await tf.loadLayersModel(tf.io.fromMemory({
     modelTopology: modelJson.modelTopology,
     weightSpecs: modelJson.weightsManifest.flatMap((g) => g.weights),
