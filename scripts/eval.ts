@@ -28,7 +28,7 @@ import type { HeadMetrics } from '../src/export/validate';
 import type { TrainedHead } from '../src/train/head';
 import { isGlimpseError } from '../src/shared/errors';
 import { AUGMENT_VARIANTS, augmentKey, augmentToBatch } from '../src/train/augment';
-import { bottomActivations, embedActivations, fineTune, releaseSplit, splitForFineTune, type ActivationSet } from '../src/train/finetune';
+import { bottomActivations, embedActivations, fineTune, releaseSplit, splitForFineTune, tunedHead, type ActivationSet } from '../src/train/finetune';
 import { imagesToBatch } from '../src/embed/preprocess';
 import { registerWasmConvGrad } from '../src/embed/wasm-grad';
 
@@ -358,20 +358,9 @@ async function runFineTune(ex: Extractor, trainEmb: Embedded[], testEmb: Embedde
   if (tf.getBackend() !== backend) await tf.setBackend(backend);
   const testActs = await activationsOf(split, ex, testEmb.map(label));
   const emb = await embedActivations(split, testActs);
-  const dim = ex.spec.embeddingDim;
   const c = classes.length;
-  const pred = new Int32Array(testActs.n);
-  for (let i = 0; i < testActs.n; i++) {
-    let best = -Infinity;
-    for (let k = 0; k < c; k++) {
-      let z = res.bias[k]!;
-      for (let j = 0; j < dim; j++) z += emb[i * dim + j]! * res.kernel[j * c + k]!;
-      if (z > best) {
-        best = z;
-        pred[i] = k;
-      }
-    }
-  }
+  // The app's own prediction path for the fine-tuned head (row normalisation included).
+  const pred = argmaxRows(predictHead(tunedHead(res, fit.head), emb, testActs.n), c);
   releaseSplit(split);
   const metrics = computeMetrics(testActs.y, pred, c);
   if (res.initial) log(`  finetune before epoch 1: val loss ${res.initial.valLoss.toFixed(4)} val acc ${res.initial.valAccuracy.toFixed(4)}`);
