@@ -136,7 +136,7 @@ async function pipelineRun(page: import('playwright-core').Page, files: string[]
   return { imagesPerS: +(files.length / seconds).toFixed(3), longestTaskMs };
 }
 
-/** ResNet-50 network time at batch 1 (and 4 on GPUs) on each other backend, with its floor. */
+/** ResNet-50 network time at batch 1 on each other backend, with its floor. */
 async function otherBackends(browser: import('playwright-core').Browser, base: string, rows: Row[]): Promise<Record<string, unknown>> {
   const out: Record<string, unknown> = {};
   for (const want of (args.backends ?? '').split(',').filter(Boolean)) {
@@ -150,7 +150,7 @@ async function otherBackends(browser: import('playwright-core').Browser, base: s
         out[want] = { skipped: `asked for ${want}, got ${info.backend}` };
         continue;
       }
-      const batches = want === 'cpu' ? [1] : [1, 4];
+      const batches = [1];
       const prof = await call<{ macsPerImage: number | null; matmulMacsPerS: number; embedMsPerImage: Record<string, number> }>(page, 'profile', batches, 1);
       for (const [b, ms] of Object.entries(prof.embedMsPerImage)) rows.push({ where: `chromium (network only, ${info.threads})`, extractor: 'resnet50-imagenet', backend: want, batch: Number(b), msPerImage: ms });
       out[want] = {
