@@ -18,6 +18,25 @@ export const EXAMPLE_PACKAGE_JSON = `${JSON.stringify(
   2,
 )}\n`;
 
+/** The head's normalisation layer as plain JS, pasted into both examples (they import nothing). */
+const L2_NORMALIZE_LAYER = String.raw`/**
+ * The head's first layer when Glimpse trained it on unit-length embeddings: each row divided by
+ * its L2 length. model/model.json names this class, so it must be registered before loading.
+ */
+class GlimpseL2Normalize extends tf.layers.Layer {
+  static className = 'GlimpseL2Normalize';
+  computeOutputShape(shape) {
+    return shape;
+  }
+  call(inputs) {
+    return tf.tidy(() => {
+      const x = Array.isArray(inputs) ? inputs[0] : inputs;
+      return tf.div(x, tf.maximum(tf.norm(x, 'euclidean', -1, true), 1e-12));
+    });
+  }
+}
+tf.serialization.registerClass(GlimpseL2Normalize);`;
+
 export const EXAMPLE_NODE = String.raw`#!/usr/bin/env node
 // Classify images with a model exported from Glimpse, in Node, with plain @tensorflow/tfjs.
 //
@@ -39,23 +58,7 @@ import * as tf from '@tensorflow/tfjs';
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 
-/**
- * The head's first layer when Glimpse trained it on unit-length embeddings: each row divided by
- * its L2 length. model/model.json names this class, so it must be registered before loading.
- */
-class GlimpseL2Normalize extends tf.layers.Layer {
-  static className = 'GlimpseL2Normalize';
-  computeOutputShape(shape) {
-    return shape;
-  }
-  call(inputs) {
-    return tf.tidy(() => {
-      const x = Array.isArray(inputs) ? inputs[0] : inputs;
-      return tf.div(x, tf.maximum(tf.norm(x, 'euclidean', -1, true), 1e-12));
-    });
-  }
-}
-tf.serialization.registerClass(GlimpseL2Normalize);
+${L2_NORMALIZE_LAYER}
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const bundleDir = path.resolve(here, '..');
@@ -244,23 +247,7 @@ const status = document.getElementById('status');
 const meta = await (await fetch('../metadata.json')).json();
 const ex = meta.extractor;
 const extractorUrl = new URLSearchParams(location.search).get('extractor') || ex.resolvedModelUrl;
-/**
- * The head's first layer when Glimpse trained it on unit-length embeddings: each row divided by
- * its L2 length. model/model.json names this class, so it must be registered before loading.
- */
-class GlimpseL2Normalize extends tf.layers.Layer {
-  static className = 'GlimpseL2Normalize';
-  computeOutputShape(shape) {
-    return shape;
-  }
-  call(inputs) {
-    return tf.tidy(() => {
-      const x = Array.isArray(inputs) ? inputs[0] : inputs;
-      return tf.div(x, tf.maximum(tf.norm(x, 'euclidean', -1, true), 1e-12));
-    });
-  }
-}
-tf.serialization.registerClass(GlimpseL2Normalize);
+${L2_NORMALIZE_LAYER}
 const head = await tf.loadLayersModel('../model/model.json');
 let run;
 if (ex.format === 'graph-model') {
