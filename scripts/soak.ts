@@ -11,6 +11,7 @@ import { chromium } from 'playwright-core';
 import type { Page } from '@playwright/test';
 import { repoRoot } from '../tests/e2e/helpers';
 import { runSoak, SOAK_BROWSER_ARGS } from '../tests/e2e/soak-lib';
+import { waitForServer } from './lib/server';
 
 const { values: args } = parseArgs({
   options: {
@@ -19,19 +20,6 @@ const { values: args } = parseArgs({
     port: { type: 'string', default: '4392' },
   },
 });
-
-async function waitForServer(url: string, timeoutMs: number): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    try {
-      if ((await fetch(url)).ok) return;
-    } catch {
-      // not up yet
-    }
-    await new Promise((r) => setTimeout(r, 500));
-  }
-  throw new Error(`server at ${url} did not start`);
-}
 
 async function main(): Promise<number> {
   if (!fs.existsSync(path.join(repoRoot, process.env.GLIMPSE_OUT_DIR ?? 'dist', 'index.html'))) throw new Error('No build: run `npm run build` first.');

@@ -58,13 +58,17 @@ export interface EmbedItemResult {
   error?: SerializedError;
 }
 
-export interface TrainRequest {
+/** Samples' cached embeddings with their labels, and the head settings to fit on them. */
+export interface LabelledEmbeddings {
   ids: string[];
   labels: Int32Array;
   x: Float32Array;
   dim: number;
   numClasses: number;
   settings: HeadSettings;
+}
+
+export interface TrainRequest extends LabelledEmbeddings {
   recipe?: HeadRecipe;
   /** Cached augmentation variants: row r belongs to sample ids[r]; used for training rows only. */
   augment?: { ids: string[]; x: Float32Array };
@@ -130,15 +134,9 @@ export interface TunedModel {
   head: TrainedHead;
 }
 
-export interface FineTuneStartRequest {
+/** Every sample's cached embedding: the softmax head fine-tuning starts from is fitted on them. */
+export interface FineTuneStartRequest extends LabelledEmbeddings {
   extractorKey: string;
-  /** Every sample's cached embedding: the softmax head fine-tuning starts from is fitted on them. */
-  ids: string[];
-  labels: Int32Array;
-  x: Float32Array;
-  dim: number;
-  numClasses: number;
-  settings: HeadSettings;
   /** Activation memory the session may hold. */
   budgetBytes: number;
 }
