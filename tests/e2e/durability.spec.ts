@@ -278,7 +278,13 @@ test.describe('durability', () => {
       expect(await status(page, 'failed')).toBe(0);
     } finally {
       if (owned.proc.exitCode === null) await killHard(owned).catch(() => undefined);
-      fs.rmSync(userDataDir, { recursive: true, force: true });
+      // Chromium's helper processes can still be writing into the profile for a moment after the
+      // browser is gone (ENOTEMPTY): retry, and never let clean-up of a temp folder fail the test.
+      try {
+        fs.rmSync(userDataDir, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
+      } catch (err) {
+        console.warn(`could not remove ${userDataDir}: ${String(err)}`);
+      }
     }
   });
 
