@@ -66,15 +66,6 @@ export function bitmapToPixels(bitmap: ImageBitmap): PixelImage {
 export const THUMBNAIL_SIZE = 96;
 
 /** A small JPEG thumbnail (square centre crop) for sample grids. */
-export async function makeThumbnail(bytes: Uint8Array, type: string, size = THUMBNAIL_SIZE): Promise<Blob> {
-  const bitmap = await createImageBitmap(new Blob([bytes as BlobPart], { type }), { imageOrientation: 'from-image' });
-  try {
-    return await thumbnailOf(bitmap, size);
-  } finally {
-    bitmap.close();
-  }
-}
-
 async function thumbnailOf(bitmap: ImageBitmap, size: number): Promise<Blob> {
   const side = Math.min(bitmap.width, bitmap.height);
   const canvas = new OffscreenCanvas(size, size);

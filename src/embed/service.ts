@@ -206,7 +206,7 @@ async function decodeChunk(chunk: ImageInput[], thumbnails: boolean, progress: (
  * cancellation prompt; GPUs amortise their per-call overhead over larger batches (WebGPU on an
  * H200: 27 ms/image at batch 1, 3.2 at 8, 1.1 at 32, bench/gpu/RESULTS.md).
  */
-export function embedBatchFor(backendName: string): number {
+function embedBatchFor(backendName: string): number {
   if (backendName === 'webgpu') return 16;
   if (backendName === 'webgl') return 8;
   return 4;
