@@ -25,6 +25,8 @@ const { values: args } = parseArgs({
     extractors: { type: 'string' },
     // Other backends timed at batch 1 with ResNet-50 (software GPUs here: slow, so few images).
     backends: { type: 'string', default: 'webgl,webgpu,cpu' },
+    // Embedding workers on WASM (?lanes=N; default: the app's own choice from the cores).
+    lanes: { type: 'string' },
     // Only our pipeline (for before/after comparisons of the app's own code).
     'skip-baseline': { type: 'boolean', default: false },
     // Skip the profile (network-only ms/image at several batches, the floor).
@@ -195,7 +197,8 @@ async function browserBench(rows: Row[], extra: Record<string, unknown>): Promis
       const ready = () => page.waitForFunction(() => (window as unknown as { __glimpseBench?: { ready(): boolean } }).__glimpseBench?.ready(), null, { timeout: 300_000 });
       // Cold: empty cache, model from the network (here: the local server). Warm: from Cache Storage.
       let t0 = Date.now();
-      await page.goto(`${base}?bench=1&extractor=${spec.id}`);
+      const lanesParam = args.lanes ? `&lanes=${args.lanes}` : '';
+      await page.goto(`${base}?bench=1&extractor=${spec.id}${lanesParam}`);
       await ready();
       out.model_load_cold_ms = (await call<{ loadMs: number }>(page, 'info')).loadMs;
       out.page_to_ready_cold_ms = Date.now() - t0;
@@ -206,6 +209,15 @@ async function browserBench(rows: Row[], extra: Record<string, unknown>): Promis
       out.model_load_warm_ms = info.loadMs;
       await call(page, 'embedUrls', urls.slice(0, 1), 1);
       out.time_to_first_prediction_ms = Date.now() - t0;
+      // Helper lanes start with the first call of more than one batch and load in the background:
+      // start them, and time nothing else until they are in.
+      const plannedLanes = /(\d+) workers/.exec(info.threads)?.[1];
+      if (plannedLanes) await call(page, 'embedUrls', urls.slice(0, 8), 8);
+      for (let waited = 0; plannedLanes && waited < 120_000; waited += 500) {
+        if ((await call<{ lanes: number }>(page, 'memory')).lanes >= Number(plannedLanes)) break;
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      out.lanes = (await call<{ lanes: number }>(page, 'memory')).lanes;
       out.backend = info.backend;
       extra.backend = info.backend;
       extra.browser_threads = info.threads;

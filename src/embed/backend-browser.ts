@@ -8,21 +8,26 @@ import wasmPlain from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm
 import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
 import wasmThreadedSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
 import type { BackendName, BackendProbe } from './backend';
+import { browserLanePlan } from './lanes';
 import { registerWasmConvGrad } from './wasm-grad';
 
 let wasmConfigured = false;
 
-/** WASM binaries come from the app itself (offline, CSP 'self'); threads need cross-origin isolation. */
-export function configureWasm(): number {
-  const threads = globalThis.crossOriginIsolated ? Math.max(1, navigator.hardwareConcurrency || 1) : 1;
+/**
+ * WASM binaries come from the app itself (offline, CSP 'self'); threads need cross-origin
+ * isolation. The embedding worker and its helper lanes share the cores (lanes.ts).
+ */
+export function configureWasm(threads = browserLanePlan().mainThreads): number {
   if (!wasmConfigured) {
     setWasmPaths({
       'tfjs-backend-wasm.wasm': wasmPlain,
       'tfjs-backend-wasm-simd.wasm': wasmSimd,
       'tfjs-backend-wasm-threaded-simd.wasm': wasmThreadedSimd,
     });
-    // TF.js starts hardwareConcurrency/2 threads by default; this worker is the only heavy user.
+    // TF.js starts hardwareConcurrency/2 threads by default; the lane plan splits all the cores.
     setThreadsCount(threads);
+    // One thread: the plain SIMD build, not the threaded one with its idle pool of pthread workers.
+    if (threads === 1) tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
     wasmConfigured = true;
   }
   return threads;
@@ -67,7 +72,10 @@ function probeWebGl(): BackendProbe {
 }
 
 export async function probeBackends(): Promise<BackendProbe[]> {
-  const threads = globalThis.crossOriginIsolated ? navigator.hardwareConcurrency || 1 : 1;
+  const plan = browserLanePlan();
+  const threads = (n: number) => `${n} thread${n === 1 ? '' : 's'}`;
+  const each = plan.mainThreads === plan.helperThreads ? `${threads(plan.mainThreads)} each` : `${plan.mainThreads} + ${threads(plan.helperThreads)}`;
+  const workers = plan.lanes > 1 ? `${plan.lanes} workers, ${each}` : threads(plan.mainThreads);
   return [
     await probeWebGpu(),
     probeWebGl(),
@@ -75,7 +83,7 @@ export async function probeBackends(): Promise<BackendProbe[]> {
       name: 'wasm',
       available: typeof WebAssembly === 'object',
       software: false,
-      detail: `${threads} thread${threads === 1 ? '' : 's'}${globalThis.crossOriginIsolated ? '' : ' (page not cross-origin isolated)'}`,
+      detail: `${workers}${globalThis.crossOriginIsolated ? '' : ' (page not cross-origin isolated)'}`,
     },
     { name: 'cpu', available: true, software: false, detail: 'plain JavaScript' },
   ];

@@ -23,6 +23,8 @@ export interface InitRequest {
   backend?: BackendName;
   /** Base URL that spec-relative model paths resolve against. */
   baseUrl: string;
+  /** Embedding workers on WASM (lanes.ts); default from the cores. Takes effect at the first init. */
+  lanes?: number;
 }
 
 export interface InitResult {
@@ -194,7 +196,10 @@ export interface Requests {
   ftEnd: { req: Record<string, never>; res: { ok: true }; progress: never };
   /** The fine-tuned model prediction uses (null: the extractor as shipped). */
   setTuned: { req: { model: TunedModel | null }; res: { ok: true }; progress: never };
-  memory: { req: Record<string, never>; res: { numTensors: number; numBytes: number; backend: string }; progress: never };
+  /** numTensors includes the helper lanes' tensors; lanes = workers embedding now (1 + ready helpers). */
+  memory: { req: Record<string, never>; res: { numTensors: number; numBytes: number; backend: string; lanes: number; helperBatches: number }; progress: never };
+  /** Tests: the next batch for a helper lane kills that worker mid-call; false when none is running. */
+  debugCrashHelper: { req: Record<string, never>; res: { armed: boolean }; progress: never };
   /**
    * Test hook (reached only through the ?bench=1 hooks): loses the GPU context after `afterMs`, as
    * the next GPU work starts (`onNextWork`), or when training reports epoch `atEpoch`.

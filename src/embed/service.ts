@@ -17,6 +17,7 @@ import { countMacs, measureMatmulRate } from './flops';
 import { classifyEmbedding, trainHandlers } from '../train/service';
 import { AUGMENT_VARIANTS, augmentToBatch } from '../train/augment';
 import { fineTuneHandlers, withBaseWeights, withTunedPrediction } from './finetune-service';
+import { armHelperCrash, browserLanePlan, ensureHelperLanes, helperBatches, helperLanes, helperTensors, setLaneOverride, stopHelperLanes, touchHelperLanes, type HelperLane } from './lanes';
 
 let extractor: Extractor | null = null;
 let backend: BackendChoice | null = null;
@@ -53,6 +54,8 @@ async function smokeTest(): Promise<void> {
 async function init(req: InitRequest, progress: (p: Requests['init']['progress']) => void, signal: AbortSignal): Promise<InitResult> {
   baseUrl = req.baseUrl;
   const start = performance.now();
+  stopHelperLanes();
+  setLaneOverride(req.lanes);
   if (!backend || req.backend !== undefined) {
     progress({ phase: 'backend', loadedBytes: 0, doneFiles: 0, totalFiles: 0 });
     probes = await probeBackends();
@@ -229,16 +232,26 @@ async function embedMany(
     failed++;
     progress(p);
   };
-  // Pipelined: the next chunk's files decode (createImageBitmap runs on the browser's decoder
-  // threads) while this chunk runs through the network.
-  let next: Promise<Decoded[]> | null = chunks.length > 0 ? decodeChunk(chunks[0]!, thumbnails, onDecodeError) : null;
-  for (let i = 0; next; i++) {
-    const decoded = await next;
-    next = null;
-    if (signal.aborted) throw new GlimpseError('cancelled', 'Cancelled.');
-    if (i + 1 < chunks.length) next = decodeChunk(chunks[i + 1]!, thumbnails, onDecodeError);
-    if (decoded.length === 0) continue;
-    const { embeddings } = await withGpuRecovery('embedding images', () => checkReady().embed(decoded.map((d) => d.pixels)));
+  // Pipelined: the chunk after the one a lane takes decodes (createImageBitmap runs on the
+  // browser's decoder threads) while the lanes run the network.
+  const decoding = new Map<number, Promise<Decoded[]>>();
+  const decode = (i: number) => {
+    let p = decoding.get(i);
+    if (!p) decoding.set(i, (p = decodeChunk(chunks[i]!, thumbnails, onDecodeError)));
+    return p;
+  };
+  let next = 0;
+  let failure: unknown = null;
+  const take = (): Promise<Decoded[]> | null => {
+    if (next >= chunks.length || failure !== null) return null;
+    const i = next++;
+    const p = decode(i);
+    decoding.delete(i);
+    if (i + 1 < chunks.length) decode(i + 1);
+    return p;
+  };
+  const local = (pixels: PixelImage[]) => withGpuRecovery('embedding images', async () => (await checkReady().embed(pixels)).embeddings);
+  const report = (decoded: Decoded[], embeddings: Float32Array[]) => {
     decoded.forEach((d, k) => {
       const embedding = embeddings[k]!;
       const msg: EmbedItemResult = { id: d.input.id, embedding, width: d.pixels.width, height: d.pixels.height };
@@ -246,7 +259,45 @@ async function embedMany(
       progress(msg, [embedding.buffer]);
       done++;
     });
-  }
+  };
+  // Each lane takes the next decoded chunk when it is free; a helper lane's failure sends its
+  // chunk back to this worker's own network (the helper is dropped, lanes.ts).
+  const runLane = async (helper: HelperLane | null) => {
+    for (let job = take(); job; job = take()) {
+      const decoded = await job;
+      if (signal.aborted) throw new GlimpseError('cancelled', 'Cancelled.');
+      if (decoded.length === 0) continue;
+      const pixels = decoded.map((d) => d.pixels);
+      let embeddings: Float32Array[];
+      if (helper) {
+        try {
+          embeddings = await helper.embed(pixels, signal);
+        } catch (err) {
+          if (signal.aborted) throw new GlimpseError('cancelled', 'Cancelled.');
+          console.warn('Glimpse: a helper lane failed; its images are embedded here instead.', err);
+          helper = null;
+          embeddings = await local(pixels);
+        }
+      } else embeddings = await local(pixels);
+      if (signal.aborted) throw new GlimpseError('cancelled', 'Cancelled.');
+      report(decoded, embeddings);
+    }
+  };
+  // Helper lanes (lanes.ts) start with the first call that brings more than one batch; they join
+  // the calls after they have loaded.
+  const ex = checkReady();
+  if (chunks.length > 1 && tf.getBackend() === 'wasm') ensureHelperLanes({ extractorId: ex.spec.id, key: ex.key, baseUrl, plan: browserLanePlan() });
+  const lanes = [runLane(null), ...(chunks.length > 1 ? helperLanes() : []).map(runLane)];
+  const settled = await Promise.allSettled(
+    lanes.map((lane) =>
+      lane.catch((err: unknown) => {
+        failure ??= err; // the other lanes stop taking chunks
+        throw err;
+      }),
+    ),
+  );
+  touchHelperLanes();
+  if (failure !== null || settled.some((r) => r.status === 'rejected')) throw failure;
   return { done, failed };
 }
 
@@ -348,6 +399,7 @@ export const embedHandlers: Record<keyof Requests, Handler> = {
     );
   },
   debugLoseContext: async (payload) => ({ data: armTestLoss(payload as Requests['debugLoseContext']['req']) }),
+  debugCrashHelper: async () => ({ data: { armed: armHelperCrash() } }),
   predict: async (payload) => {
     const data = await predict((payload as Requests['predict']['req']).image);
     return { data, transfer: [data.probs.buffer] };
@@ -368,7 +420,9 @@ export const embedHandlers: Record<keyof Requests, Handler> = {
   },
   memory: async () => {
     const m = tf.memory();
-    return { data: { numTensors: m.numTensors, numBytes: m.numBytes, backend: tf.getBackend() } };
+    // Tensors of the helper lanes count too: a leak there is still this app's leak.
+    const numTensors = m.numTensors + (await helperTensors());
+    return { data: { numTensors, numBytes: m.numBytes, backend: tf.getBackend(), lanes: 1 + helperLanes().length, helperBatches: helperBatches() } };
   },
 };
 

@@ -18,7 +18,9 @@ export interface BenchApi {
   trainSynthetic(n: number, classes: number, dim: number): Promise<{ ms: number; longestTaskMs: number }>;
   /** Embeds one image `cycles` times (embed + classify alternately); tensors and heap around it. */
   cycles(url: string, cycles: number): Promise<{ tensorsBefore: number; tensorsAfter: number; heapBeforeMb: number | null; heapAfterMb: number | null; ms: number }>;
-  memory(): Promise<{ numTensors: number; numBytes: number }>;
+  memory(): Promise<{ numTensors: number; numBytes: number; lanes: number; helperBatches: number }>;
+  /** Tests: the next batch for the second embedding worker kills it mid-call. */
+  crashHelperLane(): Promise<{ armed: boolean }>;
   /** Loses the worker's GPU context (tests of recovery): after `afterMs`, at the next GPU work, or at a training epoch. */
   loseGpuContext(when: { afterMs?: number; onNextWork?: boolean; atEpoch?: number }): Promise<{ backend: string; scheduled: boolean }>;
   /**
@@ -103,6 +105,7 @@ export function installBenchHooks(): void {
       return { tensorsBefore: before.numTensors, tensorsAfter: after.numTensors, heapBeforeMb, heapAfterMb: heapMb(), ms };
     },
     memory: () => embedBridge().call('memory', {}),
+    crashHelperLane: () => embedBridge().call('debugCrashHelper', {}),
     loseGpuContext: (when) => embedBridge().call('debugLoseContext', when),
     async soakCycles(url, cycles) {
       const response = await fetch(url);

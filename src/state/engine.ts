@@ -120,7 +120,15 @@ async function doStart(opts: { backend?: BackendName | null; extractor?: string 
   const extractorId = opts.extractor ?? prefs.extractor;
   useEngine.setState({ status: 'loading', error: null, progress: null, forcedBackend: backend, requestedExtractor: extractorId });
   try {
-    const req = { extractorId, fallbackId: FALLBACK_EXTRACTOR_ID, baseUrl: new URL('./', location.href).toString(), ...(backend ? { backend } : {}) };
+    // ?lanes=1 turns the second WASM embedding worker off (benchmarks compare both ways).
+    const lanes = Number(new URLSearchParams(location.search).get('lanes'));
+    const req = {
+      extractorId,
+      fallbackId: FALLBACK_EXTRACTOR_ID,
+      baseUrl: new URL('./', location.href).toString(),
+      ...(backend ? { backend } : {}),
+      ...(Number.isInteger(lanes) && lanes >= 1 ? { lanes } : {}),
+    };
     const res = await embedBridge().call('init', req, { onProgress: (p) => useEngine.setState({ progress: p }) });
     useEngine.setState({
       status: 'ready',
