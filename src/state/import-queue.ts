@@ -1,7 +1,8 @@
 // The import queue: files (dropped, picked, pasted, or webcam frames) wait here as File handles
 // (their bytes stay on disk) and go to the embedding worker CHUNK at a time. Memory stays bounded
-// however many are queued: only one chunk's bytes are read at once, and they are transferred to
-// the worker. A bad file records its own error and the rest go on; a full disk or a cancel stops
+// however many are queued: at most two chunks' bytes are held at once (the next chunk is read and
+// hashed while the worker embeds the current one, so the worker never waits for the disk), and
+// they are transferred to the worker. A bad file records its own error and the rest go on; a full disk or a cancel stops
 // the queue, and what was saved stays saved. Cancel answers at once: the chunk in the worker is
 // abandoned (its late results are not saved), results already on their way to the disk finish.
 import type { ImageInput } from '../embed/protocol';
@@ -131,12 +132,16 @@ async function run(): Promise<void> {
   let outcome: ImportState['outcome'] = 'finished';
   let stopReason: string | null = null;
   let stopCode: string | null = null;
+  // The chunk read ahead (its jobs are off the queue): on a stop they count with the queue's.
+  let ahead: { jobs: Job[]; prepared: Promise<Prepared> } | null = null;
   try {
-    while (pending() > 0) {
+    while (ahead || pending() > 0) {
       if (signal.aborted) throw cancelled();
       await waitForModel(signal);
       if (!rateClockRunning()) setRateClock(performance.now());
-      await embedChunk(takeChunk(), signal);
+      const current = ahead ?? readAhead(takeChunk(), signal);
+      ahead = pending() > 0 ? readAhead(takeChunk(), signal) : null;
+      await embedPrepared(await current.prepared, signal);
     }
   } catch (err) {
     const e = serializeError(err);
@@ -148,7 +153,10 @@ async function run(): Promise<void> {
     }
   } finally {
     // Whatever did not run is dropped (cancel) or failed with the reason (model, disk).
-    const left = takeAll();
+    // Of the chunk read ahead, files that failed to read or were duplicates are counted already.
+    const readFirst = ahead ? await ahead.prepared.catch(() => null) : null;
+    const aheadLeft = readFirst ? readFirst.images.map((i) => readFirst.byId.get(i.id)!) : (ahead?.jobs ?? []);
+    const left = [...aheadLeft, ...takeAll()];
     if (outcome === 'stopped') {
       const why = new GlimpseError('internal', stopReason ?? 'Stopped.');
       for (const job of left) countFailed(job.name, why);
@@ -187,17 +195,31 @@ async function readJob(job: Job): Promise<{ job: Job; input: ImageInput } | null
   }
 }
 
-async function embedChunk(chunk: Job[], signal: AbortSignal): Promise<void> {
+interface Prepared {
+  images: ImageInput[];
+  byId: Map<string, Job>;
+}
+
+/** Reads and hashes a chunk's files and drops the duplicates (they claim their content at once). */
+function readAhead(chunk: Job[], signal: AbortSignal): { jobs: Job[]; prepared: Promise<Prepared> } {
+  const prepared = (async () => {
+    const read = (await Promise.all(chunk.map(readJob))).filter((r) => r !== null);
+    const byId = new Map<string, Job>();
+    const images: ImageInput[] = [];
+    if (signal.aborted) return { images, byId };
+    for (const { job, input } of await withoutDuplicates(read, countDuplicate)) {
+      images.push(input);
+      byId.set(input.id, job);
+    }
+    return { images, byId };
+  })();
+  return { jobs: chunk, prepared };
+}
+
+async function embedPrepared({ images, byId }: Prepared, signal: AbortSignal): Promise<void> {
   const extractor = useEngine.getState().extractor;
   if (!extractor) throw new GlimpseError('model-invalid', 'The model is not loaded.');
-  const read = (await Promise.all(chunk.map(readJob))).filter((r) => r !== null);
   if (signal.aborted) throw cancelled();
-  const byId = new Map<string, Job>();
-  const images: ImageInput[] = [];
-  for (const { job, input } of await withoutDuplicates(read, countDuplicate)) {
-    images.push(input);
-    byId.set(input.id, job);
-  }
   if (images.length === 0) return;
 
   const saver = new SampleSaver(extractor);
