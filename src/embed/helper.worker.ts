@@ -1,9 +1,10 @@
-// A helper lane (lanes.ts): a second copy of the extractor on single-purpose WASM, embedding
-// already decoded pixels for the embedding worker. Nothing else runs here.
+// A helper lane (lanes.ts): a second copy of the extractor on WASM, decoding and embedding
+// batches of files for the embedding worker. Nothing else runs here.
 import * as tf from '@tensorflow/tfjs';
 import { GlimpseError } from '../shared/errors';
 import { serveWorker, type Handler } from '../shared/worker-host';
 import { configureWasm } from './backend-browser';
+import { embedItems } from './embed-items';
 import { loadExtractor, type Extractor } from './extractor';
 import { cachingFetcher } from './fetch-cache';
 import type { HelperRequests } from './helper-protocol';
@@ -28,10 +29,12 @@ const handlers: Record<keyof HelperRequests, Handler> = {
     return { data };
   },
   embed: async (payload) => {
-    if (!extractor) throw new GlimpseError('internal', 'The helper has no model.');
-    const { pixels } = payload as HelperRequests['embed']['req'];
-    const { embeddings } = await extractor.embed(pixels);
-    return { data: { embeddings }, transfer: embeddings.map((e) => e.buffer) };
+    const ex = extractor;
+    if (!ex) throw new GlimpseError('internal', 'The helper has no model.');
+    const { images, thumbnails } = payload as HelperRequests['embed']['req'];
+    const items = await embedItems(images, thumbnails, async (pixels) => (await ex.embed(pixels)).embeddings);
+    const transfer = items.flatMap((r) => (r.embedding ? [r.embedding.buffer] : []));
+    return { data: { items }, transfer };
   },
   memory: async () => ({ data: { numTensors: tf.memory().numTensors } }),
 };

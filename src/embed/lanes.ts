@@ -12,9 +12,9 @@
 // batch (an import, a re-embedding; the bytes come from Cache Storage), uses it once it has loaded
 // exactly the same weights (same key), drops it at the first failure (whatever it was embedding is
 // redone in the main lane) and stops it after IDLE_MS without work, which frees its memory.
-import type { PixelImage } from '../shared/image';
 import { WorkerBridge } from '../shared/worker-bridge';
 import type { HelperRequests } from './helper-protocol';
+import type { EmbedItemResult, ImageInput } from './protocol';
 
 /** Worker count and WASM threads per worker. */
 export interface LanePlan {
@@ -65,7 +65,8 @@ export function browserLanePlan(): LanePlan {
 }
 
 export interface HelperLane {
-  embed(pixels: readonly PixelImage[], signal: AbortSignal): Promise<Float32Array[]>;
+  /** Decodes and embeds a batch in the helper: one result per file. The bytes are copied, not moved. */
+  embed(images: readonly ImageInput[], thumbnails: boolean, signal: AbortSignal): Promise<EmbedItemResult[]>;
   memory(): Promise<number>;
 }
 
@@ -151,17 +152,19 @@ export async function startHelperLanes(opts: { extractorId: string; key: string;
 /** The helper lanes that are ready now. */
 export function helperLanes(): HelperLane[] {
   return ready.map((bridge) => ({
-    async embed(pixels, signal) {
+    async embed(images, thumbnails, signal) {
       try {
-        const call = bridge.call('embed', { pixels: [...pixels] }, { signal });
+        // No transfer list: the bytes are copied, so the batch can be redone here if the helper fails.
+        const call = bridge.call('embed', { images: [...images], thumbnails }, { signal });
         if (crashNext) {
           crashNext = false;
           bridge.terminate();
         }
-        const { embeddings } = await call;
-        if (embeddings.length !== pixels.length) throw new Error('the helper returned the wrong number of embeddings');
+        const { items } = await call;
+        const ids = new Set(images.map((i) => i.id));
+        if (items.length !== images.length || !items.every((r) => ids.has(r.id))) throw new Error('the helper answered for other files');
         helperBatchCount++;
-        return embeddings;
+        return items;
       } catch (err) {
         // One failure and the lane is gone; the caller redoes the batch in the main lane.
         if (!signal.aborted) retire(bridge);

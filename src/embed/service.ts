@@ -1,8 +1,7 @@
 // The embedding worker's logic, kept out of the worker file so it stays testable: backend choice,
 // extractor loading with fallback, decoding, batched embedding with per-file errors.
 import * as tf from '@tensorflow/tfjs';
-import { decodeImage, THUMBNAIL_SIZE } from '../capture/decode';
-import type { PixelImage } from '../shared/image';
+import { decodeImage } from '../capture/decode';
 import { GlimpseError, serializeError } from '../shared/errors';
 import type { Handler } from '../shared/worker-host';
 import { selectBackend, type BackendChoice, type BackendName, type BackendProbe } from './backend';
@@ -17,6 +16,7 @@ import { countMacs, measureMatmulRate } from './flops';
 import { classifyEmbedding, trainHandlers } from '../train/service';
 import { AUGMENT_VARIANTS, augmentToBatch } from '../train/augment';
 import { fineTuneHandlers, withBaseWeights, withTunedPrediction } from './finetune-service';
+import { embedItems } from './embed-items';
 import { armHelperCrash, browserLanePlan, ensureHelperLanes, helperBatches, helperLanes, helperTensors, setLaneOverride, stopHelperLanes, touchHelperLanes, type HelperLane } from './lanes';
 
 let extractor: Extractor | null = null;
@@ -187,33 +187,22 @@ async function classify(image: ImageInput, topK: number): Promise<ClassifyResult
   return { top: r.top?.[0] ?? [], embedding: r.embeddings[0]!, width: pixels.width, height: pixels.height, ms: performance.now() - t0 };
 }
 
-type Decoded = { input: ImageInput; pixels: PixelImage; thumb?: Blob };
-
-/** Decodes one chunk; a file that fails reports its own error and drops out of the chunk. */
-async function decodeChunk(chunk: ImageInput[], thumbnails: boolean, progress: (p: EmbedItemResult) => void): Promise<Decoded[]> {
-  const out: Decoded[] = [];
-  for (const input of chunk) {
-    try {
-      const d = await decodeImage(new Uint8Array(input.bytes), input.type, input.name, undefined, thumbnails ? THUMBNAIL_SIZE : undefined);
-      out.push(d.thumbnail ? { input, pixels: d.pixels, thumb: d.thumbnail } : { input, pixels: d.pixels });
-    } catch (err) {
-      progress({ id: input.id, error: serializeError(err) });
-    }
-  }
-  return out;
-}
-
 /**
  * Images per forward pass, by backend. Measured (`npm run bench`, profile rows): on WASM and CPU
- * the time per image hardly changes with the batch, so small batches keep progress and
- * cancellation prompt; GPUs amortise their per-call overhead over larger batches (WebGPU on an
- * H200: 27 ms/image at batch 1, 3.2 at 8, 1.1 at 32, bench/gpu/RESULTS.md).
+ * the time per image hardly changes with the batch (ResNet-50: 262 ms at 1, 255 at 2, 257 at 4),
+ * so small batches keep progress and cancellation prompt and, with helper lanes, keep this
+ * worker's thread (blocked while its own network runs) free often enough to feed the helpers;
+ * GPUs amortise their per-call overhead over larger batches (WebGPU on an H200: 27 ms/image at
+ * batch 1, 3.2 at 8, 1.1 at 32, bench/gpu/RESULTS.md).
  */
 function embedBatchFor(backendName: string): number {
   if (backendName === 'webgpu') return 16;
   if (backendName === 'webgl') return 8;
-  return 4;
+  return 2;
 }
+
+/** Batches a helper lane holds at once: it starts the next while this worker is busy. */
+const HELPER_DEPTH = 2;
 
 async function embedMany(
   images: ImageInput[],
@@ -221,83 +210,62 @@ async function embedMany(
   progress: (p: EmbedItemResult, transfer?: Transferable[]) => void,
   signal: AbortSignal,
 ): Promise<{ done: number; failed: number }> {
-  checkReady();
-  const batch = embedBatchFor(tf.getBackend());
-  const chunks: ImageInput[][] = [];
-  for (let start = 0; start < images.length; start += batch) chunks.push(images.slice(start, start + batch));
+  const ex = checkReady();
+  const size = embedBatchFor(tf.getBackend());
+  const batches: ImageInput[][] = [];
+  for (let start = 0; start < images.length; start += size) batches.push(images.slice(start, start + size));
   let done = 0;
   let failed = 0;
-  const onDecodeError = (p: EmbedItemResult) => {
-    if (signal.aborted) return; // a prefetch finishing after a cancel reports nothing
-    failed++;
-    progress(p);
-  };
-  // Pipelined: the chunk after the one a lane takes decodes (createImageBitmap runs on the
-  // browser's decoder threads) while the lanes run the network.
-  const decoding = new Map<number, Promise<Decoded[]>>();
-  const decode = (i: number) => {
-    let p = decoding.get(i);
-    if (!p) decoding.set(i, (p = decodeChunk(chunks[i]!, thumbnails, onDecodeError)));
-    return p;
-  };
   let next = 0;
   let failure: unknown = null;
-  const take = (): Promise<Decoded[]> | null => {
-    if (next >= chunks.length || failure !== null) return null;
-    const i = next++;
-    const p = decode(i);
-    decoding.delete(i);
-    if (i + 1 < chunks.length) decode(i + 1);
-    return p;
-  };
-  const local = (pixels: PixelImage[]) => withGpuRecovery('embedding images', async () => (await checkReady().embed(pixels)).embeddings);
-  const report = (decoded: Decoded[], embeddings: Float32Array[]) => {
-    decoded.forEach((d, k) => {
-      const embedding = embeddings[k]!;
-      const msg: EmbedItemResult = { id: d.input.id, embedding, width: d.pixels.width, height: d.pixels.height };
-      if (d.thumb) msg.thumbnail = d.thumb;
-      progress(msg, [embedding.buffer]);
-      done++;
-    });
-  };
-  // Each lane takes the next decoded chunk when it is free; a helper lane's failure sends its
-  // chunk back to this worker's own network (the helper is dropped, lanes.ts).
-  const runLane = async (helper: HelperLane | null) => {
-    for (let job = take(); job; job = take()) {
-      const decoded = await job;
-      if (signal.aborted) throw new GlimpseError('cancelled', 'Cancelled.');
-      if (decoded.length === 0) continue;
-      const pixels = decoded.map((d) => d.pixels);
-      let embeddings: Float32Array[];
-      if (helper) {
-        try {
-          embeddings = await helper.embed(pixels, signal);
-        } catch (err) {
-          if (signal.aborted) throw new GlimpseError('cancelled', 'Cancelled.');
-          console.warn('Glimpse: a helper lane failed; its images are embedded here instead.', err);
-          helper = null;
-          embeddings = await local(pixels);
-        }
-      } else embeddings = await local(pixels);
-      if (signal.aborted) throw new GlimpseError('cancelled', 'Cancelled.');
-      report(decoded, embeddings);
+  const take = () => (next < batches.length && failure === null ? batches[next++]! : null);
+  const report = (items: EmbedItemResult[]) => {
+    if (signal.aborted) throw new GlimpseError('cancelled', 'Cancelled.');
+    for (const item of items) {
+      if (item.embedding) {
+        done++;
+        progress(item, [item.embedding.buffer]);
+      } else {
+        failed++;
+        progress(item);
+      }
     }
   };
-  // Helper lanes (lanes.ts) start with the first call that brings more than one batch; they join
-  // the calls after they have loaded.
-  const ex = checkReady();
-  if (chunks.length > 1 && tf.getBackend() === 'wasm') ensureHelperLanes({ extractorId: ex.spec.id, key: ex.key, baseUrl, plan: browserLanePlan() });
-  const lanes = [runLane(null), ...(chunks.length > 1 ? helperLanes() : []).map(runLane)];
-  const settled = await Promise.allSettled(
+  const local = (batch: ImageInput[]) =>
+    embedItems(batch, thumbnails, (pixels) => withGpuRecovery('embedding images', async () => (await checkReady().embed(pixels)).embeddings));
+  // Every lane takes the next batch when it is free. A helper lane decodes and embeds in its own
+  // worker; when it fails, its batch is redone here and that helper is dropped (lanes.ts).
+  const runLocal = async () => {
+    for (let batch = take(); batch; batch = take()) report(await local(batch));
+  };
+  const runHelper = async (helper: HelperLane) => {
+    for (let batch = take(); batch; batch = take()) {
+      let items: EmbedItemResult[];
+      try {
+        items = await helper.embed(batch, thumbnails, signal);
+      } catch (err) {
+        if (signal.aborted) throw new GlimpseError('cancelled', 'Cancelled.');
+        console.warn('Glimpse: a helper lane failed; its images are embedded here instead.', err);
+        report(await local(batch));
+        return;
+      }
+      report(items);
+    }
+  };
+  // Helper lanes start with the first call that brings more than one batch; they join the calls
+  // after they have loaded.
+  if (batches.length > 1 && tf.getBackend() === 'wasm') ensureHelperLanes({ extractorId: ex.spec.id, key: ex.key, baseUrl, plan: browserLanePlan() });
+  const helpers = batches.length > 1 ? helperLanes() : [];
+  const lanes = [runLocal(), ...helpers.flatMap((h) => Array.from({ length: HELPER_DEPTH }, () => runHelper(h)))];
+  await Promise.all(
     lanes.map((lane) =>
       lane.catch((err: unknown) => {
-        failure ??= err; // the other lanes stop taking chunks
-        throw err;
+        failure ??= err; // the other lanes stop taking batches
       }),
     ),
   );
   touchHelperLanes();
-  if (failure !== null || settled.some((r) => r.status === 'rejected')) throw failure;
+  if (failure !== null) throw failure;
   return { done, failed };
 }
 
