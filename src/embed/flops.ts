@@ -68,3 +68,22 @@ export async function measureMatmulRate(size = 512, minMs = 400): Promise<number
     tf.dispose([a, b, x, w]);
   }
 }
+
+/** ms per image of the network alone on random preprocessed input of `batch` images (after one warm-up run). */
+export async function timeNetwork(embedTensor: (x: tf.Tensor4D) => tf.Tensor, inputSize: number, batch: number, repeats: number): Promise<number> {
+  const input = tf.randomUniform([batch, inputSize, inputSize, 3], 0, 1) as tf.Tensor4D;
+  try {
+    const warm = embedTensor(input);
+    await warm.data();
+    warm.dispose();
+    const t0 = performance.now();
+    for (let i = 0; i < repeats; i++) {
+      const out = embedTensor(input);
+      await out.data();
+      out.dispose();
+    }
+    return (performance.now() - t0) / (repeats * batch);
+  } finally {
+    input.dispose();
+  }
+}

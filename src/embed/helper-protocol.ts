@@ -6,5 +6,7 @@ export interface HelperRequests {
   load: { req: { extractorId: string; baseUrl: string; threads: number }; res: { key: string; backend: string; ms: number }; progress: never };
   /** Decodes and embeds one batch of files: one result per file (an embedding or its error). */
   embed: { req: { images: ImageInput[]; thumbnails: boolean }; res: { items: EmbedItemResult[] }; progress: never };
+  /** Network ms per image at `batch` (repeats > 0), and/or the multiply-add rate (matmul). */
+  profile: { req: { batch: number; repeats: number; matmul: boolean }; res: { msPerImage: number; matmulMacsPerS: number }; progress: never };
   memory: { req: Record<string, never>; res: { numTensors: number }; progress: never };
 }

@@ -6,6 +6,7 @@ import { serveWorker, type Handler } from '../shared/worker-host';
 import { configureWasm } from './backend-browser';
 import { embedItems } from './embed-items';
 import { loadExtractor, type Extractor } from './extractor';
+import { measureMatmulRate, timeNetwork } from './flops';
 import { cachingFetcher } from './fetch-cache';
 import type { HelperRequests } from './helper-protocol';
 import { findExtractor } from './specs';
@@ -35,6 +36,14 @@ const handlers: Record<keyof HelperRequests, Handler> = {
     const items = await embedItems(images, thumbnails, async (pixels) => (await ex.embed(pixels)).embeddings);
     const transfer = items.flatMap((r) => (r.embedding ? [r.embedding.buffer] : []));
     return { data: { items }, transfer };
+  },
+  profile: async (payload) => {
+    const ex = extractor;
+    if (!ex) throw new GlimpseError('internal', 'The helper has no model.');
+    const { batch, repeats, matmul } = payload as HelperRequests['profile']['req'];
+    const msPerImage = repeats > 0 ? await timeNetwork((x) => ex.embedTensor(x), ex.spec.inputSize, batch, repeats) : NaN;
+    const data: HelperRequests['profile']['res'] = { msPerImage, matmulMacsPerS: matmul ? await measureMatmulRate() : NaN };
+    return { data };
   },
   memory: async () => ({ data: { numTensors: tf.memory().numTensors } }),
 };

@@ -68,6 +68,7 @@ export interface HelperLane {
   /** Decodes and embeds a batch in the helper: one result per file. The bytes are copied, not moved. */
   embed(images: readonly ImageInput[], thumbnails: boolean, signal: AbortSignal): Promise<EmbedItemResult[]>;
   memory(): Promise<number>;
+  profile(batch: number, repeats: number, matmul: boolean): Promise<HelperRequests['profile']['res']>;
 }
 
 type Bridge = WorkerBridge<HelperRequests>;
@@ -172,6 +173,7 @@ export function helperLanes(): HelperLane[] {
       }
     },
     memory: async () => (await bridge.call('memory', {})).numTensors,
+    profile: (batch, repeats, matmul) => bridge.call('profile', { batch, repeats, matmul }),
   }));
 }
 

@@ -99,8 +99,14 @@ export interface ProfileResult {
   macsPerImage: number | null;
   /** Multiply-adds per second of a 512^3 matrix product on this backend. */
   matmulMacsPerS: number;
-  /** ms per image of the network alone (preprocessed input), by batch size. */
+  /** ms per image of the network alone (preprocessed input), by batch size, in this worker. */
   embedMsPerImage: Record<number, number>;
+  /**
+   * With helper lanes (lanes.ts): every lane at once at the best batch. embedMsPerImage is the
+   * network's time per image of all lanes together (1 / images per second), matmulMacsPerS the sum
+   * of the lanes' rates measured at the same time (all cores). null with one lane.
+   */
+  allLanes: { lanes: number; batch: number; embedMsPerImage: number; matmulMacsPerS: number } | null;
 }
 
 export interface MapRequest {

@@ -1,10 +1,11 @@
 // The import queue: files (dropped, picked, pasted, or webcam frames) wait here as File handles
 // (their bytes stay on disk) and go to the embedding worker CHUNK at a time. Memory stays bounded
-// however many are queued: at most two chunks' bytes are held at once (the next chunk is read and
-// hashed while the worker embeds the current one, so the worker never waits for the disk), and
-// they are transferred to the worker. A bad file records its own error and the rest go on; a full disk or a cancel stops
-// the queue, and what was saved stays saved. Cancel answers at once: the chunk in the worker is
-// abandoned (its late results are not saved), results already on their way to the disk finish.
+// however many are queued: at most three chunks' bytes are held at once (two in the worker, and
+// the next one read and hashed meanwhile, so the worker never waits for the disk), and they are
+// transferred to the worker. A bad file records its own error and the rest go on; a full disk or
+// a cancel stops the queue, and what was saved stays saved. Cancel answers at once: the chunks in
+// the worker are abandoned (their late results are not saved), results already on their way to
+// the disk finish.
 import type { ImageInput } from '../embed/protocol';
 import { GlimpseError, serializeError } from '../shared/errors';
 import { embedBridge, fileToInput, useEngine } from './engine';
@@ -23,6 +24,11 @@ import {
 
 /** Files read and sent to the worker per call. */
 export const CHUNK = 16;
+/**
+ * Calls in the worker at once: with two, the worker starts the next chunk while the last batches
+ * of the current one finish, so no embedding worker (lanes.ts) waits at a chunk's end.
+ */
+const IN_FLIGHT = 2;
 /** Larger originals are refused before reading (the worker's guard checks pixel counts). */
 export const MAX_FILE_BYTES = 64 * 1024 * 1024;
 
@@ -134,15 +140,32 @@ async function run(): Promise<void> {
   let stopCode: string | null = null;
   // The chunk read ahead (its jobs are off the queue): on a stop they count with the queue's.
   let ahead: { jobs: Job[]; prepared: Promise<Prepared> } | null = null;
+  // Chunks in the worker; each saves and counts its own files, whatever happens to the others.
+  const inFlight = new Set<Promise<void>>();
+  let firstError: unknown = null;
   try {
-    while (ahead || pending() > 0) {
+    // Files queued while the last chunks finish (webcam frames, another drop) go round again.
+    while ((ahead || pending() > 0 || inFlight.size > 0) && firstError === null) {
+      if (!ahead && pending() === 0) {
+        await Promise.race(inFlight);
+        continue;
+      }
       if (signal.aborted) throw cancelled();
       await waitForModel(signal);
       if (!rateClockRunning()) setRateClock(performance.now());
       const current = ahead ?? readAhead(takeChunk(), signal);
       ahead = pending() > 0 ? readAhead(takeChunk(), signal) : null;
-      await embedPrepared(await current.prepared, signal);
+      const prepared = await current.prepared;
+      const chunk: Promise<void> = embedPrepared(prepared, signal)
+        .catch((err: unknown) => {
+          firstError ??= err;
+        })
+        .finally(() => inFlight.delete(chunk));
+      inFlight.add(chunk);
+      if (inFlight.size >= IN_FLIGHT) await Promise.race(inFlight);
     }
+    await Promise.all(inFlight);
+    if (firstError !== null) throw firstError;
   } catch (err) {
     const e = serializeError(err);
     if (e.code === 'cancelled' || signal.aborted) outcome = 'cancelled';
@@ -152,6 +175,8 @@ async function run(): Promise<void> {
       stopCode = e.code;
     }
   } finally {
+    // Saves of results already on their way finish first (as they did before a cancel answered).
+    await Promise.all(inFlight);
     // Whatever did not run is dropped (cancel) or failed with the reason (model, disk).
     // Of the chunk read ahead, files that failed to read or were duplicates are counted already.
     const readFirst = ahead ? await ahead.prepared.catch(() => null) : null;
