@@ -71,18 +71,3 @@ export interface AugmentedVectors {
   ids: readonly string[];
   x: Float32Array;
 }
-
-/** Rows of `aug` whose sample is one of `trainIds` (never a validation sample's variants). */
-export function trainingVariants(
-  aug: AugmentedVectors,
-  trainIds: ReadonlySet<string>,
-  dim: number,
-): { x: Float32Array; n: number } {
-  const rows: number[] = [];
-  aug.ids.forEach((id, r) => {
-    if (trainIds.has(id)) rows.push(r);
-  });
-  const x = new Float32Array(rows.length * dim);
-  rows.forEach((r, i) => x.set(aug.x.subarray(r * dim, (r + 1) * dim), i * dim));
-  return { x, n: rows.length };
-}

@@ -3,9 +3,12 @@
 // validation metrics. Whatever the app does, eval measures.
 import { stratifiedSplit } from '../dataset/split';
 import { GlimpseError } from '../shared/errors';
-import { predictHead, trainHead, trainTeachableMachineHead, type EpochReport, type HeadSettings, type TrainedHead } from './head';
+import { predictHead, trainTeachableMachineHead, type EpochReport, type HeadSettings, type TrainedHead } from './head';
 import { argmaxRows, computeMetrics, type Metrics } from './metrics';
-import { trainingVariants, type AugmentedVectors } from './augment';
+import type { AugmentedVectors } from './augment';
+import { rowScales } from './head-util';
+import { trainHeadOnRows } from './head-train';
+import type { RowPart, RowSet } from './head-types';
 
 export interface LabelledVectors {
   ids: readonly string[];
@@ -32,31 +35,59 @@ export interface FitResult {
 
 export type HeadRecipe = 'default' | 'tm';
 
-function gather(data: LabelledVectors, rows: readonly number[]): { x: Float32Array; y: Int32Array; n: number; d: number } {
-  const d = data.dim;
-  const x = new Float32Array(rows.length * d);
-  const y = new Int32Array(rows.length);
-  rows.forEach((r, i) => {
-    x.set(data.x.subarray(r * d, (r + 1) * d), i * d);
-    y[i] = data.labels[r]!;
+/** Row indices into `augment` of the variants of the given samples, with those samples' labels. */
+function variantRows(data: LabelledVectors, rows: readonly number[], augment: AugmentedVectors | undefined): { rows: number[]; labels: number[] } {
+  const out = { rows: [] as number[], labels: [] as number[] };
+  if (!augment || augment.ids.length === 0) return out;
+  const labelOf = new Map(rows.map((r) => [data.ids[r]!, data.labels[r]!]));
+  augment.ids.forEach((id, r) => {
+    const label = labelOf.get(id);
+    if (label === undefined) return;
+    out.rows.push(r);
+    out.labels.push(label);
   });
-  return { x, y, n: rows.length, d };
+  return out;
 }
 
-/** The rows, plus the augmentation variants of exactly those rows' samples, labelled like them. */
-function withVariants(data: LabelledVectors, rows: readonly number[], augment: AugmentedVectors | undefined): { x: Float32Array; y: Int32Array; n: number; d: number } {
-  const base = gather(data, rows);
-  if (!augment || augment.ids.length === 0) return base;
-  const labelOf = new Map(rows.map((r) => [data.ids[r]!, data.labels[r]!]));
-  const extra = trainingVariants(augment, new Set(labelOf.keys()), data.dim);
-  const x = new Float32Array(base.x.length + extra.x.length);
-  x.set(base.x);
-  x.set(extra.x, base.x.length);
-  const y = new Int32Array(base.n + extra.n);
-  y.set(base.y);
-  y.set(augment.ids.filter((id) => labelOf.has(id)).map((id) => labelOf.get(id)!), base.n);
-  return { x, y, n: base.n + extra.n, d: data.dim };
+/** Unit-length factors of the sample rows and of the augmentation rows, computed once per fit. */
+interface Scales {
+  data: Float64Array | null;
+  augment: Float64Array | null;
 }
+
+/** The rows (null: all), then the augmentation variants of exactly those rows' samples, labelled like them. */
+function trainingRows(data: LabelledVectors, rows: readonly number[] | null, augment: AugmentedVectors | undefined, scales: Scales): RowSet {
+  const base = rows ?? Array.from({ length: data.ids.length }, (_, i) => i);
+  const extra = variantRows(data, base, augment);
+  const parts: RowPart[] = [{ x: data.x, rows, scale: scales.data }];
+  if (augment && extra.rows.length > 0) parts.push({ x: augment.x, rows: extra.rows, scale: scales.augment });
+  const n = base.length + extra.rows.length;
+  const y = new Int32Array(n);
+  base.forEach((r, i) => (y[i] = data.labels[r]!));
+  y.set(extra.labels, base.length);
+  return { parts, y, n, d: data.dim };
+}
+
+/** predictHead on rows of data.x, copied a chunk at a time (no copy of the whole set). */
+function predictRows(head: TrainedHead, data: LabelledVectors, rows: readonly number[]): Float32Array {
+  const d = data.dim;
+  const k = head.numClasses;
+  const chunk = Math.min(rows.length, PREDICT_CHUNK_ROWS);
+  const buf = new Float32Array(chunk * d);
+  const out = new Float32Array(rows.length * k);
+  for (let start = 0; start < rows.length; start += chunk) {
+    const count = Math.min(chunk, rows.length - start);
+    for (let i = 0; i < count; i++) {
+      const r = rows[start + i]!;
+      buf.set(data.x.subarray(r * d, (r + 1) * d), i * d);
+    }
+    out.set(predictHead(head, buf.subarray(0, count * d), count), start * k);
+  }
+  return out;
+}
+
+/** Validation rows predicted per call of predictHead (128 x 2048 floats = 1 MiB of copies). */
+const PREDICT_CHUNK_ROWS = 128;
 
 export async function fitHead(
   data: LabelledVectors,
@@ -70,24 +101,35 @@ export async function fitHead(
   if (present.size < 2) throw new GlimpseError('invalid-input', 'Training needs samples in at least two classes.');
   const items = data.ids.map((id, row) => ({ id, classId: String(data.labels[row]), row }));
   const { train, validation } = stratifiedSplit(items, settings.validationShare);
-  const trainSet = withVariants(data, train.map((t) => t.row), opts.augment);
-  const nAugmented = trainSet.n - train.length;
-  const valRows = validation.map((v) => v.row);
-  const valSet = valRows.length > 0 ? gather(data, valRows) : undefined;
+  const d = data.dim;
   const t0 = performance.now();
   const common = { ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.onEpoch ? { onEpoch: opts.onEpoch } : {}) };
-  const allRows = Array.from({ length: n }, (_, i) => i);
   if (opts.recipe === 'tm') {
     // The Teachable-Machine-style baseline has no early stopping: it trains on every row.
-    const head = await trainTeachableMachineHead(gather(data, allRows), numClasses, { ...common, seed: settings.seed });
+    const head = await trainTeachableMachineHead({ x: data.x, y: Int32Array.from(data.labels), n, d }, numClasses, { ...common, seed: settings.seed });
     return { head, validation: null, validationRows: new Int32Array(0), validationPred: new Int32Array(0), validationProbs: new Float32Array(0), trainMs: performance.now() - t0, nTrain: n, nAugmented: 0 };
   }
-  const selected = await trainHead(trainSet, numClasses, settings, { ...common, ...(valSet ? { validation: valSet } : {}) });
+  // Training reads the split's rows where they lie, scaled to unit length through per-row factors
+  // computed once here (not by each trainHead), and writes them standardised straight into the
+  // backend's tensors: training makes no copy of the data set (fresh megabytes cost a worker that
+  // has not trained yet more than the arithmetic does); the validation predictions copy their rows
+  // a chunk at a time.
+  const normalize = settings.normalizeRows !== false;
+  const scales: Scales = {
+    data: normalize ? rowScales(data.x, d) : null,
+    augment: normalize && opts.augment && opts.augment.ids.length > 0 ? rowScales(opts.augment.x, d) : null,
+  };
+  const trainSet = trainingRows(data, train.map((t) => t.row), opts.augment, scales);
+  const nAugmented = trainSet.n - train.length;
+  const valRows = validation.map((v) => v.row);
+  const valSet: RowSet | undefined = valRows.length > 0 ? { parts: [{ x: data.x, rows: valRows, scale: scales.data }], y: Int32Array.from(valRows, (r) => data.labels[r]!), n: valRows.length, d } : undefined;
+  const vectors: Float64Array[] = []; // L-BFGS scratch, shared by the validation run and the refit
+  const selected = await trainHeadOnRows(trainSet, numClasses, settings, { ...common, vectors, ...(valSet ? { validation: valSet } : {}) });
   let metrics: Metrics | null = null;
   let pred: Int32Array = new Int32Array(0);
   let probs: Float32Array = new Float32Array(0);
   if (valSet) {
-    probs = predictHead(selected, valSet.x, valSet.n);
+    probs = predictRows(selected, data, valRows);
     pred = argmaxRows(probs, numClasses);
     metrics = computeMetrics(valSet.y, pred, numClasses);
   }
@@ -96,9 +138,11 @@ export async function fitHead(
     // The validation rows measured the recipe and chose the stopping point; the model the user
     // keeps is then fitted on every sample with that budget (as retrain.py-style tools do after
     // model selection). Validation metrics above describe a model that never saw those rows.
-    const final = await trainHead(withVariants(data, allRows, opts.augment), numClasses, { ...settings, epochs: Math.max(1, selected.bestEpoch), earlyStoppingPatience: 0 }, opts.signal ? { signal: opts.signal } : {});
+    const all = trainingRows(data, null, opts.augment, scales);
+    const final = await trainHeadOnRows(all, numClasses, { ...settings, epochs: Math.max(1, selected.bestEpoch), earlyStoppingPatience: 0 }, { vectors, ...(opts.signal ? { signal: opts.signal } : {}) });
     head = { ...final, history: selected.history, bestEpoch: selected.bestEpoch };
   }
   const trainMs = performance.now() - t0;
   return { head, validation: metrics, validationRows: Int32Array.from(valRows), validationPred: pred, validationProbs: probs, trainMs, nTrain: trainSet.n, nAugmented };
 }
+

@@ -6,7 +6,7 @@
 // ~60x slower than transposing explicitly (see weightGradient).
 
 import * as tf from '@tensorflow/tfjs';
-import type { EpochReport, HeadData } from './head-types';
+import { forEachRow, type EpochReport, type RowSet } from './head-types';
 
 /** One data set, standardised, on the backend for the whole run. */
 export interface DataTensors {
@@ -31,8 +31,15 @@ export interface HostRows {
   numClasses: number;
 }
 
+/**
+ * Standardise the rows ((x - mean) * invStd in float32 arithmetic, as the backend's sub and mul
+ * would do it) and upload them with the labels and row weights. The standardised rows are written
+ * straight into the tensor's memory where the backend allows it (filledTensor2d), so training
+ * allocates no JS copy of the data; with `keepHostRows` they are also kept in JS memory (mini-
+ * batches are assembled from them).
+ */
 export function uploadData(
-  data: HeadData,
+  data: RowSet,
   numClasses: number,
   mean: Float32Array,
   invStd: Float32Array,
@@ -48,21 +55,75 @@ export function uploadData(
     rowWeights[i] = w;
     wSum += w;
   }
-  const raw = { x: data.x, y: data.y, w: rowWeights, d, numClasses };
-  const uploaded = uploadRows(raw, null);
-  const x = tf.tidy(() => tf.mul(tf.sub(uploaded.x, tf.tensor1d(mean)), tf.tensor1d(invStd)));
-  uploaded.x.dispose();
-  let host: HostRows | undefined;
+  const fill = (out: Float32Array) => standardiseRows(data, mean, invStd, out);
   if (keepHostRows) {
-    const xs = new Float32Array(n * d);
-    for (let i = 0; i < n; i++) {
-      const row = i * d;
-      for (let j = 0; j < d; j++)
-        xs[row + j] = ((data.x[row + j] as number) - (mean[j] as number)) * (invStd[j] as number);
-    }
-    host = { ...raw, x: xs };
+    const host = { x: new Float32Array(n * d), y: data.y, w: rowWeights, d, numClasses };
+    fill(host.x);
+    return { ...uploadRows(host, null), wSum, host };
   }
-  return { ...uploaded, x: x as tf.Tensor2D, wSum, host };
+  const x = filledTensor2d(n, d, fill);
+  return { ...labelTensors(data.y, rowWeights, numClasses), x, n, wSum, host: undefined };
+}
+
+/**
+ * out (n x d) = (row - mean) * invStd. Math.fround after the subtraction makes each step a float32
+ * operation (a float64 result rounded once to float32 is the float32 result for +, - and *), so
+ * the values match what tf.sub and tf.mul of float32 tensors give, bit for bit.
+ */
+function standardiseRows(data: RowSet, mean: Float32Array, invStd: Float32Array, out: Float32Array): void {
+  const d = data.d;
+  forEachRow(data, (x, o, scale, i) => {
+    const to = i * d;
+    if (scale === null) {
+      for (let j = 0; j < d; j++)
+        out[to + j] = Math.fround((x[o + j] as number) - (mean[j] as number)) * (invStd[j] as number);
+    } else {
+      for (let j = 0; j < d; j++)
+        out[to + j] = Math.fround(Math.fround((x[o + j] as number) * scale) - (mean[j] as number)) * (invStd[j] as number);
+    }
+  });
+}
+
+/** The parts of the WASM backend that let a kernel write its output in place. */
+interface HeapBackend {
+  makeOutput(shape: number[], dtype: 'float32'): tf.TensorInfo;
+  typedArrayFromHeap(info: tf.TensorInfo): Float32Array;
+}
+
+/**
+ * A [rows, cols] float32 tensor whose values `fill` writes. On WASM, `fill` writes into the
+ * tensor's own memory on the WASM heap, as the backend's kernels do with their outputs (makeOutput
+ * + typedArrayFromHeap), instead of into a fresh JS array that tf.tensor2d would copy: the heap is
+ * already paged in once a model has run, and a fresh array of megabytes costs its page faults
+ * (~20 us per 4 KiB on the 2-core development VM). Nothing may touch the backend during `fill`
+ * (a growing heap would detach the view). Elsewhere: a JS array and tf.tensor2d.
+ */
+export function filledTensor2d(rows: number, cols: number, fill: (out: Float32Array) => void): tf.Tensor2D {
+  const backend = tf.backend() as unknown as Partial<HeapBackend>;
+  if (tf.getBackend() === 'wasm' && typeof backend.makeOutput === 'function' && typeof backend.typedArrayFromHeap === 'function') {
+    const info = backend.makeOutput([rows, cols], 'float32');
+    try {
+      fill(backend.typedArrayFromHeap(info));
+    } catch (err) {
+      tf.backend().disposeData(info.dataId);
+      throw err;
+    }
+    return tf.engine().makeTensorFromTensorInfo(info) as tf.Tensor2D;
+  }
+  const values = new Float32Array(rows * cols);
+  fill(values);
+  return tf.tensor2d(values, [rows, cols]);
+}
+
+function labelTensors(y: Int32Array, w: Float32Array, numClasses: number) {
+  return tf.tidy(() => {
+    const labels = tf.tensor1d(y, 'int32');
+    return {
+      y: tf.cast(tf.oneHot(labels, numClasses), 'float32') as tf.Tensor2D,
+      labels,
+      w: tf.tensor2d(w, [y.length, 1]),
+    };
+  });
 }
 
 /**
@@ -89,16 +150,7 @@ export function uploadRows(
     });
   }
   const n = y.length;
-  return tf.tidy(() => {
-    const labels = tf.tensor1d(y, 'int32');
-    return {
-      x: tf.tensor2d(x, [n, d]),
-      y: tf.cast(tf.oneHot(labels, numClasses), 'float32') as tf.Tensor2D,
-      labels,
-      w: tf.tensor2d(w, [n, 1]),
-      n,
-    };
-  });
+  return { ...labelTensors(y, w, numClasses), x: tf.tensor2d(x, [n, d]), n };
 }
 
 export function disposeData(t: DataTensors | undefined): void {

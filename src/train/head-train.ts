@@ -1,5 +1,6 @@
-// trainHead: checks the input, standardises the features, keeps the data on the backend for the
-// whole run and hands it to an optimiser:
+// trainHead (packed rows) and trainHeadOnRows (rows picked out of the caller's arrays, fitHead):
+// checks the input, standardises the features, keeps the data on the backend for the whole run and
+// hands it to an optimiser:
 // - softmax, full batch (the default): L-BFGS (head-lbfgs.ts), deterministic, 10-30 iterations;
 // - mlp, or any mini-batch run: Adam with hand-written gradients (head-adam.ts).
 // Everything it creates on the backend is disposed before it returns or throws.
@@ -19,15 +20,18 @@ import {
 import { runLbfgs } from './head-lbfgs';
 import {
   checkData,
+  checkRows,
   checkSettings,
+  rowsOf,
   type DenseWeights,
   type EpochReport,
   type HeadData,
   type HeadSettings,
+  type RowSet,
   type TrainedHead,
   type TrainHeadOptions,
 } from './head-types';
-import { l2NormalizeRows, standardisation, throwIfCancelled } from './head-util';
+import { rowScales, standardisation, throwIfCancelled } from './head-util';
 
 /** The optimiser a run uses: L-BFGS needs a deterministic full-batch loss (no dropout, no batches). */
 export function headOptimizer(s: HeadSettings, n: number): 'lbfgs' | 'adam' {
@@ -36,20 +40,39 @@ export function headOptimizer(s: HeadSettings, n: number): 'lbfgs' | 'adam' {
 }
 
 export async function trainHead(
-  rawTrain: HeadData,
+  train: HeadData,
   numClasses: number,
   settings: HeadSettings,
-  rawOpts: TrainHeadOptions = {},
+  opts: TrainHeadOptions = {},
 ): Promise<TrainedHead> {
   checkSettings(settings);
-  checkData(rawTrain, numClasses, 'training', undefined, false); // standardisation checks the values
-  if (rawOpts.validation) checkData(rawOpts.validation, numClasses, 'validation', rawTrain.d);
+  checkData(train, numClasses, 'training', undefined, false); // standardisation checks the values
+  if (opts.validation) checkData(opts.validation, numClasses, 'validation', train.d, false);
+  // Unit-length rows are read through per-row factors: no scaled copy of the data is made.
   const normalize = settings.normalizeRows !== false;
-  const train = normalize ? { ...rawTrain, x: l2NormalizeRows(rawTrain.x, rawTrain.d) } : rawTrain;
-  const opts =
-    normalize && rawOpts.validation
-      ? { ...rawOpts, validation: { ...rawOpts.validation, x: l2NormalizeRows(rawOpts.validation.x, rawOpts.validation.d) } }
-      : rawOpts;
+  const rows = (data: HeadData) => rowsOf(data, normalize ? rowScales(data.x, data.d) : null);
+  const { validation, ...rest } = opts;
+  return trainHeadOnRows(rows(train), numClasses, settings, {
+    ...rest,
+    ...(validation ? { validation: rows(validation) } : {}),
+  });
+}
+
+/**
+ * trainHead on rows read where they lie (fitHead: the split's rows of the caller's arrays, with
+ * their unit-length factors when settings.normalizeRows is on; the head then says inputNorm 'l2').
+ * `vectors`: scratch vectors an L-BFGS run takes from and returns to (runs of one fit share them).
+ */
+export async function trainHeadOnRows(
+  train: RowSet,
+  numClasses: number,
+  settings: HeadSettings,
+  opts: Omit<TrainHeadOptions, 'validation'> & { validation?: RowSet; vectors?: Float64Array[] } = {},
+): Promise<TrainedHead> {
+  checkSettings(settings);
+  checkRows(train, numClasses, 'training', undefined, false); // standardisation checks the values
+  if (opts.validation) checkRows(opts.validation, numClasses, 'validation', train.d);
+  const normalize = settings.normalizeRows !== false;
   const s: HeadSettings = { ...settings, normalizeRows: normalize };
   const yieldEvery = Math.max(1, Math.floor(opts.yieldEvery ?? 1));
   throwIfCancelled(opts.signal);
@@ -87,6 +110,7 @@ export async function trainHead(
         d: train.d,
         numClasses,
         progress,
+        vectors: opts.vectors ?? [],
       });
       layers = [{ kernel, bias, inDim: train.d, outDim: numClasses }];
       ({ history, bestEpoch } = progress);

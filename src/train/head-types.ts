@@ -87,6 +87,25 @@ export interface HeadData {
   d: number;
 }
 
+/**
+ * Training rows read where they lie instead of being copied (fitHead picks the split's rows out
+ * of the caller's arrays): the rows of `parts` in order, row i labelled y[i]. A part takes rows
+ * `rows` (all when null) of its packed array x (d wide); with `scale` (indexed by row of x) each
+ * value is multiplied by its row's factor and rounded to float32, as l2NormalizeRows does.
+ */
+export interface RowSet {
+  parts: RowPart[];
+  y: Int32Array;
+  n: number;
+  d: number;
+}
+
+export interface RowPart {
+  x: Float32Array;
+  rows: ArrayLike<number> | null;
+  scale: Float64Array | null;
+}
+
 export interface EpochReport {
   epoch: number;
   loss: number;
@@ -156,6 +175,29 @@ export function checkSettings(s: HeadSettings): void {
   if (!Number.isFinite(s.seed)) throw invalid(`Seed must be a number, got ${s.seed}.`);
 }
 
+/** A packed data set as a RowSet of one part, its rows multiplied by `scale` when given. */
+export function rowsOf(data: HeadData, scale: Float64Array | null = null): RowSet {
+  return { parts: [{ x: data.x, rows: null, scale }], y: data.y, n: data.n, d: data.d };
+}
+
+/**
+ * Calls visit(x, offset, scale, i) for each row i of the set: its values are x[offset + j] for
+ * j < d, each multiplied by `scale` (then rounded to float32) unless scale is null.
+ */
+export function forEachRow(
+  set: RowSet,
+  visit: (x: Float32Array, offset: number, scale: number | null, i: number) => void,
+): void {
+  let i = 0;
+  for (const part of set.parts) {
+    const count = part.rows ? part.rows.length : Math.floor(part.x.length / set.d);
+    for (let r = 0; r < count; r++) {
+      const row = part.rows ? (part.rows[r] as number) : r;
+      visit(part.x, row * set.d, part.scale ? (part.scale[row] as number) : null, i++);
+    }
+  }
+}
+
 /**
  * Shapes, labels in range and (unless `checkValues` is false, for a caller that checks while it
  * reads the values anyway) finite features; `what` names the set in messages.
@@ -167,28 +209,60 @@ export function checkData(
   d?: number,
   checkValues = true,
 ): void {
-  if (!Number.isInteger(numClasses) || numClasses < 2)
-    throw invalid(`A head needs at least 2 classes, got ${numClasses}.`);
-  if (!Number.isInteger(data.n) || data.n < 1) throw invalid(`The ${what} set is empty.`);
-  if (!Number.isInteger(data.d) || data.d < 1)
-    throw invalid(`Invalid embedding size ${data.d} in the ${what} set.`);
-  if (d !== undefined && data.d !== d)
-    throw invalid(`The ${what} set has embedding size ${data.d}, expected ${d}.`);
+  checkSizes(numClasses, data, what, d);
   if (data.x.length !== data.n * data.d)
     throw invalid(`The ${what} set has ${data.x.length} values, expected ${data.n} x ${data.d}.`);
-  if (data.y.length !== data.n)
-    throw invalid(`The ${what} set has ${data.y.length} labels for ${data.n} rows.`);
-  for (let i = 0; i < data.n; i++) {
-    const label = data.y[i] as number;
+  checkRows(rowsOf(data), numClasses, what, d, checkValues);
+}
+
+function checkSizes(numClasses: number, set: { n: number; d: number }, what: string, d?: number): void {
+  if (!Number.isInteger(numClasses) || numClasses < 2)
+    throw invalid(`A head needs at least 2 classes, got ${numClasses}.`);
+  if (!Number.isInteger(set.n) || set.n < 1) throw invalid(`The ${what} set is empty.`);
+  if (!Number.isInteger(set.d) || set.d < 1)
+    throw invalid(`Invalid embedding size ${set.d} in the ${what} set.`);
+  if (d !== undefined && set.d !== d)
+    throw invalid(`The ${what} set has embedding size ${set.d}, expected ${d}.`);
+}
+
+/** checkData for a RowSet: every listed row lies inside its array. */
+export function checkRows(
+  set: RowSet,
+  numClasses: number,
+  what: string,
+  d?: number,
+  checkValues = true,
+): void {
+  checkSizes(numClasses, set, what, d);
+  let rows = 0;
+  for (const part of set.parts) {
+    const available = Math.floor(part.x.length / set.d);
+    const listed = part.rows ?? [];
+    for (let r = 0; r < listed.length; r++) {
+      const row = listed[r] as number;
+      if (!Number.isInteger(row) || row < 0 || row >= available)
+        throw invalid(`The ${what} set lists row ${row} of an array of ${available} rows.`);
+    }
+    rows += part.rows ? part.rows.length : available;
+  }
+  if (rows !== set.n) throw invalid(`The ${what} set has ${rows} rows, expected ${set.n}.`);
+  if (set.y.length !== set.n)
+    throw invalid(`The ${what} set has ${set.y.length} labels for ${set.n} rows.`);
+  for (let i = 0; i < set.n; i++) {
+    const label = set.y[i] as number;
     if (label < 0 || label >= numClasses)
       throw invalid(`Label ${label} in the ${what} set is outside 0..${numClasses - 1}.`);
   }
-  if (checkValues) checkFinite(data, what);
+  if (checkValues) checkFinite(set, what);
 }
 
-export function checkFinite(data: HeadData, what: string): void {
-  for (let i = 0; i < data.x.length; i++) {
-    if (!Number.isFinite(data.x[i] as number))
-      throw invalid(`The ${what} set has a non-finite value in row ${Math.floor(i / data.d)}.`);
-  }
+/** Throws for the first row with a non-finite value (after its scale, if any). */
+export function checkFinite(set: RowSet, what: string): void {
+  forEachRow(set, (x, o, scale, i) => {
+    for (let j = 0; j < set.d; j++) {
+      const v = x[o + j] as number;
+      if (!Number.isFinite(scale === null ? v : Math.fround(v * scale)))
+        throw invalid(`The ${what} set has a non-finite value in row ${i}.`);
+    }
+  });
 }

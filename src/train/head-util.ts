@@ -3,26 +3,40 @@
 
 import { GlimpseError } from '../shared/errors';
 import { mulberry32 } from '../shared/rng';
-import { checkFinite, type HeadData } from './head-types';
+import { checkFinite, forEachRow, type RowSet } from './head-types';
 
 /** Smallest length a row is divided by: an all-zero embedding stays zero instead of NaN. */
 export const MIN_ROW_NORM = 1e-12;
 
 /** A copy of x (n x d, row-major) with every row scaled to unit L2 length (float64 sums). */
 export function l2NormalizeRows(x: Float32Array, d: number): Float32Array {
+  const scale = rowScales(x, d);
   const out = new Float32Array(x.length);
-  for (let row = 0; row < x.length; row += d) {
+  for (let i = 0; i < scale.length; i++) {
+    const s = scale[i] as number;
+    for (let j = i * d; j < (i + 1) * d; j++) out[j] = (x[j] as number) * s;
+  }
+  return out;
+}
+
+/** Per row of x (n x d): the factor that gives it unit L2 length, 1 / max(||row||, 1e-12). */
+export function rowScales(x: Float32Array, d: number): Float64Array {
+  const n = Math.floor(x.length / d);
+  const out = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
     let sq = 0;
-    for (let j = 0; j < d; j++) sq += (x[row + j] as number) ** 2;
-    const inv = 1 / Math.max(Math.sqrt(sq), MIN_ROW_NORM);
-    for (let j = 0; j < d; j++) out[row + j] = (x[row + j] as number) * inv;
+    for (let j = i * d; j < (i + 1) * d; j++) {
+      const v = x[j] as number;
+      sq += v * v;
+    }
+    out[i] = 1 / Math.max(Math.sqrt(sq), MIN_ROW_NORM);
   }
   return out;
 }
 
 /**
- * Feature scaling computed on the train rows of x (n x d, row-major), accumulated in float64:
- * x' = (x - mean) * invStd with invStd = 1 / sqrt(var + average var).
+ * Feature scaling computed on the train rows (after their row scale, if any), accumulated in
+ * float64: x' = (x - mean) * invStd with invStd = 1 / sqrt(var + average var).
  *
  * The variance is shrunk toward the average over features: with a few dozen rows the per-feature
  * variances are noisy, and a feature that barely fires in the train set (common after ReLU) must
@@ -33,20 +47,27 @@ export function l2NormalizeRows(x: Float32Array, d: number): Float32Array {
  * non-negative inputs are centred (every hidden ReLU then switches on about half the rows).
  */
 export function standardisation(
-  data: HeadData,
+  data: RowSet,
   center = true,
 ): { mean: Float32Array; invStd: Float32Array } {
-  const { x, n, d } = data;
+  const { n, d } = data;
   const sum = new Float64Array(d);
   const sumSq = new Float64Array(d);
-  for (let i = 0; i < n; i++) {
-    const row = i * d;
-    for (let j = 0; j < d; j++) {
-      const v = x[row + j] as number;
-      sum[j] = (sum[j] as number) + v;
-      sumSq[j] = (sumSq[j] as number) + v * v;
+  forEachRow(data, (x, o, scale) => {
+    if (scale === null) {
+      for (let j = 0; j < d; j++) {
+        const v = x[o + j] as number;
+        sum[j] = (sum[j] as number) + v;
+        sumSq[j] = (sumSq[j] as number) + v * v;
+      }
+    } else {
+      for (let j = 0; j < d; j++) {
+        const v = Math.fround((x[o + j] as number) * scale);
+        sum[j] = (sum[j] as number) + v;
+        sumSq[j] = (sumSq[j] as number) + v * v;
+      }
     }
-  }
+  });
   // A NaN or infinity anywhere makes its column's sums non-finite: one pass checks and sums.
   if (!sum.every(Number.isFinite) || !sumSq.every(Number.isFinite)) checkFinite(data, 'training');
   const mean = new Float32Array(d);
