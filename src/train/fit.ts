@@ -3,12 +3,13 @@
 // validation metrics. Whatever the app does, eval measures.
 import { stratifiedSplit } from '../dataset/split';
 import { GlimpseError } from '../shared/errors';
-import { predictHead, trainTeachableMachineHead, type EpochReport, type HeadSettings, type TrainedHead } from './head';
+import { DEFAULT_HEAD_SETTINGS, predictHead, trainTeachableMachineHead, type EpochReport, type HeadSettings, type TrainedHead } from './head';
 import { argmaxRows, computeMetrics, type Metrics } from './metrics';
 import type { AugmentedVectors } from './augment';
 import { rowScales } from './head-util';
 import { trainHeadOnRows } from './head-train';
 import type { RowPart, RowSet } from './head-types';
+import { mulberry32 } from '../shared/rng';
 
 export interface LabelledVectors {
   ids: readonly string[];
@@ -146,3 +147,23 @@ export async function fitHead(
   return { head, validation: metrics, validationRows: Int32Array.from(valRows), validationPred: pred, validationProbs: probs, trainMs, nTrain: trainSet.n, nAugmented };
 }
 
+/**
+ * One small fitHead (60 synthetic rows of `dim` values, 3 classes, at most 10 iterations) whose
+ * result is thrown away, for a worker that has just loaded its model and is idle: the first real
+ * training then finds its JS compiled and the backend's kernels warm instead of paying for that
+ * itself. Never rejects (a failed warm-up only means the first training is slower).
+ */
+export async function warmHeadTraining(dim: number): Promise<void> {
+  const n = 60;
+  const k = 3;
+  const next = mulberry32(1);
+  const x = new Float32Array(n * dim);
+  for (let i = 0; i < x.length; i++) x[i] = next() + (i % k === Math.floor(i / dim) % k ? 0.5 : 0);
+  const labels = Int32Array.from({ length: n }, (_, i) => i % k);
+  const ids = Array.from({ length: n }, (_, i) => `warm${i}`);
+  try {
+    await fitHead({ ids, labels, x, dim }, k, { ...DEFAULT_HEAD_SETTINGS, epochs: 10 });
+  } catch {
+    // Nothing to report: the next real training pays its own warm-up.
+  }
+}

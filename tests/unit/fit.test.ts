@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { afterAll, describe, expect, it } from 'vitest';
 import { stratifiedSplit } from '../../src/dataset/split';
-import { fitHead } from '../../src/train/fit';
+import { fitHead, warmHeadTraining } from '../../src/train/fit';
 import { filledTensor2d } from '../../src/train/head-data';
 import { defaultHeadSettings, trainHead, type HeadData, type HeadSettings, type TrainedHead } from '../../src/train/head';
 import { mulberry32 } from '../../src/shared/rng';
@@ -82,6 +82,13 @@ describe.each(['cpu', 'wasm'] as const)('fitHead on the %s backend', (backend) =
     const plusOne = tf.add(t, 1);
     expect(Array.from(plusOne.dataSync())).toEqual(Array.from({ length: 12 }, (_, i) => i * 0.5 + 1));
     tf.dispose([t, plusOne]);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('warmHeadTraining runs and leaks nothing', async () => {
+    expect(await tf.setBackend(backend)).toBe(true);
+    const before = tf.memory().numTensors;
+    await warmHeadTraining(64);
     expect(tf.memory().numTensors).toBe(before);
   });
 });
