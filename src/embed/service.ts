@@ -17,6 +17,7 @@ import { classifyEmbedding, trainHandlers } from '../train/service';
 import { AUGMENT_VARIANTS, augmentToBatch } from '../train/augment';
 import { fineTuneHandlers, withBaseWeights, withTunedPrediction } from './finetune-service';
 import { embedItems } from './embed-items';
+import { warmHeadTraining } from '../train/fit';
 import { armHelperCrash, browserLanePlan, ensureHelperLanes, helperBatches, helperLanes, helperTensors, setLaneOverride, stopHelperLanes, touchHelperLanes, type HelperLane } from './lanes';
 
 let extractor: Extractor | null = null;
@@ -79,6 +80,9 @@ async function init(req: InitRequest, progress: (p: Requests['init']['progress']
   const w0 = performance.now();
   progress({ phase: 'warmup', loadedBytes: 0, doneFiles: 0, totalFiles: 0 });
   await extractor.warmup(1);
+  // The first real training would otherwise pay for compiling the training code and warming its
+  // kernels (src/train/fit.ts); the worker is idle now. Not awaited: the model is ready.
+  void warmHeadTraining(extractor.spec.embeddingDim);
   const result: InitResult = {
     backend,
     extractor: {
