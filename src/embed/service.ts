@@ -81,8 +81,10 @@ async function init(req: InitRequest, progress: (p: Requests['init']['progress']
   progress({ phase: 'warmup', loadedBytes: 0, doneFiles: 0, totalFiles: 0 });
   await extractor.warmup(1);
   // The first real training would otherwise pay for compiling the training code and warming its
-  // kernels (src/train/fit.ts); the worker is idle now. Not awaited: the model is ready.
-  void warmHeadTraining(extractor.spec.embeddingDim);
+  // kernels (src/train/fit.ts); the worker is idle now. Not awaited: the model is ready. Only on
+  // WASM and real GPUs: on plain JS or a software GPU the warm-up itself takes seconds of CPU.
+  const software = probes?.find((p) => p.name === backend?.name)?.software ?? false;
+  if (backend.name !== 'cpu' && !software) void warmHeadTraining(extractor.spec.embeddingDim);
   const result: InitResult = {
     backend,
     extractor: {
