@@ -9,10 +9,10 @@ import { probeBackends, setBrowserBackend } from './backend-browser';
 import { loadExtractor, type Extractor } from './extractor';
 import { cachingFetcher } from './fetch-cache';
 import { armTestLoss, gpuGeneration, guardGpu, isGpuLossError, testLossPoint, watchActiveBackend } from './gpu-watchdog';
-import type { AugmentItemResult, ClassifyResult, EmbedItemResult, ImageInput, InitRequest, InitResult, ProfileResult, Requests, WorkerEvent } from './protocol';
+import type { AugmentItemResult, ClassifyResult, EmbedItemResult, ImageInput, InitRequest, InitResult, Requests, WorkerEvent } from './protocol';
 import type { EpochReport } from '../train/head';
 import { findExtractor } from './specs';
-import { countMacs, measureMatmulRate, timeNetwork } from './flops';
+import { profileExtractor } from './profile';
 import { classifyEmbedding, trainHandlers } from '../train/service';
 import { AUGMENT_VARIANTS, augmentToBatch } from '../train/augment';
 import { fineTuneHandlers, withBaseWeights, withTunedPrediction } from './finetune-service';
@@ -321,37 +321,10 @@ async function predict(image: ImageInput): Promise<{ probs: Float32Array; ms: nu
   return { probs, ms: performance.now() - t0 };
 }
 
-async function profile(batches: number[], repeats: number): Promise<ProfileResult> {
-  const ex = checkReady();
-  const s = ex.spec.inputSize;
-  const embedMsPerImage: Record<number, number> = {};
-  for (const b of batches) embedMsPerImage[b] = await timeNetwork((x) => ex.embedTensor(x), s, b, repeats);
-  const matmulMacsPerS = await measureMatmulRate();
-  // With helper lanes the cores are split between workers: the same measurements on every lane at
-  // once give the network's throughput and the multiply-add rate of all the cores together.
-  const helpers = helperLanes();
-  let allLanes: ProfileResult['allLanes'] = null;
-  if (helpers.length > 0) {
-    const batch = Number(Object.entries(embedMsPerImage).sort((a, b) => a[1] - b[1])[0]![0]);
-    const nets: number[] = await Promise.all([timeNetwork((x) => ex.embedTensor(x), s, batch, repeats), ...helpers.map(async (h) => (await h.profile(batch, repeats, false)).msPerImage)]);
-    const rates: number[] = await Promise.all([measureMatmulRate(), ...helpers.map(async (h) => (await h.profile(batch, 0, true)).matmulMacsPerS)]);
-    const imagesPerS = nets.reduce((sum, ms) => sum + 1000 / ms, 0);
-    allLanes = { lanes: nets.length, batch, embedMsPerImage: 1000 / imagesPerS, matmulMacsPerS: rates.reduce((a, b) => a + b, 0) };
-  }
-  return {
-    backend: tf.getBackend(),
-    extractor: ex.spec.id,
-    macsPerImage: ex.layersModel ? countMacs(ex.layersModel, ex.spec.embeddingOutput) : null,
-    matmulMacsPerS,
-    embedMsPerImage,
-    allLanes,
-  };
-}
-
 export const embedHandlers: Record<keyof Requests, Handler> = {
   profile: async (payload) => {
     const { batches, repeats } = payload as Requests['profile']['req'];
-    return { data: await profile(batches, repeats) };
+    return { data: await profileExtractor(checkReady(), batches, repeats) };
   },
   ...trainHandlers,
   ...fineTuneHandlers(checkReady),
