@@ -22,7 +22,7 @@ const boundaries = {
 };
 
 export default tseslint.config(
-  { ignores: ['dist', '**/dist/**', 'dist-*', 'node_modules', '**/node_modules/**', '.cache', 'public/models', 'coverage', 'test-results', 'bench/gpu/**/*.mjs'] },
+  { ignores: ['dist', '**/dist/**', 'dist-*', 'node_modules', '**/node_modules/**', '.cache', 'public/models', 'coverage', 'test-results', 'bench/gpu/**/*.mjs', 'scripts/inception-v3-2015-mixed8'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

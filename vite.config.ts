@@ -1,11 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Connect, Plugin } from 'vite';
+import type { Plugin } from 'vite';
 import { defineConfig } from 'vite';
 import react from '@vitejs/plugin-react';
 import { VitePWA } from 'vite-plugin-pwa';
-
-const sharedModels = path.resolve(import.meta.dirname, '..', 'shared', 'models');
 
 /** Hosts the published Inception-v3 may be fetched from (TF Hub redirects to Kaggle / GCS). */
 export const MODEL_HOSTS = ['https://tfhub.dev', 'https://www.kaggle.com', 'https://storage.googleapis.com'];
@@ -57,37 +55,6 @@ const isolation = {
 };
 
 /**
- * Serves ../shared/models/ at /shared-models/ on the dev and preview servers, for tests and
- * evaluation of the 2015 Inception-v3 weights. Never copied into the build.
- */
-function sharedModelsPlugin(): Plugin {
-  const handler: Connect.NextHandleFunction = (req, res, next) => {
-    const url = (req.url ?? '').split('?')[0]!;
-    const prefix = '/shared-models/';
-    if (!url.startsWith(prefix)) return next();
-    const rel = decodeURIComponent(url.slice(prefix.length));
-    const file = path.resolve(sharedModels, rel);
-    if (!file.startsWith(sharedModels + path.sep) || !fs.existsSync(file) || !fs.statSync(file).isFile()) {
-      res.statusCode = 404;
-      res.end('not found');
-      return;
-    }
-    res.setHeader('Content-Type', file.endsWith('.json') ? 'application/json' : 'application/octet-stream');
-    for (const [k, v] of Object.entries(isolation)) res.setHeader(k, v);
-    fs.createReadStream(file).pipe(res);
-  };
-  return {
-    name: 'glimpse-shared-models',
-    configureServer(server) {
-      server.middlewares.use(handler);
-    },
-    configurePreviewServer(server) {
-      server.middlewares.use(handler);
-    },
-  };
-}
-
-/**
  * Installable PWA (DESIGN.md 10). The service worker precaches the app shell only: HTML, JS
  * (including the embedding worker), CSS, the TF.js WASM binaries, icons and the manifest.
  *
@@ -137,11 +104,11 @@ function pwaPlugin() {
       globPatterns: ['**/*.{html,js,css,wasm,svg,png}'],
       // Models live in their own runtime cache (above); source maps and the benchmark page are
       // for developers only.
-      globIgnores: ['models/**', 'shared-models/**', '**/*.map', 'bench/**'],
+      globIgnores: ['models/**', '**/*.map', 'bench/**'],
       // The main bundle and the embedding worker (TF.js, unminified: see build below) are 3-5 MB.
       maximumFileSizeToCacheInBytes: 12 * 1024 * 1024,
       navigateFallback: 'index.html',
-      navigateFallbackDenylist: [/\/models\//, /\/shared-models\//, /\.webmanifest$/, /\/bench\//],
+      navigateFallbackDenylist: [/\/models\//, /\.webmanifest$/, /\/bench\//],
       // Open pages get the new worker only when the user accepts "Reload" (SKIP_WAITING); a first
       // install controls the page at once so it works offline without a reload.
       skipWaiting: false,
@@ -158,7 +125,7 @@ const appBuild = JSON.stringify(process.env.VITE_APP_BUILD ?? '');
 
 export default defineConfig({
   base: './',
-  plugins: [react(), sharedModelsPlugin(), cspMetaPlugin(), pwaPlugin()],
+  plugins: [react(), cspMetaPlugin(), pwaPlugin()],
   define: { __APP_VERSION__: appVersion, __APP_BUILD__: appBuild },
   worker: { format: 'es' },
   server: { headers: isolation },
@@ -175,5 +142,18 @@ export default defineConfig({
     // bench/baseline.html: the main-thread TF.js baseline that `npm run bench` compares against.
     rollupOptions: { input: { main: 'index.html', baseline: 'bench/baseline.html' } },
   },
-  optimizeDeps: { exclude: ['@tensorflow/tfjs-backend-wasm'] },
+  // The dev server pre-bundles TF.js (its WASM backend and seedrandom are CommonJS, which the
+  // browser cannot import raw: "does not provide an export named 'wasmWorkerContents'",
+  // "require is not defined"). Listing the late-discovered ones avoids a reload mid-visit.
+  optimizeDeps: {
+    include: [
+      '@tensorflow/tfjs',
+      '@tensorflow/tfjs-backend-wasm',
+      '@tensorflow/tfjs-backend-webgl',
+      '@tensorflow/tfjs-backend-webgpu',
+      '@tensorflow/tfjs-backend-cpu',
+      'ml-pca',
+      'umap-js',
+    ],
+  },
 });

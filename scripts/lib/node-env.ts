@@ -36,10 +36,9 @@ export async function initNodeBackend(name = process.env.GLIMPSE_BACKEND ?? 'was
   return tf.getBackend();
 }
 
-/** Maps the app's URLs ("models/..", "shared-models/..") to files on disk. */
+/** Maps the app's URLs ("models/..") to files on disk. */
 export function resolveModelPath(url: string): string {
   const clean = url.split('?')[0]!;
-  if (clean.startsWith('shared-models/')) return path.join(sharedRoot, 'models', clean.slice('shared-models/'.length));
   if (clean.startsWith('models/')) return path.join(repoRoot, 'public', clean);
   if (clean.startsWith('cache-models/')) return path.join(repoRoot, '.cache', 'models', clean.slice('cache-models/'.length));
   return clean;

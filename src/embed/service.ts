@@ -11,7 +11,7 @@ import { cachingFetcher } from './fetch-cache';
 import { armTestLoss, gpuGeneration, guardGpu, isGpuLossError, testLossPoint, watchActiveBackend } from './gpu-watchdog';
 import type { AugmentItemResult, ClassifyResult, EmbedItemResult, ImageInput, InitRequest, InitResult, Requests, WorkerEvent } from './protocol';
 import type { EpochReport } from '../train/head';
-import { findExtractor } from './specs';
+import { findExtractor, LABELLER_EXTRACTOR_ID } from './specs';
 import { profileExtractor } from './profile';
 import { classifyEmbedding, trainHandlers } from '../train/service';
 import { AUGMENT_VARIANTS, augmentToBatch } from '../train/augment';
@@ -21,6 +21,8 @@ import { warmHeadTraining } from '../train/fit';
 import { armHelperCrash, browserLanePlan, ensureHelperLanes, helperBatches, helperLanes, helperTensors, setLaneOverride, stopHelperLanes, touchHelperLanes, type HelperLane } from './lanes';
 
 let extractor: Extractor | null = null;
+/** ResNet-50 with its ImageNet classifier, for "What is this?" when the extractor has none. */
+let labeller: Promise<Extractor> | null = null;
 let backend: BackendChoice | null = null;
 let baseUrl = '';
 let probes: BackendProbe[] | null = null;
@@ -58,6 +60,7 @@ async function init(req: InitRequest, progress: (p: Requests['init']['progress']
   stopHelperLanes();
   setLaneOverride(req.lanes);
   if (!backend || req.backend !== undefined) {
+    dropLabeller();
     progress({ phase: 'backend', loadedBytes: 0, doneFiles: 0, totalFiles: 0 });
     probes = await probeBackends();
     backend = await selectBackend(probes, setBrowserBackend, smokeTest, req.backend);
@@ -135,6 +138,7 @@ async function doRecover(reason: string): Promise<void> {
       // the model's textures died with the context
     }
     extractor = null;
+    dropLabeller();
     const factory = tf.findBackendFactory(lost);
     try {
       tf.removeBackend(lost);
@@ -185,11 +189,34 @@ async function withGpuRecovery<T>(what: string, run: (beat: () => void) => Promi
   }
 }
 
+function dropLabeller(): void {
+  const old = labeller;
+  labeller = null;
+  void old?.then((l) => l.dispose()).catch(() => {});
+}
+
+/**
+ * The network that names ImageNet classes: the extractor itself when it has a classifier, else
+ * the bundled ResNet-50, loaded on the first "What is this?" (teaching never pays for it).
+ */
+function imagenetClassifier(): Promise<Extractor> {
+  const ex = checkReady();
+  if (ex.hasClassifier) return Promise.resolve(ex);
+  if (!labeller) {
+    const loading = loadById(LABELLER_EXTRACTOR_ID);
+    labeller = loading;
+    loading.catch(() => {
+      if (labeller === loading) labeller = null;
+    });
+  }
+  return labeller;
+}
+
 async function classify(image: ImageInput, topK: number): Promise<ClassifyResult> {
   checkReady();
   const t0 = performance.now();
   const { pixels } = await decodeImage(new Uint8Array(image.bytes), image.type, image.name);
-  const r = await withGpuRecovery('classifying an image', () => checkReady().embed([pixels], { topK }));
+  const r = await withGpuRecovery('classifying an image', async () => (await imagenetClassifier()).embed([pixels], { topK }));
   return { top: r.top?.[0] ?? [], embedding: r.embeddings[0]!, width: pixels.width, height: pixels.height, ms: performance.now() - t0 };
 }
 

@@ -35,6 +35,8 @@ export interface ExtractorSpec {
   origin: 'bundled' | 'remote' | 'local-eval';
   /** Offered to users in the extractor picker. */
   userFacing: boolean;
+  /** Loaded only when the user asks for it (it comes from another origin). */
+  optIn?: boolean;
   /**
    * Fine-tuning unfreezes this layer and everything after it up to the embedding (layers models
    * only); the cut is this layer's single input, shared by every branch of the unfrozen block.
@@ -47,9 +49,26 @@ const TFHUB = 'https://tfhub.dev/google/tfjs-model/imagenet/inception_v3';
 
 export const BUILTIN_EXTRACTORS: readonly ExtractorSpec[] = [
   {
+    id: 'inception-v3-2015-mixed8',
+    version: '2015-12-05-mixed8-f16',
+    name: 'Inception-v3 (ImageNet)',
+    modelUrl: 'models/inception-v3-2015-mixed8/model.json',
+    format: 'layers-model',
+    inputSize: 299,
+    preprocessing: 'signed',
+    embeddingOutput: 'mixed_8_avgpool',
+    embeddingDim: 1280,
+    origin: 'bundled',
+    // The first layer of block mixed_8 (it reads mixed_7): fine-tuning unfreezes the last block,
+    // the 17x17 -> 8x8 grid reduction (3x3 stride-2 convolutions, BN folded into their biases).
+    fineTuneFrom: 'mixed_8_tower_conv',
+    userFacing: true,
+    note: 'Bundled, works offline from the first start. Google’s 2015 ImageNet Inception-v3 up to block mixed_8 (1280-d).',
+  },
+  {
     id: 'inception-v3',
     version: 'tfhub-3',
-    name: 'Inception-v3 (ImageNet, TF Hub)',
+    name: 'Inception-v3, full (TF Hub download)',
     modelUrl: `${TFHUB}/feature_vector/3/default/1/model.json?tfjs-format=file`,
     format: 'graph-model',
     inputSize: 299,
@@ -64,12 +83,13 @@ export const BUILTIN_EXTRACTORS: readonly ExtractorSpec[] = [
     },
     origin: 'remote',
     userFacing: true,
-    note: 'Google’s published TF.js Inception-v3, fetched once and then cached for offline use.',
+    optIn: true,
+    note: 'Google’s published TF.js Inception-v3 (2048-d). Downloaded from TF Hub only when you ask, then kept for offline use. The hub has refused such requests for days at a time.',
   },
   {
     id: 'resnet50-imagenet',
     version: '1.0.4-f16k',
-    name: 'ResNet-50 (ImageNet, bundled)',
+    name: 'ResNet-50 (ImageNet)',
     modelUrl: 'models/resnet50-imagenet/model.json',
     format: 'layers-model',
     inputSize: 224,
@@ -85,7 +105,7 @@ export const BUILTIN_EXTRACTORS: readonly ExtractorSpec[] = [
     origin: 'bundled',
     userFacing: true,
     fineTuneFrom: 'res5a_branch2a',
-    note: 'Works offline from the first start. Weights stored as float16.',
+    note: 'Bundled. Also names the 1,000 ImageNet classes in “What is this?”. Weights stored as float16.',
   },
   {
     id: 'inception-v3-nsfwjs',
@@ -104,27 +124,14 @@ export const BUILTIN_EXTRACTORS: readonly ExtractorSpec[] = [
     fineTuneFrom: 'conv2d_77',
     note: 'Fine-tuned away from ImageNet: for speed measurements and layer names, poor features.',
   },
-  {
-    id: 'inception-v3-2015-mixed8',
-    version: '2015-12-05-mixed8-f16',
-    name: 'Inception-v3 2015 up to mixed_8 (evaluation only)',
-    modelUrl: 'shared-models/inception-v3-2015-mixed8/model.json',
-    format: 'layers-model',
-    inputSize: 299,
-    preprocessing: 'signed',
-    embeddingOutput: 'mixed_8_avgpool',
-    embeddingDim: 1280,
-    origin: 'local-eval',
-    // The first layer of block mixed_8 (it reads mixed_7): fine-tuning unfreezes the last block,
-    // the 17x17 -> 8x8 grid reduction (3x3 stride-2 convolutions, BN folded into their biases).
-    fineTuneFrom: 'mixed_8_tower_conv',
-    userFacing: false,
-    note: 'Real ImageNet Inception-v3 weights from ../shared/models; never shipped.',
-  },
 ];
 
-export const DEFAULT_EXTRACTOR_ID = 'inception-v3';
-export const FALLBACK_EXTRACTOR_ID = 'resnet50-imagenet';
+/** The bundled Inception-v3: chosen on first start, needs no network. */
+export const DEFAULT_EXTRACTOR_ID = 'inception-v3-2015-mixed8';
+/** When a chosen model cannot be loaded (e.g. the hub refuses), the app carries on with this one. */
+export const FALLBACK_EXTRACTOR_ID = 'inception-v3-2015-mixed8';
+/** Names the 1,000 ImageNet classes for "What is this?" when the active extractor has no classifier. */
+export const LABELLER_EXTRACTOR_ID = 'resnet50-imagenet';
 
 /** Stable identity of the numbers an extractor produces: model, version and preprocessing. */
 export function extractorKey(spec: ExtractorSpec): string {

@@ -98,7 +98,7 @@ export function savePreferences(p: { backend?: BackendName | null; extractor?: s
 function describeFallback(requested: string, reason: SerializedError, loaded: string): string {
   const name = BUILTIN_EXTRACTORS.find((s) => s.id === requested)?.name ?? requested;
   const other = BUILTIN_EXTRACTORS.find((s) => s.id === loaded)?.name ?? loaded;
-  return `${name} could not be loaded — ${reason.message} Using ${other} instead; it works offline. You can switch extractors later in Settings.`;
+  return `${name} could not be loaded: ${reason.message} Glimpse is using ${other} instead, which works offline.`;
 }
 
 let starting: { key: string; promise: Promise<void> } | null = null;
@@ -130,12 +130,16 @@ async function doStart(opts: { backend?: BackendName | null; extractor?: string 
       ...(Number.isInteger(lanes) && lanes >= 1 ? { lanes } : {}),
     };
     const res = await embedBridge().call('init', req, { onProgress: (p) => useEngine.setState({ progress: p }) });
+    // A model that could not be had is said once: the saved choice goes back to the model that
+    // loaded, so the next visit neither asks the other host again nor repeats the notice.
+    if (res.fallback) savePreferences({ extractor: res.extractor.id });
     useEngine.setState({
       status: 'ready',
       backend: res.backend,
       extractor: res.extractor,
       progress: null,
       loadMs: res.loadMs,
+      requestedExtractor: res.extractor.id,
       notice: res.fallback ? describeFallback(res.fallback.requestedId, res.fallback.reason, res.extractor.id) : null,
     });
   } catch (err) {

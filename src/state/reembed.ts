@@ -90,6 +90,8 @@ async function runJob(target: Target, signal: AbortSignal): Promise<void> {
     return !signal.aborted && e.status === 'ready' && e.extractor?.key === target.extractorKey;
   };
   let announced = false;
+  // Vectors this project already had for this extractor (before a switch away) come back first.
+  await r.embeddings.restoreStashed(target.projectId, target.extractorKey);
   for (;;) {
     if (signal.aborted) throw new GlimpseError('cancelled', 'Cancelled.');
     const cov = await r.embeddings.coverage(target.projectId, target.extractorKey);

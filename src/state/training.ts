@@ -198,8 +198,8 @@ export async function trainProject(projectId: string): Promise<void> {
 export async function loadLatestHead(projectId: string): Promise<boolean> {
   const engine = useEngine.getState();
   if (!engine.extractor) return false;
-  const row = await repo().heads.latest(projectId);
-  if (!row || row.extractorKey !== engine.extractor.key) {
+  const row = await repo().heads.latestFor(projectId, engine.extractor.key);
+  if (!row) {
     useTraining.setState({ loadedHead: null, outcome: null, phase: 'idle' });
     await embedBridge().call('setHead', { head: null, extractorKey: null });
     await syncTunedModel(projectId, null);

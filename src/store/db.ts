@@ -81,6 +81,17 @@ export const SCHEMA_V5: Readonly<Record<string, string>> = Object.freeze({
   tuned: 'id, projectId, headId',
 });
 
+/**
+ * Schema v6: a new `stash` table (EmbeddingRow, keyed by [sampleId+extractorKey]): a sample's
+ * embeddings for extractors other than the project's current one. Switching extractor moves the
+ * replaced vector here instead of losing it, so switching back restores it without running the
+ * network again. Frozen.
+ */
+export const SCHEMA_V6: Readonly<Record<string, string>> = Object.freeze({
+  ...SCHEMA_V5,
+  stash: '[sampleId+extractorKey], projectId, [projectId+extractorKey]',
+});
+
 const MIGRATIONS: readonly Migration[] = [
   { version: 1, stores: SCHEMA_V1 },
   {
@@ -106,7 +117,12 @@ const MIGRATIONS: readonly Migration[] = [
     stores: { tuned: SCHEMA_V5.tuned as string },
     // No row rewrite: the table is new and starts empty; fine-tuning fills it.
   },
-  // { version: 6, stores: { samples: '...' }, upgrade: async (tx) => { await tx.table('samples').toCollection().modify(...) } },
+  {
+    version: 6,
+    stores: { stash: SCHEMA_V6.stash as string },
+    // No row rewrite: the table is new and starts empty; switching extractor fills it.
+  },
+  // { version: 7, stores: { samples: '...' }, upgrade: async (tx) => { await tx.table('samples').toCollection().modify(...) } },
 ];
 
 /** The schema version this code writes (Dexie's version number; IndexedDB sees it times 10). */
@@ -205,6 +221,7 @@ export class GlimpseDB extends Dexie {
   declare quarantine: Table<QuarantineRow, number>;
   declare augments: Table<AugmentRow, string>;
   declare tuned: Table<TunedRow, string>;
+  declare stash: Table<EmbeddingRow, [string, string]>;
 
   constructor(name: string = DB_NAME, options?: DexieOptions) {
     super(name, {

@@ -108,7 +108,42 @@ export function embeddingsRepo(db: GlimpseDB) {
     await touch(db, projectId);
   }
 
+  /**
+   * Keeps the vectors that `incoming` replaces when they belong to another extractor (a switch
+   * and back must not run the network again). Inside an rw transaction over embeddings + stash.
+   */
+  async function stashReplaced(incoming: { sampleId: string; extractorKey: string }[]): Promise<void> {
+    const current = await db.embeddings.bulkGet(incoming.map((r) => r.sampleId));
+    const replaced = current.filter(
+      (e, i): e is EmbeddingRow => !!e && e.extractorKey !== incoming[i]!.extractorKey,
+    );
+    if (replaced.length > 0) await db.stash.bulkPut(replaced);
+    await db.stash.bulkDelete(incoming.map((r): [string, string] => [r.sampleId, r.extractorKey]));
+  }
+
   return {
+    /**
+     * Puts the project's stashed vectors of `extractorKey` back as its current embeddings (the
+     * ones they replace are stashed in turn). Rows of samples deleted meanwhile are dropped.
+     * Returns how many came back.
+     */
+    async restoreStashed(projectId: string, extractorKey: string): Promise<number> {
+      return rw(db, [db.projects, db.samples, db.embeddings, db.stash], async () => {
+        const rows = await db.stash
+          .where('[projectId+extractorKey]')
+          .equals([projectId, extractorKey])
+          .toArray();
+        if (rows.length === 0) return 0;
+        const samples = await db.samples.bulkGet(rows.map((r) => r.sampleId));
+        const alive = rows.filter((_, i) => samples[i]?.projectId === projectId);
+        await stashReplaced(alive);
+        await db.embeddings.bulkPut(alive);
+        await db.stash.bulkDelete(rows.map((r): [string, string] => [r.sampleId, r.extractorKey]));
+        if (alive.length > 0) await touch(db, projectId);
+        return alive.length;
+      });
+    },
+
     /**
      * The project's training data for one extractor, packed. Corrupt rows (unreadable vector,
      * length other than dim, NaN/Infinity, sample of a deleted class, embedding without sample)
@@ -149,8 +184,9 @@ export function embeddingsRepo(db: GlimpseDB) {
         checked.map((r) => r.sampleId),
         'sample',
       );
-      return rw(db, [db.projects, db.samples, db.embeddings], async () => {
+      return rw(db, [db.projects, db.samples, db.embeddings, db.stash], async () => {
         const samples = await db.samples.bulkGet(checked.map((r) => r.sampleId));
+        await stashReplaced(checked);
         const out: EmbeddingRow[] = [];
         checked.forEach((r, i) => {
           const s: SampleRow | undefined = samples[i];

@@ -62,6 +62,15 @@ export function headsRepo(db: GlimpseDB) {
       return ro(db, [db.heads], () => newestFirst(projectId).first());
     },
 
+    /** The most recently trained head of the project for one extractor (heads are kept per extractor). */
+    latestFor(projectId: string, extractorKey: string): Promise<HeadRow | undefined> {
+      return ro(db, [db.heads], () =>
+        newestFirst(projectId)
+          .filter((h) => h.extractorKey === extractorKey)
+          .first(),
+      );
+    },
+
     /** All heads of the project, newest first. */
     list(projectId: string): Promise<HeadRow[]> {
       return ro(db, [db.heads], () => newestFirst(projectId).toArray());

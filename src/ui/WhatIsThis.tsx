@@ -29,8 +29,9 @@ export function WhatIsThis({ active = true }: { active?: boolean }) {
         Nothing leaves your device.
       </p>
       {extractor && !extractor.hasClassifier && (
-        <p className="muted">
-          This extractor has no ImageNet classifier; choose ResNet-50 or Inception-v3 in Settings.
+        <p className="muted small" data-testid="labeller-note">
+          Names come from the bundled ResNet-50 (1,000 ImageNet classes). It loads the first time you
+          ask here; teaching never waits for it.
         </p>
       )}
       <div className="two-col">

@@ -5,11 +5,11 @@ import { BUILTIN_EXTRACTORS, extractorKey, findExtractor, parseExtractorSpec } f
 describe('extractor specs', () => {
   it('ships the four extractors with the documented shapes', () => {
     const ids = BUILTIN_EXTRACTORS.map((s) => s.id);
-    expect(ids).toEqual(['inception-v3', 'resnet50-imagenet', 'inception-v3-nsfwjs', 'inception-v3-2015-mixed8']);
+    expect(ids).toEqual(['inception-v3-2015-mixed8', 'inception-v3', 'resnet50-imagenet', 'inception-v3-nsfwjs']);
     const r = findExtractor('resnet50-imagenet');
     expect([r.inputSize, r.preprocessing, r.embeddingOutput, r.embeddingDim, r.classifier?.output]).toEqual([224, 'caffe', 'avg_pool', 2048, 'fc1000']);
     const i = findExtractor('inception-v3');
-    expect([i.inputSize, i.preprocessing, i.embeddingDim, i.origin, i.classifier?.labelOffset]).toEqual([299, 'unit', 2048, 'remote', 1]);
+    expect([i.inputSize, i.preprocessing, i.embeddingDim, i.origin, i.classifier?.labelOffset, i.optIn]).toEqual([299, 'unit', 2048, 'remote', 1, true]);
     expect(findExtractor('inception-v3-2015-mixed8').embeddingDim).toBe(1280);
     expect(findExtractor('inception-v3-nsfwjs').userFacing).toBe(false);
   });

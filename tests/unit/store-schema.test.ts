@@ -13,6 +13,7 @@ import {
   SCHEMA_V1,
   SCHEMA_V2,
   SCHEMA_V4,
+  SCHEMA_V6,
   SCHEMA_VERSION,
   type VersionChangeEvent,
 } from '../../src/store/db';
@@ -99,6 +100,10 @@ describe('schema fixtures', () => {
 
   it('schema v4 is frozen: db.ts still declares exactly the layout v4.json was written with', () => {
     expect(SCHEMA_V4).toEqual(readFixture('v4.json').fx.stores);
+  });
+
+  it('schema v6 is frozen: db.ts still declares exactly the layout v6.json was written with', () => {
+    expect(SCHEMA_V6).toEqual(readFixture('v6.json').fx.stores);
   });
 
   for (const file of fixtureFiles) {
