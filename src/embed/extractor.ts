@@ -75,7 +75,8 @@ export async function loadExtractor(spec: ExtractorSpec, opts: LoadOptions): Pro
       multi = tf.model({ inputs: model.inputs, outputs: [embOut, clsOut] });
     }
     const dim = embOut.shape[embOut.shape.length - 1];
-    if (dim !== spec.embeddingDim || embOut.shape.length !== 2) {
+    // embeddingDim 0: a model the user loaded from files; its size is whatever the layer gives.
+    if ((spec.embeddingDim > 0 && dim !== spec.embeddingDim) || embOut.shape.length !== 2 || !dim) {
       throw new GlimpseError('model-invalid', `Layer ${spec.embeddingOutput} gives shape [${embOut.shape.join(',')}], expected [n, ${spec.embeddingDim}].`);
     }
   }
@@ -114,6 +115,24 @@ export async function loadExtractor(spec: ExtractorSpec, opts: LoadOptions): Pro
     }
     return result;
   };
+
+  if (spec.embeddingDim === 0) {
+    // A user-loaded model of unknown output size: measure it once (a layers model's is known).
+    const shape = embedOnly
+      ? embedOnly.outputs[0]!.shape
+      : (() => {
+          const t = tf.tidy(() => runEmbed(tf.zeros([1, spec.inputSize, spec.inputSize, 3])));
+          const sh = t.shape;
+          t.dispose();
+          return sh;
+        })();
+    const measured = shape.length === 2 ? (shape[1] ?? 0) : 0;
+    if (!measured) {
+      model.dispose();
+      throw new GlimpseError('model-invalid', 'This model does not give one vector per image ([n, size]); pick a feature-vector model.');
+    }
+    spec = { ...spec, embeddingDim: measured };
+  }
 
   let disposed = false;
   const extractor: Extractor = {

@@ -162,3 +162,31 @@ export async function downloadModelFiles(
   await Promise.all([worker(), worker(), worker(), worker()]);
   return progress;
 }
+
+/**
+ * Puts files the user picked (a model's model.json and shards) into the model cache under
+ * app-relative URLs, so the worker loads them like any cached model, offline included.
+ * All or nothing: on a failed write (quota) the files already written are removed again.
+ */
+export async function putModelFiles(entries: { url: string; bytes: ArrayBuffer; type: string }[]): Promise<void> {
+  const cache = await openCache();
+  if (!cache) throw new GlimpseError('invalid-input', 'This browser has no Cache Storage, so a model cannot be kept here.');
+  const done: string[] = [];
+  try {
+    for (const e of entries) {
+      await cache.put(e.url, new Response(e.bytes, { headers: { 'content-type': e.type, [SIZE_HEADER]: String(e.bytes.byteLength) } }));
+      done.push(e.url);
+    }
+  } catch (err) {
+    await Promise.all(done.map((u) => cache.delete(u)));
+    throw new GlimpseError('quota-exceeded', 'There is not enough storage space for this model. Free some space (Settings shows usage) and try again.', String(err));
+  }
+}
+
+/** Removes every cached file whose URL starts with `prefix` (a user-loaded model's folder). */
+export async function deleteModelFiles(prefix: string): Promise<void> {
+  const cache = await openCache();
+  if (!cache) return;
+  const keys = await cache.keys();
+  await Promise.all(keys.filter((r) => r.url.startsWith(prefix)).map((r) => cache.delete(r)));
+}

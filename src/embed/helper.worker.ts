@@ -9,19 +9,18 @@ import { loadExtractor, type Extractor } from './extractor';
 import { measureMatmulRate, timeNetwork } from './flops';
 import { cachingFetcher } from './fetch-cache';
 import type { HelperRequests } from './helper-protocol';
-import { findExtractor } from './specs';
 
 let extractor: Extractor | null = null;
 
 const handlers: Record<keyof HelperRequests, Handler> = {
   load: async (payload) => {
-    const { extractorId, baseUrl, threads } = payload as HelperRequests['load']['req'];
+    const { spec, baseUrl, threads } = payload as HelperRequests['load']['req'];
     const t0 = performance.now();
     configureWasm(threads);
     if (!(await tf.setBackend('wasm'))) throw new GlimpseError('internal', 'WASM is not available in the helper worker.');
     await tf.ready();
     extractor?.dispose();
-    extractor = await loadExtractor(findExtractor(extractorId), {
+    extractor = await loadExtractor(spec, {
       fetchBytes: cachingFetcher(),
       resolveUrl: (url) => new URL(url, baseUrl).toString(),
     });

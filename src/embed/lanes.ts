@@ -15,6 +15,7 @@
 import { WorkerBridge } from '../shared/worker-bridge';
 import type { HelperRequests } from './helper-protocol';
 import type { EmbedItemResult, ImageInput } from './protocol';
+import type { ExtractorSpec } from './specs';
 
 /** Worker count and WASM threads per worker. */
 export interface LanePlan {
@@ -112,17 +113,17 @@ export function touchHelperLanes(): void {
 }
 
 /**
- * Makes sure plan.lanes - 1 helpers run (or are loading) `extractorId` with weights `key`; starts
+ * Makes sure plan.lanes - 1 helpers run (or are loading) `spec`'s model with weights `key`; starts
  * them in the background when not. A helper joins only when its weights have that key.
  */
-export function ensureHelperLanes(opts: { extractorId: string; key: string; baseUrl: string; plan: LanePlan }): void {
+export function ensureHelperLanes(opts: { spec: ExtractorSpec; key: string; baseUrl: string; plan: LanePlan }): void {
   if (opts.plan.lanes <= 1) return;
   if (currentKey !== opts.key) void startHelperLanes(opts);
   touchHelperLanes();
 }
 
 /** Starts the helpers (stopping any old ones); resolves when all have joined or given up. */
-export async function startHelperLanes(opts: { extractorId: string; key: string; baseUrl: string; plan: LanePlan }): Promise<void> {
+export async function startHelperLanes(opts: { spec: ExtractorSpec; key: string; baseUrl: string; plan: LanePlan }): Promise<void> {
   stopHelperLanes();
   currentKey = opts.key;
   const mine = generation;
@@ -132,7 +133,7 @@ export async function startHelperLanes(opts: { extractorId: string; key: string;
     starting.push(bridge);
     jobs.push(
       bridge
-        .call('load', { extractorId: opts.extractorId, baseUrl: opts.baseUrl, threads: opts.plan.helperThreads })
+        .call('load', { spec: opts.spec, baseUrl: opts.baseUrl, threads: opts.plan.helperThreads })
         .then((res) => {
           if (mine !== generation) return;
           starting = starting.filter((b) => b !== bridge);

@@ -1,3 +1,4 @@
+import type { ExtractorSpec } from './specs';
 // The typed message protocol between the app and the embedding worker. Only types and plain data:
 // the client imports this file, never the worker's code.
 import type { SerializedError } from '../shared/errors';
@@ -18,6 +19,8 @@ export interface ExtractorInfo {
 
 export interface InitRequest {
   extractorId: string;
+  /** The spec itself, for a model the user loaded from files (builtin ids are looked up). */
+  spec?: ExtractorSpec;
   /** Used when the requested extractor cannot be loaded (e.g. the network is down). */
   fallbackId?: string;
   backend?: BackendName;

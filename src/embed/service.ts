@@ -11,7 +11,7 @@ import { cachingFetcher } from './fetch-cache';
 import { armTestLoss, gpuGeneration, guardGpu, isGpuLossError, testLossPoint, watchActiveBackend } from './gpu-watchdog';
 import type { AugmentItemResult, ClassifyResult, EmbedItemResult, ImageInput, InitRequest, InitResult, Requests, WorkerEvent } from './protocol';
 import type { EpochReport } from '../train/head';
-import { findExtractor, LABELLER_EXTRACTOR_ID } from './specs';
+import { findExtractor, LABELLER_EXTRACTOR_ID, type ExtractorSpec } from './specs';
 import { profileExtractor } from './profile';
 import { classifyEmbedding, trainHandlers } from '../train/service';
 import { AUGMENT_VARIANTS, augmentToBatch } from '../train/augment';
@@ -26,7 +26,7 @@ let labeller: Promise<Extractor> | null = null;
 let backend: BackendChoice | null = null;
 let baseUrl = '';
 let probes: BackendProbe[] | null = null;
-let loadedExtractorId: string | null = null;
+let loadedSpec: ExtractorSpec | null = null;
 let recovering: Promise<void> | null = null;
 let emitEvent: (e: WorkerEvent) => void = () => {};
 
@@ -68,17 +68,17 @@ async function init(req: InitRequest, progress: (p: Requests['init']['progress']
   }
   extractor?.dispose();
   extractor = null;
-  loadedExtractorId = null;
-  const load = (id: string) => loadById(id, signal, (p) => progress({ phase: `model:${id}`, ...p }));
+  loadedSpec = null;
+  const load = (spec: ExtractorSpec) => loadBySpec(spec, signal, (p) => progress({ phase: `model:${spec.id}`, ...p }));
   let fallback: InitResult['fallback'];
   try {
-    extractor = await load(req.extractorId);
+    extractor = await load(req.spec ?? findExtractor(req.extractorId));
   } catch (err) {
     if (!req.fallbackId || req.fallbackId === req.extractorId || signal.aborted) throw err;
     fallback = { requestedId: req.extractorId, reason: serializeError(err) };
-    extractor = await load(req.fallbackId);
+    extractor = await load(findExtractor(req.fallbackId));
   }
-  loadedExtractorId = extractor.spec.id;
+  loadedSpec = extractor.spec;
   const loadMs = performance.now() - start;
   const w0 = performance.now();
   progress({ phase: 'warmup', loadedBytes: 0, doneFiles: 0, totalFiles: 0 });
@@ -105,8 +105,8 @@ async function init(req: InitRequest, progress: (p: Requests['init']['progress']
   return result;
 }
 
-function loadById(id: string, signal?: AbortSignal, onProgress?: (p: { loadedBytes: number; doneFiles: number; totalFiles: number }) => void): Promise<Extractor> {
-  return loadExtractor(findExtractor(id), {
+function loadBySpec(spec: ExtractorSpec, signal?: AbortSignal, onProgress?: (p: { loadedBytes: number; doneFiles: number; totalFiles: number }) => void): Promise<Extractor> {
+  return loadExtractor(spec, {
     fetchBytes: cachingFetcher(),
     resolveUrl,
     ...(signal ? { signal } : {}),
@@ -151,8 +151,8 @@ async function doRecover(reason: string): Promise<void> {
     const choice = await selectBackend(known, setBrowserBackend, smokeTest, software ? 'wasm' : lost);
     backend = { ...choice, forced: false, detail: `${choice.detail} (after the ${lost.toUpperCase()} context was lost)`.trim() };
     watchActiveBackend();
-    if (!loadedExtractorId) throw new GlimpseError('internal', 'No model was loaded.');
-    extractor = await loadById(loadedExtractorId);
+    if (!loadedSpec) throw new GlimpseError('internal', 'No model was loaded.');
+    extractor = await loadBySpec(loadedSpec);
     await extractor.warmup(1);
   } catch (err) {
     const message = `The graphics context was lost and Glimpse could not recover: ${serializeError(err).message} Reload the page.`;
@@ -203,7 +203,7 @@ function imagenetClassifier(): Promise<Extractor> {
   const ex = checkReady();
   if (ex.hasClassifier) return Promise.resolve(ex);
   if (!labeller) {
-    const loading = loadById(LABELLER_EXTRACTOR_ID);
+    const loading = loadBySpec(findExtractor(LABELLER_EXTRACTOR_ID));
     labeller = loading;
     loading.catch(() => {
       if (labeller === loading) labeller = null;
@@ -287,7 +287,7 @@ async function embedMany(
   };
   // Helper lanes start with the first call that brings more than one batch; they join the calls
   // after they have loaded.
-  if (batches.length > 1 && tf.getBackend() === 'wasm') ensureHelperLanes({ extractorId: ex.spec.id, key: ex.key, baseUrl, plan: browserLanePlan() });
+  if (batches.length > 1 && tf.getBackend() === 'wasm') ensureHelperLanes({ spec: ex.spec, key: ex.key, baseUrl, plan: browserLanePlan() });
   const helpers = batches.length > 1 ? helperLanes() : [];
   const lanes = [runLocal(), ...helpers.flatMap((h) => Array.from({ length: HELPER_DEPTH }, () => runHelper(h)))];
   await Promise.all(

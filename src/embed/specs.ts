@@ -31,8 +31,11 @@ export interface ExtractorSpec {
   embeddingOutput: string;
   embeddingDim: number;
   classifier?: ClassifierSpec;
-  /** Where the weights come from: 'bundled' ships with the app, 'remote' is fetched and cached. */
-  origin: 'bundled' | 'remote' | 'local-eval';
+  /**
+   * Where the weights come from: 'bundled' ships with the app, 'remote' is fetched from another
+   * origin and cached, 'user' was loaded from the user's files ('local-eval': older archives).
+   */
+  origin: 'bundled' | 'remote' | 'user' | 'local-eval';
   /** Offered to users in the extractor picker. */
   userFacing: boolean;
   /** Loaded only when the user asks for it (it comes from another origin). */
@@ -177,11 +180,12 @@ export function parseExtractorSpec(input: unknown): ExtractorSpec {
     fail('“inputSize” must be an integer from 32 to 1024');
   }
   const embeddingDim = o.embeddingDim;
-  if (typeof embeddingDim !== 'number' || !Number.isInteger(embeddingDim) || embeddingDim < 1 || embeddingDim > 65536) {
-    fail('“embeddingDim” must be a positive integer');
+  // 0: measured when the model loads (a model the user picked from files).
+  if (typeof embeddingDim !== 'number' || !Number.isInteger(embeddingDim) || embeddingDim < 0 || embeddingDim > 65536) {
+    fail('“embeddingDim” must be a whole number from 0 (measured at load) to 65536');
   }
   const origin = o.origin ?? 'remote';
-  if (origin !== 'bundled' && origin !== 'remote' && origin !== 'local-eval') fail('bad “origin”');
+  if (origin !== 'bundled' && origin !== 'remote' && origin !== 'user' && origin !== 'local-eval') fail('bad “origin”');
   const spec: ExtractorSpec = {
     id: str(o, 'id')!,
     version: str(o, 'version')!,

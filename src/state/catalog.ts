@@ -1,7 +1,19 @@
-// What the UI may offer: user-facing extractors, plus evaluation-only ones when asked for by URL.
+// What the UI may offer: user-facing extractors, the models the user loaded from files, plus
+// evaluation-only ones when asked for by URL.
 import { BUILTIN_EXTRACTORS, type ExtractorSpec } from '../embed/specs';
+import { customModels } from './custom-models';
 
 export function extractorChoices(search = location.search): ExtractorSpec[] {
   const requested = new URLSearchParams(search).get('extractor');
-  return BUILTIN_EXTRACTORS.filter((s) => s.userFacing || s.id === requested);
+  return [...BUILTIN_EXTRACTORS.filter((s) => s.userFacing || s.id === requested), ...customModels()];
+}
+
+/** Any known extractor by id: builtin or loaded by the user. */
+export function findAnyExtractor(id: string): ExtractorSpec | undefined {
+  return BUILTIN_EXTRACTORS.find((s) => s.id === id) ?? customModels().find((s) => s.id === id);
+}
+
+/** The spec that made embeddings with `key`, if this browser still knows it. */
+export function extractorByKey(key: string, keyOf: (s: ExtractorSpec) => string): ExtractorSpec | undefined {
+  return [...BUILTIN_EXTRACTORS, ...customModels()].find((s) => keyOf(s) === key);
 }

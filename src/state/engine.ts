@@ -6,7 +6,9 @@ import type { BackendChoice, BackendName } from '../embed/backend';
 import { BACKEND_ORDER, isBackendName } from '../embed/backend';
 import type { ClassScore } from '../embed/extractor';
 import type { ExtractorInfo, ImageInput, WorkerEvent } from '../embed/protocol';
-import { BUILTIN_EXTRACTORS, DEFAULT_EXTRACTOR_ID, FALLBACK_EXTRACTOR_ID } from '../embed/specs';
+import { DEFAULT_EXTRACTOR_ID, FALLBACK_EXTRACTOR_ID } from '../embed/specs';
+import { findAnyExtractor } from './catalog';
+import { recordCustomDim } from './custom-models';
 import { GlimpseError, serializeError, type SerializedError } from '../shared/errors';
 
 export { BACKEND_ORDER };
@@ -83,7 +85,7 @@ export function readPreferences(search = location.search): { backend: BackendNam
   const params = new URLSearchParams(search);
   const b = params.get('backend') ?? localStorage.getItem(PREF_BACKEND);
   const e = params.get('extractor') ?? localStorage.getItem(PREF_EXTRACTOR);
-  const known = BUILTIN_EXTRACTORS.some((s) => s.id === e);
+  const known = !!e && findAnyExtractor(e) !== undefined;
   return { backend: isBackendName(b) ? b : null, extractor: known && e ? e : DEFAULT_EXTRACTOR_ID };
 }
 
@@ -96,8 +98,8 @@ export function savePreferences(p: { backend?: BackendName | null; extractor?: s
 }
 
 function describeFallback(requested: string, reason: SerializedError, loaded: string): string {
-  const name = BUILTIN_EXTRACTORS.find((s) => s.id === requested)?.name ?? requested;
-  const other = BUILTIN_EXTRACTORS.find((s) => s.id === loaded)?.name ?? loaded;
+  const name = findAnyExtractor(requested)?.name ?? requested;
+  const other = findAnyExtractor(loaded)?.name ?? loaded;
   return `${name} could not be loaded: ${reason.message} Glimpse is using ${other} instead, which works offline.`;
 }
 
@@ -122,8 +124,11 @@ async function doStart(opts: { backend?: BackendName | null; extractor?: string 
   try {
     // ?lanes=1 turns the second WASM embedding worker off (benchmarks compare both ways).
     const lanes = Number(new URLSearchParams(location.search).get('lanes'));
+    const spec = findAnyExtractor(extractorId);
     const req = {
       extractorId,
+      // A model loaded from the user's files travels with its spec (the worker knows only builtins).
+      ...(spec?.origin === 'user' ? { spec } : {}),
       fallbackId: FALLBACK_EXTRACTOR_ID,
       baseUrl: new URL('./', location.href).toString(),
       ...(backend ? { backend } : {}),
@@ -133,6 +138,7 @@ async function doStart(opts: { backend?: BackendName | null; extractor?: string 
     // A model that could not be had is said once: the saved choice goes back to the model that
     // loaded, so the next visit neither asks the other host again nor repeats the notice.
     if (res.fallback) savePreferences({ extractor: res.extractor.id });
+    if (spec?.origin === 'user' && !res.fallback) recordCustomDim(spec.id, res.extractor.dim);
     useEngine.setState({
       status: 'ready',
       backend: res.backend,

@@ -3,7 +3,8 @@
 // nothing is written until the first read of projects and settings has finished, so a slow or
 // failing first load can never overwrite what is already stored.
 import { useLiveQuery } from 'dexie-react-hooks';
-import { extractorKey, findExtractor } from '../embed/specs';
+import { DEFAULT_EXTRACTOR_ID, extractorKey, findExtractor } from '../embed/specs';
+import { findAnyExtractor } from './catalog';
 import { GlimpseError, serializeError } from '../shared/errors';
 import { RELOAD_MESSAGE } from '../store/errors';
 import { onVersionChange } from '../store/repo';
@@ -18,7 +19,7 @@ const LAST_PROJECT_KEY = 'lastProjectId';
 function currentExtractor(): { id: string; key: string } {
   const running = useEngine.getState().extractor;
   if (running) return { id: running.id, key: running.key };
-  const spec = findExtractor(readPreferences().extractor);
+  const spec = findAnyExtractor(readPreferences().extractor) ?? findExtractor(DEFAULT_EXTRACTOR_ID);
   return { id: spec.id, key: extractorKey(spec) };
 }
 

@@ -5,6 +5,7 @@ import { APP_VERSION, usePwa } from '../pwa/status';
 import { requestPersistence, storageReport, type StorageReport } from '../pwa/storage';
 import { extractorChoices } from '../state/catalog';
 import { useEngine } from '../state/engine';
+import { CustomModel } from './CustomModel';
 import { bytes } from './format';
 
 function describe(v: ModelOfflineView | undefined): string {
@@ -60,6 +61,11 @@ export function PwaSettings() {
                 <div>
                   <strong>{spec.name}</strong>
                 </div>
+                {spec.optIn && (
+                  <p className="muted small wrap-anywhere" data-testid="opt-in-note">
+                    {spec.note} Nothing is requested from there unless you press Download or choose it as the feature extractor.
+                  </p>
+                )}
                 <div className="row small">
                   <span data-testid="model-offline-state">{d ? `Downloading ${d.doneFiles} of ${d.totalFiles || '…'} files (${bytes(d.loadedBytes)})` : describe(v)}</span>
                   {d && <progress max={d.totalFiles || 1} value={d.doneFiles} aria-label={`Download of ${spec.name}`} data-testid="model-download-progress" />}
@@ -70,13 +76,13 @@ export function PwaSettings() {
                   ) : (
                     !v?.status?.complete && (
                       <button type="button" className="button small-button" data-testid="model-download" disabled={offline} title={offline ? 'You are offline' : undefined} onClick={() => void downloadForOffline(spec)}>
-                        Download for offline use
+                        {spec.optIn ? 'Download from TF Hub' : 'Download for offline use'}
                       </button>
                     )
                   )}
                 </div>
                 {v?.error && (
-                  <div className="small error-text" role="alert">
+                  <div className="small error-text wrap-anywhere" role="alert">
                     {v.error}
                   </div>
                 )}
@@ -85,6 +91,7 @@ export function PwaSettings() {
           })}
         </ul>
       </fieldset>
+      <CustomModel />
       <p className="small" data-testid="storage-usage">
         {storage ? (
           <>
