@@ -5,8 +5,8 @@
 // progress; cancel works at any step. The result (top weights + head) is saved with the project
 // (store/tuned.ts) and the worker predicts with it for this project only.
 import { create } from 'zustand';
-import type { FineTuneEpoch, ImageInput } from '../embed/protocol';
-import { BUILTIN_EXTRACTORS } from '../embed/specs';
+import type { FineTuneEpoch, ImageInput } from '../worker/protocol';
+import { BUILTIN_EXTRACTORS, fineTuneSupport as specSupport } from '../embed/specs';
 import { GlimpseError, serializeError, type SerializedError } from '../shared/errors';
 import { embedBridge, useEngine } from './engine';
 import { repo } from './repo';
@@ -67,13 +67,7 @@ export function cancelFineTune(): void {
 
 /** Whether the extractor can be fine-tuned, and in words why not. */
 export function fineTuneSupport(extractorId: string | undefined): { ok: boolean; reason: string } {
-  const spec = BUILTIN_EXTRACTORS.find((s) => s.id === extractorId);
-  if (!spec) return { ok: false, reason: 'No model is loaded.' };
-  if (spec.format === 'graph-model') {
-    return { ok: false, reason: `${spec.name} is a graph model: its layers and weights are frozen into the graph, so it cannot be fine-tuned. Switch to ResNet-50 in Settings to fine-tune.` };
-  }
-  if (!spec.fineTuneFrom) return { ok: false, reason: `${spec.name} names no layers to unfreeze, so it cannot be fine-tuned.` };
-  return { ok: true, reason: `Unfreezes ${spec.name} from layer ${spec.fineTuneFrom} to the embedding.` };
+  return specSupport(BUILTIN_EXTRACTORS.find((s) => s.id === extractorId));
 }
 
 /** Rows to fine-tune on within `max` images: validation first (up to a third), then training rows class by class. */

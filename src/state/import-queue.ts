@@ -6,7 +6,7 @@
 // a cancel stops the queue, and what was saved stays saved. Cancel answers at once: the chunks in
 // the worker are abandoned (their late results are not saved), results already on their way to
 // the disk finish.
-import type { ImageInput } from '../embed/protocol';
+import type { ImageInput } from '../worker/protocol';
 import { GlimpseError, serializeError } from '../shared/errors';
 import { embedBridge, fileToInput, useEngine } from './engine';
 import { releaseAll, release, sha256Hex, withoutDuplicates } from './import-dedupe';

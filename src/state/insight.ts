@@ -4,7 +4,7 @@
 // logic lives in train/threshold.ts, train/review.ts and train/map.ts.
 import { useLiveQuery } from 'dexie-react-hooks';
 import { create } from 'zustand';
-import { AUGMENT_VARIANTS, augmentKey } from '../train/augment-recipe';
+import { AUGMENT_VARIANTS, augmentKey } from '../embed/augment-recipe';
 import { rankForReview, type ReviewReason } from '../train/review';
 import {
   decide,

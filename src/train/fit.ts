@@ -5,11 +5,16 @@ import { stratifiedSplit } from '../dataset/split';
 import { GlimpseError } from '../shared/errors';
 import { DEFAULT_HEAD_SETTINGS, predictHead, trainTeachableMachineHead, type EpochReport, type HeadSettings, type TrainedHead } from './head';
 import { argmaxRows, computeMetrics, type Metrics } from './metrics';
-import type { AugmentedVectors } from './augment';
 import { rowScales } from './head-util';
 import { trainHeadOnRows } from './head-train';
 import type { RowPart, RowSet } from './head-types';
 import { mulberry32 } from '../shared/rng';
+
+/** Cached variant embeddings of some samples, packed: row r belongs to sample `ids[r]`. */
+export interface AugmentedVectors {
+  ids: readonly string[];
+  x: Float32Array;
+}
 
 export interface LabelledVectors {
   ids: readonly string[];

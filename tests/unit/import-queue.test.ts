@@ -17,7 +17,7 @@ import {
 } from '../../src/state/import-state';
 import { repo } from '../../src/state/repo';
 import { forEachSliced } from '../../src/state/yield';
-import type { EmbedItemResult } from '../../src/embed/protocol';
+import type { EmbedItemResult } from '../../src/worker/protocol';
 
 afterEach(() => {
   publishCounts();
