@@ -10,7 +10,7 @@ import { newId, toFloat32 } from '../store/validate';
 import type { TrainedHead } from '../train/head-types';
 import { GlimpseError } from '../shared/errors';
 import type { ProjectSnapshot, SnapshotSample } from './project-archive';
-import { sha256Hex } from './manifest';
+import { sha256Hex } from '../dataset/hash';
 import { checkMetrics } from './validate';
 
 async function bytesOf(blob: Blob): Promise<Uint8Array> {

@@ -88,7 +88,7 @@ export function installBenchHooks(): void {
       const ids = Array.from({ length: n }, (_, i) => `s${i}`);
       const rec = longTaskRecorder();
       const t0 = performance.now();
-      await embedBridge().call('train', { ids, labels, x, dim, numClasses: classes, settings: defaultHeadSettings() }, { transfer: [x.buffer] });
+      await embedBridge().call('train', { ids, labels, x, dim, numClasses: classes, settings: defaultHeadSettings(), extractorKey: null }, { transfer: [x.buffer] });
       return { ms: performance.now() - t0, longestTaskMs: rec.stop() };
     },
     async cycles(url, cycles) {

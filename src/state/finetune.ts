@@ -7,6 +7,7 @@
 import { create } from 'zustand';
 import type { FineTuneEpoch, ImageInput } from '../worker/protocol';
 import { BUILTIN_EXTRACTORS, fineTuneSupport as specSupport } from '../embed/specs';
+import { selectClasses } from '../dataset/labelled-set';
 import { GlimpseError, serializeError, type SerializedError } from '../shared/errors';
 import { embedBridge, useEngine } from './engine';
 import { repo } from './repo';
@@ -155,23 +156,13 @@ export async function fineTuneProject(projectId: string): Promise<void> {
     const r = repo();
     const set = await r.embeddings.loadTrainingSet(projectId, key, { expectedDim: engine.extractor.dim });
     // The head's class order, so predictions keep their labels.
-    const index = new Map(loaded.classIds.map((c, i) => [c, i]));
-    const keep = set.ids.map((_, i) => index.has(set.classIds[i]!));
-    const ids = set.ids.filter((_, i) => keep[i]);
-    const classIds = set.classIds.filter((_, i) => keep[i]);
-    const x = new Float32Array(ids.length * set.dim);
-    let o = 0;
-    set.ids.forEach((_, i) => {
-      if (!keep[i]) return;
-      x.set(set.x.subarray(i * set.dim, (i + 1) * set.dim), o * set.dim);
-      o++;
-    });
-    const labels = Int32Array.from(classIds.map((c) => index.get(c)!));
+    const picked = selectClasses(set, loaded.classIds);
+    const { ids, classIds, labels, x } = picked;
     const settings = useTraining.getState().settings;
     started = true;
     const info = await bridge.call(
       'ftStart',
-      { extractorKey: key, ids, labels, x, dim: set.dim, numClasses: loaded.classIds.length, settings, budgetBytes: FINE_TUNE_BUDGET_BYTES },
+      { extractorKey: key, ids, labels, x, dim: picked.dim, numClasses: picked.numClasses, settings, budgetBytes: FINE_TUNE_BUDGET_BYTES },
       { signal, transfer: [x.buffer] },
     );
     const rows = pickRows(ids, classIds, new Set(info.validationIds), info.maxImages);

@@ -1,6 +1,7 @@
 // The one training recipe shared by the app's training worker and `npm run eval`: stable
 // stratified validation split by sample id, the head trained with early stopping on it, and
 // validation metrics. Whatever the app does, eval measures.
+import type { LabelledSet } from '../dataset/labelled-set';
 import { stratifiedSplit } from '../dataset/split';
 import { GlimpseError } from '../shared/errors';
 import { DEFAULT_HEAD_SETTINGS, predictHead, trainTeachableMachineHead, type EpochReport, type HeadSettings, type TrainedHead } from './head';
@@ -16,14 +17,11 @@ export interface AugmentedVectors {
   x: Float32Array;
 }
 
-export interface LabelledVectors {
-  ids: readonly string[];
-  /** Class index per row, 0..numClasses-1. */
-  labels: ArrayLike<number>;
-  /** Packed rows, ids.length x dim. */
-  x: Float32Array;
-  dim: number;
-}
+/**
+ * The rows fitHead reads: a LabelledSet (dataset/labelled-set.ts) without its class count (given
+ * separately), with labels in any array-like (eval passes plain arrays).
+ */
+export type LabelledVectors = Omit<LabelledSet, 'numClasses' | 'labels' | 'ids'> & { ids: readonly string[]; labels: ArrayLike<number> };
 
 export interface FitResult {
   head: TrainedHead;

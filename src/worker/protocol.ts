@@ -4,6 +4,7 @@
 // worker's code. Test and bench hooks are not part of it (debug-protocol.ts).
 import type { BackendChoice, BackendName } from '../embed/backend';
 import type { ClassScore } from '../embed/extractor';
+import type { LabelledSet } from '../dataset/labelled-set';
 import type { AugmentItemResult, EmbedItemResult, ExtractorInfo, ImageInput } from '../embed/types';
 import type { SerializedError } from '../shared/errors';
 import type { EpochReport, HeadSettings, TrainedHead } from '../train/head';
@@ -41,16 +42,13 @@ export interface ClassifyResult {
 }
 
 /** Samples' cached embeddings with their labels, and the head settings to fit on them. */
-export interface LabelledEmbeddings {
-  ids: string[];
-  labels: Int32Array;
-  x: Float32Array;
-  dim: number;
-  numClasses: number;
+export interface TrainRequest extends LabelledSet {
   settings: HeadSettings;
-}
-
-export interface TrainRequest extends LabelledEmbeddings {
+  /**
+   * The extractor that made these embeddings: the worker keeps the trained head as the one it
+   * predicts with, for this extractor, so the head never travels back in. null: not kept (bench).
+   */
+  extractorKey: string | null;
   recipe?: HeadRecipe;
   /** Cached augmentation variants: row r belongs to sample ids[r]; used for training rows only. */
   augment?: { ids: string[]; x: Float32Array };
@@ -98,7 +96,8 @@ export interface TunedModel {
 }
 
 /** Every sample's cached embedding: the softmax head fine-tuning starts from is fitted on them. */
-export interface FineTuneStartRequest extends LabelledEmbeddings {
+export interface FineTuneStartRequest extends LabelledSet {
+  settings: HeadSettings;
   extractorKey: string;
   /** Activation memory the session may hold. */
   budgetBytes: number;
@@ -138,6 +137,7 @@ export interface Requests {
   classify: { req: { image: ImageInput; topK: number }; res: ClassifyResult; progress: never };
   embed: { req: { images: ImageInput[]; thumbnails: boolean }; res: { done: number; failed: number }; progress: EmbedItemResult };
   train: { req: TrainRequest; res: TrainResponse; progress: EpochReport };
+  /** A stored head to predict with (after a reload or a project switch); a trained one is kept already. */
   setHead: { req: { head: TrainedHead | null; extractorKey: string | null }; res: { ok: true }; progress: never };
   predict: { req: { image: ImageInput }; res: PredictResult; progress: never };
   /** Class probabilities of the active head for packed embeddings (review queue). */

@@ -60,6 +60,11 @@ export const trainHandlers: Pick<WorkMap<Requests>, 'train' | 'setHead' | 'score
     fit.validationPred.forEach((p, i) => {
       confidence[i] = fit.validationProbs[i * req.numClasses + p]!;
     });
+    // The head just trained predicts from now on; the app stores a copy (no round trip back in).
+    if (req.extractorKey !== null) {
+      activeHead.head = fit.head;
+      activeHead.extractorKey = req.extractorKey;
+    }
     return {
       data: {
         head: fit.head,

@@ -4,7 +4,7 @@
 // loops give the thread back.
 import 'fake-indexeddb/auto';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { release, releaseAll, sha256Hex, withoutDuplicates } from '../../src/state/import-dedupe';
+import { contentHash, release, releaseAll, withoutDuplicates } from '../../src/state/import-dedupe';
 import { SAVE_BATCH, SampleSaver, type SaveJob } from '../../src/state/import-saver';
 import {
   countDuplicate,
@@ -110,7 +110,7 @@ describe('SampleSaver', () => {
 describe('de-duplication', () => {
   it('skips content saved in the class or claimed earlier in the run, and frees failed claims', async () => {
     const { projectId, classId } = await setup();
-    const hashes = await Promise.all([1, 2, 3].map((i) => sha256Hex(new Uint8Array([i]).buffer)));
+    const hashes = await Promise.all([1, 2, 3].map((i) => contentHash(new Uint8Array([i]).buffer)));
     const [h1, h2, h3] = hashes as string[];
     const saver = new SampleSaver({ id: 'x', key: 'k1' });
     saver.add(job(projectId, classId, 1, h1), result(1));
