@@ -49,7 +49,10 @@ function boundaries(folder) {
   }));
   if (folder !== 'worker' && allowed.has('worker')) patterns.push(workerFromApp);
   if (!tfAllowed.has(folder)) patterns.push({ group: ['@tensorflow/*'], message: 'Only embed/, train/, worker/ (and the model export) run TF.js.' });
-  if (folder !== 'store') patterns.push({ group: ['dexie'], message: 'store/ owns the database.' });
+  if (folder !== 'store') {
+    patterns.push({ group: ['dexie'], message: 'store/ owns the database.' });
+    patterns.push({ regex: '^(\\.\\./)+store/db$', message: 'store/ owns the database: use the repositories (store/repo).' });
+  }
   if (folder !== 'state' && folder !== 'store') patterns.push({ group: ['dexie-react-hooks'], message: 'ui reads data through state hooks.' });
   if (folder === 'store') patterns.push({ group: ['react', 'react-dom'], message: 'store never imports React.' });
   return patterns;

@@ -16,6 +16,7 @@ import {
   useImport,
 } from '../../src/state/import-state';
 import { repo } from '../../src/state/repo';
+import { getDb } from '../../src/store/db';
 import { forEachSliced } from '../../src/state/yield';
 import type { EmbedItemResult } from '../../src/worker/protocol';
 
@@ -84,8 +85,8 @@ describe('SampleSaver', () => {
     publishCounts();
     expect(addSamples).toHaveBeenCalledTimes(3);
     expect(useImport.getState().done).toBe(n);
-    expect(await repo().db.samples.where('classId').equals(classId).count()).toBe(n);
-    expect(await repo().db.embeddings.count()).toBeGreaterThanOrEqual(n);
+    expect(await getDb().samples.where('classId').equals(classId).count()).toBe(n);
+    expect(await getDb().embeddings.count()).toBeGreaterThanOrEqual(n);
   });
 
   it('fails a bad sample alone; the rest of its batch is saved', async () => {
@@ -103,7 +104,7 @@ describe('SampleSaver', () => {
     expect(s.done).toBe(2);
     expect(s.failed).toBe(2);
     expect(s.errors.map((e) => e.name).sort()).toEqual(['img-2.jpg', 'img-4.jpg']);
-    expect(await repo().db.samples.where('classId').equals(classId).count()).toBe(2);
+    expect(await getDb().samples.where('classId').equals(classId).count()).toBe(2);
   });
 });
 
