@@ -1,25 +1,62 @@
-// Lint enforces the module boundaries of ../shared/DESIGN.md: data flows one way, the UI never
-// touches TF.js, storage or workers directly, and shared code depends on nothing.
+// Lint enforces the module boundaries of the design (README "Layout"): data flows one way, the UI
+// never touches TF.js, storage or workers directly, and shared code depends on nothing.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import reactHooks from 'eslint-plugin-react-hooks';
 import globals from 'globals';
 
-const tf = { group: ['@tensorflow/*'], message: 'Only embed/ and train/ run TF.js.' };
-const dir = (name, why) => ({ group: [`**/${name}/*`, `**/${name}`], message: why });
-
-/** Folder -> import patterns it must not use. */
-const boundaries = {
-  'src/shared': [tf, dir('app', 'shared imports nothing'), dir('ui', 'shared imports nothing'), dir('state', 'shared imports nothing'), dir('store', 'shared imports nothing'), dir('embed', 'shared imports nothing'), dir('train', 'shared imports nothing'), dir('dataset', 'shared imports nothing'), dir('capture', 'shared imports nothing'), dir('export', 'shared imports nothing')],
-  'src/ui': [tf, dir('store', 'ui reads data through state hooks'), dir('embed', 'ui never touches workers'), dir('train', 'ui never touches workers'), { group: ['dexie', 'dexie-react-hooks'], message: 'ui reads data through state hooks' }],
-  'src/capture': [tf, dir('state', 'capture is below state'), dir('ui', 'capture is below ui'), dir('store', 'capture is pure')],
-  'src/dataset': [tf, dir('state', 'dataset is pure'), dir('ui', 'dataset is pure'), dir('store', 'dataset is pure'), dir('embed', 'dataset is pure')],
-  'src/store': [tf, dir('ui', 'store never imports React'), dir('state', 'store is below state'), { group: ['react', 'react-dom'], message: 'store never imports React' }],
-  'src/state': [dir('ui', 'state is below ui'), dir('app', 'state is below app')],
-  'src/embed': [dir('ui', 'embed is below ui'), dir('state', 'embed is below state'), dir('store', 'embed is below store')],
-  'src/train': [dir('ui', 'train is below ui'), dir('state', 'train is below state'), dir('store', 'train is below store')],
-  'src/pwa': [tf, dir('ui', 'pwa is below ui'), dir('state', 'pwa is below state')],
+/**
+ * The design's import table (README "Layout"): folder -> the folders under src/ it may import.
+ * Every folder not listed is forbidden, so a new folder or a new edge is a decision, not an accident.
+ */
+/** An import of folder f from a file in another folder of src/ (../f, ../f/x, ../../f/x). */
+const folderRegex = (f) => `^(\\.\\./)+${f}(/|$)`;
+const FOLDERS = ['app', 'ui', 'capture', 'dataset', 'store', 'state', 'pwa', 'shared', 'export', 'embed', 'train', 'worker'];
+const mayImport = {
+  app: ['ui', 'state', 'shared'],
+  // ui reads data through state hooks; capture (the webcam stream) and pwa (install / update
+  // status) are browser services with hooks of their own. Never TF.js, storage or workers.
+  ui: ['state', 'capture', 'pwa', 'shared'],
+  capture: ['shared'],
+  dataset: ['shared'],
+  store: ['dataset', 'shared'],
+  state: ['capture', 'dataset', 'store', 'embed', 'train', 'worker', 'export', 'pwa', 'shared'],
+  pwa: ['shared'],
+  shared: [],
+  // The project archive sniffs images (capture/guard); a model export names its extractor (embed/specs).
+  export: ['train', 'dataset', 'store', 'capture', 'embed', 'shared'],
+  embed: ['capture', 'dataset', 'shared'],
+  train: ['dataset', 'shared'],
+  // The worker's composition root: the only folder that joins embed and train.
+  worker: ['embed', 'train', 'capture', 'dataset', 'shared'],
 };
+/** Folders whose code may run TF.js (export: the head's Layers model for a model export). */
+const tfAllowed = new Set(['embed', 'train', 'worker', 'export']);
+/** From the app's side, the worker is its bridge and its protocol types (the worker's code runs only in the worker). */
+const workerFromApp = { regex: '^(\\.\\./)+worker/(?!(client|protocol|debug-protocol)$)', message: 'The app reaches the worker through worker/client and its protocol types only.' };
+
+/** main.tsx starts the app: app, ui styles, state (bench hooks, loaded on demand), pwa registration. */
+const entryRule = {
+  regex: '^(@tensorflow/|dexie$|\\./(capture|dataset|store|export|embed|train|worker|shared)(/|$))',
+  message: 'main.tsx imports app, ui styles, state and pwa only.',
+};
+
+function boundaries(folder) {
+  const allowed = new Set(mayImport[folder]);
+  const patterns = FOLDERS.filter((f) => f !== folder && !allowed.has(f) && !(f === 'worker' && folder !== 'worker' && allowed.has('worker'))).map((f) => ({
+    regex: folderRegex(f),
+    message: `${folder}/ may import ${mayImport[folder].join(', ') || 'nothing'} (README "Layout").`,
+  }));
+  if (folder !== 'worker' && allowed.has('worker')) patterns.push(workerFromApp);
+  if (!tfAllowed.has(folder)) patterns.push({ group: ['@tensorflow/*'], message: 'Only embed/, train/, worker/ (and the model export) run TF.js.' });
+  if (folder !== 'store') {
+    patterns.push({ group: ['dexie'], message: 'store/ owns the database.' });
+    patterns.push({ regex: '^(\\.\\./)+store/db$', message: 'store/ owns the database: use the repositories (store/repo).' });
+  }
+  if (folder !== 'state' && folder !== 'store') patterns.push({ group: ['dexie-react-hooks'], message: 'ui reads data through state hooks.' });
+  if (folder === 'store') patterns.push({ group: ['react', 'react-dom'], message: 'store never imports React.' });
+  return patterns;
+}
 
 export default tseslint.config(
   { ignores: ['dist', '**/dist/**', 'dist-*', 'node_modules', '**/node_modules/**', '.cache', 'public/models', 'coverage', 'test-results', 'bench/gpu/**/*.mjs', 'scripts/inception-v3-2015-mixed8'] },
@@ -38,10 +75,15 @@ export default tseslint.config(
     files: ['**/*.{js,mjs}'],
     languageOptions: { globals: { ...globals.node, ...globals.browser } },
   },
-  ...Object.entries(boundaries).map(([folder, patterns]) => ({
-    files: [`${folder}/**/*.{ts,tsx}`],
-    rules: { 'no-restricted-imports': ['error', { patterns }] },
+  ...FOLDERS.map((folder) => ({
+    files: [`src/${folder}/**/*.{ts,tsx}`],
+    rules: { 'no-restricted-imports': ['error', { patterns: boundaries(folder) }] },
   })),
+  {
+    // The entry: renders the app, registers the service worker, loads the bench hooks on demand.
+    files: ['src/*.{ts,tsx}'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [entryRule] }] },
+  },
   {
     files: ['src/**/*.{ts,tsx}'],
     rules: {

@@ -27,7 +27,7 @@ import { buildModelBundle } from '../src/export/model-bundle';
 import type { HeadMetrics } from '../src/export/validate';
 import type { TrainedHead } from '../src/train/head';
 import { isGlimpseError } from '../src/shared/errors';
-import { AUGMENT_VARIANTS, augmentKey, augmentToBatch } from '../src/train/augment';
+import { AUGMENT_VARIANTS, augmentKey, augmentToBatch } from '../src/embed/augment';
 import { bottomActivations, embedActivations, fineTune, releaseSplit, splitForFineTune, tunedHead, type ActivationSet } from '../src/train/finetune';
 import { imagesToBatch } from '../src/embed/preprocess';
 import { registerWasmConvGrad } from '../src/embed/wasm-grad';

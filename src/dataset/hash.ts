@@ -1,6 +1,7 @@
 // Stable string hashes. The train/validation split hashes each sample id, so a sample's side must
 // come out the same on every run, browser and platform: both hashes work on the UTF-8 bytes of the
-// text with 32-bit integer arithmetic only.
+// text with 32-bit integer arithmetic only. sha256Hex hashes file contents (duplicates, manifests).
+import { GlimpseError } from '../shared/errors';
 
 const encoder = new TextEncoder();
 
@@ -61,4 +62,17 @@ export function murmur3_32(text: string, seed = 0): number {
 /** A deterministic, well-mixed number in [0, 1) for `text`. */
 export function stableUnitHash(text: string): number {
   return murmur3_32(text) / 4294967296;
+}
+
+/**
+ * Hex SHA-256 of the bytes (WebCrypto). The import's duplicate check and the archive manifest
+ * both hash with this, so a file's hash is the same wherever it was taken. Rejects where WebCrypto
+ * is missing (an insecure context); callers decide what a missing hash means.
+ */
+export async function sha256Hex(bytes: ArrayBuffer | Uint8Array): Promise<string> {
+  if (typeof crypto === 'undefined' || !crypto.subtle) throw new GlimpseError('internal', 'SHA-256 needs WebCrypto, which this page does not have (not a secure context).');
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>));
+  let hex = '';
+  for (const b of digest) hex += b.toString(16).padStart(2, '0');
+  return hex;
 }

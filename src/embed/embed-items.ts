@@ -4,7 +4,7 @@
 import { decodeImage, THUMBNAIL_SIZE } from '../capture/decode';
 import { serializeError } from '../shared/errors';
 import type { PixelImage } from '../shared/image';
-import type { EmbedItemResult, ImageInput } from './protocol';
+import type { EmbedItemResult, ImageInput } from './types';
 
 interface Decoded {
   input: ImageInput;

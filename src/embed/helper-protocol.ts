@@ -1,5 +1,5 @@
 // Messages between the embedding worker and its helper lanes (lanes.ts): types and plain data only.
-import type { EmbedItemResult, ImageInput } from './protocol';
+import type { EmbedItemResult, ImageInput } from './types';
 import type { ExtractorSpec } from './specs';
 
 export interface HelperRequests {

@@ -2,7 +2,7 @@
 // batches of files for the embedding worker. Nothing else runs here.
 import * as tf from '@tensorflow/tfjs';
 import { GlimpseError } from '../shared/errors';
-import { serveWorker, type Handler } from '../shared/worker-host';
+import { serveWorker, type HandlerMap } from '../shared/worker-host';
 import { configureWasm } from './backend-browser';
 import { embedItems } from './embed-items';
 import { loadExtractor, type Extractor } from './extractor';
@@ -12,9 +12,8 @@ import type { HelperRequests } from './helper-protocol';
 
 let extractor: Extractor | null = null;
 
-const handlers: Record<keyof HelperRequests, Handler> = {
-  load: async (payload) => {
-    const { spec, baseUrl, threads } = payload as HelperRequests['load']['req'];
+const handlers: HandlerMap<HelperRequests> = {
+  load: async ({ spec, baseUrl, threads }) => {
     const t0 = performance.now();
     configureWasm(threads);
     if (!(await tf.setBackend('wasm'))) throw new GlimpseError('internal', 'WASM is not available in the helper worker.');
@@ -25,24 +24,20 @@ const handlers: Record<keyof HelperRequests, Handler> = {
       resolveUrl: (url) => new URL(url, baseUrl).toString(),
     });
     await extractor.warmup(1);
-    const data: HelperRequests['load']['res'] = { key: extractor.key, backend: tf.getBackend(), ms: performance.now() - t0 };
-    return { data };
+    return { data: { key: extractor.key, backend: tf.getBackend(), ms: performance.now() - t0 } };
   },
-  embed: async (payload) => {
+  embed: async ({ images, thumbnails }) => {
     const ex = extractor;
     if (!ex) throw new GlimpseError('internal', 'The helper has no model.');
-    const { images, thumbnails } = payload as HelperRequests['embed']['req'];
     const items = await embedItems(images, thumbnails, async (pixels) => (await ex.embed(pixels)).embeddings);
     const transfer = items.flatMap((r) => (r.embedding ? [r.embedding.buffer] : []));
     return { data: { items }, transfer };
   },
-  profile: async (payload) => {
+  profile: async ({ batch, repeats, matmul }) => {
     const ex = extractor;
     if (!ex) throw new GlimpseError('internal', 'The helper has no model.');
-    const { batch, repeats, matmul } = payload as HelperRequests['profile']['req'];
     const msPerImage = repeats > 0 ? await timeNetwork((x) => ex.embedTensor(x), ex.spec.inputSize, batch, repeats) : NaN;
-    const data: HelperRequests['profile']['res'] = { msPerImage, matmulMacsPerS: matmul ? await measureMatmulRate() : NaN };
-    return { data };
+    return { data: { msPerImage, matmulMacsPerS: matmul ? await measureMatmulRate() : NaN } };
   },
   memory: async () => ({ data: { numTensors: tf.memory().numTensors } }),
 };

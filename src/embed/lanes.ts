@@ -14,7 +14,7 @@
 // redone in the main lane) and stops it after IDLE_MS without work, which frees its memory.
 import { WorkerBridge } from '../shared/worker-bridge';
 import type { HelperRequests } from './helper-protocol';
-import type { EmbedItemResult, ImageInput } from './protocol';
+import type { EmbedItemResult, ImageInput } from './types';
 import type { ExtractorSpec } from './specs';
 
 /** Worker count and WASM threads per worker. */

@@ -217,3 +217,16 @@ export function parseExtractorSpec(input: unknown): ExtractorSpec {
   }
   return spec;
 }
+
+/**
+ * Whether an extractor can be fine-tuned, and in words why (not). `loaded` is the format of the
+ * model as loaded (model.json's own), when there is one; the app asks before loading with the spec's.
+ */
+export function fineTuneSupport(spec: ExtractorSpec | undefined, loaded?: ModelFormat): { ok: boolean; reason: string } {
+  if (!spec) return { ok: false, reason: 'No model is loaded.' };
+  if ((loaded ?? spec.format) === 'graph-model') {
+    return { ok: false, reason: `${spec.name} is a graph model: its layers and weights are frozen into the graph, so it cannot be fine-tuned. Switch to ResNet-50 in Settings to fine-tune.` };
+  }
+  if (!spec.fineTuneFrom) return { ok: false, reason: `${spec.name} names no layers to unfreeze, so it cannot be fine-tuned.` };
+  return { ok: true, reason: `Unfreezes ${spec.name} from layer ${spec.fineTuneFrom} to the embedding.` };
+}

@@ -1,6 +1,7 @@
 // The manifest of a Glimpse archive: format, version, and the size and SHA-256 of every other
 // entry. Reading an archive checks that the manifest lists exactly the entries present, with
 // matching sizes and hashes, before any entry is parsed. Also: JSON parsing with a size cap.
+import { sha256Hex } from '../dataset/hash';
 import { archiveError, type ZipEntry } from './zip-read';
 import { formatBytes } from './limits';
 
@@ -18,11 +19,6 @@ export interface Manifest {
   createdAt: string;
   app: { name: string; version: string };
   entries: ManifestEntry[];
-}
-
-export async function sha256Hex(bytes: Uint8Array): Promise<string> {
-  const digest = await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>);
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
 export async function buildManifest(format: string, formatVersion: number, appVersion: string, files: Record<string, Uint8Array>): Promise<Manifest> {

@@ -4,13 +4,13 @@
 // (importing the same archive twice gives two independent projects); labels of the head and
 // embeddings are re-keyed to the new ids.
 import type { Repo } from '../store/repo';
-import { rw, stamp } from '../store/tx';
+import { stamp } from '../store/tx';
 import type { ClassRow, EmbeddingRow, HeadRow, ProjectRow, SampleRow } from '../store/types';
-import { newId, toFloat32 } from '../store/validate';
+import { newId } from '../store/validate';
 import type { TrainedHead } from '../train/head-types';
 import { GlimpseError } from '../shared/errors';
 import type { ProjectSnapshot, SnapshotSample } from './project-archive';
-import { sha256Hex } from './manifest';
+import { sha256Hex } from '../dataset/hash';
 import { checkMetrics } from './validate';
 
 async function bytesOf(blob: Blob): Promise<Uint8Array> {
@@ -24,15 +24,7 @@ export async function snapshotProject(repo: Repo, projectId: string): Promise<Pr
   const classes = await repo.classes.list(projectId);
   const samples: SampleRow[] = [];
   for (const c of classes) samples.push(...(await repo.samples.listByClass(projectId, c.id)));
-  const rows = await repo.db.embeddings.where('[projectId+extractorKey]').equals([projectId, project.extractorKey]).toArray();
-  const vectors = new Map<string, Float32Array>();
-  let dim = 0;
-  for (const r of rows) {
-    const v = toFloat32(r.vector);
-    if (!v || v.length === 0) continue;
-    dim ||= v.length;
-    if (v.length === dim) vectors.set(r.sampleId, v);
-  }
+  const { dim, vectors } = await repo.embeddings.vectorsOf(projectId, project.extractorKey);
   const latest = await repo.heads.latest(projectId);
   const classIds = new Set(classes.map((c) => c.id));
   // A head whose classes were deleted since it was trained cannot be re-keyed: it is left out.
@@ -87,7 +79,6 @@ export interface RestoreResult {
 
 /** Writes the snapshot as a new project (one transaction); existing data is never changed. */
 export async function restoreSnapshot(repo: Repo, snap: ProjectSnapshot, name = snap.name): Promise<RestoreResult> {
-  const db = repo.db;
   const at = stamp();
   const projectId = newId();
   const classIds = new Map(snap.classes.map((c) => [c.id, newId()]));
@@ -139,12 +130,6 @@ export async function restoreSnapshot(repo: Repo, snap: ProjectSnapshot, name = 
         metrics: snap.head.metrics,
       }
     : null;
-  await rw(db, [db.projects, db.classes, db.samples, db.embeddings, db.heads], async () => {
-    await db.projects.add(project);
-    await db.classes.bulkAdd(classes);
-    await db.samples.bulkAdd(samples);
-    if (embeddings.length > 0) await db.embeddings.bulkAdd(embeddings);
-    if (head) await db.heads.add(head);
-  });
+  await repo.imports.addWhole({ project, classes, samples, embeddings, head });
   return { project, classes: classes.length, samples: samples.length, embeddings: embeddings.length, head: head !== null };
 }

@@ -1,7 +1,8 @@
 // The window side of a worker: starts it lazily, matches replies to calls, forwards progress,
 // cancels through AbortSignal, transfers buffers, and turns a dead worker into a clear error for
 // every pending call (the next call starts a fresh worker).
-import { GlimpseError, deserializeError, type SerializedError } from './errors';
+import { GlimpseError, deserializeError } from './errors';
+import type { FromWorker, Protocol, ToWorker } from './worker-messages';
 
 export interface CallOptions<P> {
   signal?: AbortSignal;
@@ -16,9 +17,7 @@ type Pending = {
   cleanup: () => void;
 };
 
-type Spec<R> = { [K in keyof R]: { req: unknown; res: unknown; progress: unknown } };
-
-export class WorkerBridge<R extends Spec<R>> {
+export class WorkerBridge<R extends Protocol<R>> {
   private worker: Worker | null = null;
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
@@ -34,7 +33,7 @@ export class WorkerBridge<R extends Spec<R>> {
   private ensure(): Worker {
     if (this.worker) return this.worker;
     const w = this.create();
-    w.addEventListener('message', (ev: MessageEvent) => this.onMessage(ev.data as { id: number; kind: string; data?: unknown; error?: SerializedError }));
+    w.addEventListener('message', (ev: MessageEvent) => this.onMessage(ev.data as FromWorker<R>));
     w.addEventListener('error', (ev: ErrorEvent) => {
       ev.preventDefault();
       this.crash(`${this.name} stopped: ${ev.message || 'unknown error'}`);
@@ -56,9 +55,9 @@ export class WorkerBridge<R extends Spec<R>> {
     this.onCrash?.(err);
   }
 
-  private onMessage(msg: { id: number; kind: string; data?: unknown; error?: SerializedError }): void {
+  private onMessage(msg: FromWorker<R>): void {
     const p = this.pending.get(msg.id);
-    if (!p) return;
+    if (!p || msg.kind === 'event') return;
     if (msg.kind === 'progress') {
       p.onProgress?.(msg.data);
       return;
@@ -66,7 +65,7 @@ export class WorkerBridge<R extends Spec<R>> {
     this.pending.delete(msg.id);
     p.cleanup();
     if (msg.kind === 'result') p.resolve(msg.data);
-    else p.reject(deserializeError(msg.error ?? { code: 'internal', message: 'Unknown worker error' }));
+    else p.reject(deserializeError(msg.error));
   }
 
   call<K extends keyof R & string>(type: K, payload: R[K]['req'], opts: CallOptions<R[K]['progress']> = {}): Promise<R[K]['res']> {
@@ -74,7 +73,8 @@ export class WorkerBridge<R extends Spec<R>> {
     const worker = this.ensure();
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
-      const onAbort = () => worker.postMessage({ id, cancel: true });
+      const cancel: ToWorker<R> = { id, cancel: true };
+      const onAbort = () => worker.postMessage(cancel);
       opts.signal?.addEventListener('abort', onAbort, { once: true });
       this.pending.set(id, {
         resolve: resolve as (v: unknown) => void,
@@ -82,8 +82,18 @@ export class WorkerBridge<R extends Spec<R>> {
         onProgress: opts.onProgress as ((p: unknown) => void) | undefined,
         cleanup: () => opts.signal?.removeEventListener('abort', onAbort),
       });
+      // { id, type: K, payload: R[K]['req'] }: the ToWorker member of kind K.
       worker.postMessage({ id, type, payload }, opts.transfer ?? []);
     });
+  }
+
+  /**
+   * Calls of a second protocol X served by the same worker (test and bench hooks the worker loads
+   * on demand): same worker, same pending calls, its own request types.
+   */
+  extended<X extends Protocol<X>>(): { call<K extends keyof X & string>(type: K, payload: X[K]['req'], opts?: CallOptions<X[K]['progress']>): Promise<X[K]['res']> } {
+    const untyped = this as unknown as WorkerBridge<X>;
+    return { call: (type, payload, opts) => untyped.call(type, payload, opts) };
   }
 
   terminate(): void {

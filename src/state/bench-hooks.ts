@@ -1,6 +1,8 @@
-// Hooks for `npm run bench` (only with ?bench=1): time the app's own pipeline — the same worker,
-// decoding, embedding and training code a user's actions go through — from the page.
-import type { ProfileResult } from '../embed/protocol';
+// Hooks for `npm run bench` and the e2e tests (only with ?bench=1; main.tsx loads this module on
+// demand): time the app's own pipeline — the same worker, decoding, embedding and training code a
+// user's actions go through — from the page.
+import { debugCalls } from '../worker/client';
+import type { ProfileResult } from '../worker/debug-protocol';
 import { defaultHeadSettings } from '../train/head-types';
 import { embedBridge, useEngine, whatIsThis } from './engine';
 import { predictImage, trainProject, useTraining } from './training';
@@ -72,7 +74,7 @@ export function installBenchHooks(): void {
       }
       return { ms: performance.now() - t0, done, failed };
     },
-    profile: (batches, repeats) => embedBridge().call('profile', { batches, repeats }),
+    profile: (batches, repeats) => debugCalls(embedBridge()).call('profile', { batches, repeats }),
     async trainSynthetic(n, classes, dim) {
       let seed = 7;
       const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32) * 2 - 1;
@@ -86,7 +88,7 @@ export function installBenchHooks(): void {
       const ids = Array.from({ length: n }, (_, i) => `s${i}`);
       const rec = longTaskRecorder();
       const t0 = performance.now();
-      await embedBridge().call('train', { ids, labels, x, dim, numClasses: classes, settings: defaultHeadSettings() }, { transfer: [x.buffer] });
+      await embedBridge().call('train', { ids, labels, x, dim, numClasses: classes, settings: defaultHeadSettings(), extractorKey: null }, { transfer: [x.buffer] });
       return { ms: performance.now() - t0, longestTaskMs: rec.stop() };
     },
     async cycles(url, cycles) {
@@ -105,8 +107,8 @@ export function installBenchHooks(): void {
       return { tensorsBefore: before.numTensors, tensorsAfter: after.numTensors, heapBeforeMb, heapAfterMb: heapMb(), ms };
     },
     memory: () => embedBridge().call('memory', {}),
-    crashHelperLane: () => embedBridge().call('debugCrashHelper', {}),
-    loseGpuContext: (when) => embedBridge().call('debugLoseContext', when),
+    crashHelperLane: () => debugCalls(embedBridge()).call('debugCrashHelper', {}),
+    loseGpuContext: (when) => debugCalls(embedBridge()).call('debugLoseContext', when),
     async soakCycles(url, cycles) {
       const response = await fetch(url);
       const type = response.headers.get('content-type') ?? 'image/jpeg';

@@ -5,7 +5,7 @@ import { create } from 'zustand';
 import { CUSTOM_MODELS_PATH, CUSTOM_PREFIX, customModelSpec } from '../embed/custom-spec';
 import { deleteModelFiles, putModelFiles } from '../embed/fetch-cache';
 import { parseExtractorSpec, type ExtractorSpec, type Preprocessing } from '../embed/specs';
-import { sha256Hex } from '../export/manifest';
+import { sha256Hex } from '../dataset/hash';
 
 const KEY = 'glimpse.customModels';
 

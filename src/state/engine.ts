@@ -1,11 +1,11 @@
 // Ephemeral session state for the model engine: which backend and extractor run, load progress,
 // and the "What is this?" results. Services live here; the UI reads through hooks only.
 import { create } from 'zustand';
-import { createEmbedBridge, type EmbedBridge } from '../embed/client';
+import { createEmbedBridge, type EmbedBridge } from '../worker/client';
 import type { BackendChoice, BackendName } from '../embed/backend';
 import { BACKEND_ORDER, isBackendName } from '../embed/backend';
 import type { ClassScore } from '../embed/extractor';
-import type { ExtractorInfo, ImageInput, WorkerEvent } from '../embed/protocol';
+import type { ExtractorInfo, ImageInput, WorkerEvent } from '../worker/protocol';
 import { DEFAULT_EXTRACTOR_ID, FALLBACK_EXTRACTOR_ID } from '../embed/specs';
 import { findAnyExtractor } from './catalog';
 import { recordCustomDim } from './custom-models';

@@ -5,8 +5,9 @@
 // progress; cancel works at any step. The result (top weights + head) is saved with the project
 // (store/tuned.ts) and the worker predicts with it for this project only.
 import { create } from 'zustand';
-import type { FineTuneEpoch, ImageInput } from '../embed/protocol';
-import { BUILTIN_EXTRACTORS } from '../embed/specs';
+import type { FineTuneEpoch, ImageInput } from '../worker/protocol';
+import { BUILTIN_EXTRACTORS, fineTuneSupport as specSupport } from '../embed/specs';
+import { selectClasses } from '../dataset/labelled-set';
 import { GlimpseError, serializeError, type SerializedError } from '../shared/errors';
 import { embedBridge, useEngine } from './engine';
 import { repo } from './repo';
@@ -67,13 +68,7 @@ export function cancelFineTune(): void {
 
 /** Whether the extractor can be fine-tuned, and in words why not. */
 export function fineTuneSupport(extractorId: string | undefined): { ok: boolean; reason: string } {
-  const spec = BUILTIN_EXTRACTORS.find((s) => s.id === extractorId);
-  if (!spec) return { ok: false, reason: 'No model is loaded.' };
-  if (spec.format === 'graph-model') {
-    return { ok: false, reason: `${spec.name} is a graph model: its layers and weights are frozen into the graph, so it cannot be fine-tuned. Switch to ResNet-50 in Settings to fine-tune.` };
-  }
-  if (!spec.fineTuneFrom) return { ok: false, reason: `${spec.name} names no layers to unfreeze, so it cannot be fine-tuned.` };
-  return { ok: true, reason: `Unfreezes ${spec.name} from layer ${spec.fineTuneFrom} to the embedding.` };
+  return specSupport(BUILTIN_EXTRACTORS.find((s) => s.id === extractorId));
 }
 
 /** Rows to fine-tune on within `max` images: validation first (up to a third), then training rows class by class. */
@@ -161,23 +156,13 @@ export async function fineTuneProject(projectId: string): Promise<void> {
     const r = repo();
     const set = await r.embeddings.loadTrainingSet(projectId, key, { expectedDim: engine.extractor.dim });
     // The head's class order, so predictions keep their labels.
-    const index = new Map(loaded.classIds.map((c, i) => [c, i]));
-    const keep = set.ids.map((_, i) => index.has(set.classIds[i]!));
-    const ids = set.ids.filter((_, i) => keep[i]);
-    const classIds = set.classIds.filter((_, i) => keep[i]);
-    const x = new Float32Array(ids.length * set.dim);
-    let o = 0;
-    set.ids.forEach((_, i) => {
-      if (!keep[i]) return;
-      x.set(set.x.subarray(i * set.dim, (i + 1) * set.dim), o * set.dim);
-      o++;
-    });
-    const labels = Int32Array.from(classIds.map((c) => index.get(c)!));
+    const picked = selectClasses(set, loaded.classIds);
+    const { ids, classIds, labels, x } = picked;
     const settings = useTraining.getState().settings;
     started = true;
     const info = await bridge.call(
       'ftStart',
-      { extractorKey: key, ids, labels, x, dim: set.dim, numClasses: loaded.classIds.length, settings, budgetBytes: FINE_TUNE_BUDGET_BYTES },
+      { extractorKey: key, ids, labels, x, dim: picked.dim, numClasses: picked.numClasses, settings, budgetBytes: FINE_TUNE_BUDGET_BYTES },
       { signal, transfer: [x.buffer] },
     );
     const rows = pickRows(ids, classIds, new Set(info.validationIds), info.maxImages);

@@ -2,6 +2,7 @@
 // thread) is checked against the hashes saved in its class (index keys only, never rows) and
 // against the files of this run already on their way. Dropping the same folder again after a
 // cancel, a crash or a full disk therefore skips what is saved and imports the rest.
+import { sha256Hex } from '../dataset/hash';
 import { repo } from './repo';
 import type { SampleSource } from './repo';
 
@@ -15,13 +16,10 @@ export interface Hashed {
 /** `${classId} ${sha256}` of files of this run that are saved or on their way (not failed). */
 const claimed = new Set<string>();
 
-/** Hex SHA-256 of the bytes, or null where WebCrypto is missing (insecure context). */
-export async function sha256Hex(bytes: ArrayBuffer): Promise<string | null> {
+/** Hex SHA-256 of the bytes, or null where WebCrypto is missing (insecure context): no duplicate check then. */
+export async function contentHash(bytes: ArrayBuffer): Promise<string | null> {
   if (typeof crypto === 'undefined' || !crypto.subtle) return null;
-  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
-  let hex = '';
-  for (const b of digest) hex += b.toString(16).padStart(2, '0');
-  return hex;
+  return sha256Hex(bytes);
 }
 
 /** Frees a file's claim (it failed), so the same content may be tried again. */

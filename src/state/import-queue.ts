@@ -6,10 +6,10 @@
 // a cancel stops the queue, and what was saved stays saved. Cancel answers at once: the chunks in
 // the worker are abandoned (their late results are not saved), results already on their way to
 // the disk finish.
-import type { ImageInput } from '../embed/protocol';
+import type { ImageInput } from '../worker/protocol';
 import { GlimpseError, serializeError } from '../shared/errors';
 import { embedBridge, fileToInput, useEngine } from './engine';
-import { releaseAll, release, sha256Hex, withoutDuplicates } from './import-dedupe';
+import { contentHash, releaseAll, release, withoutDuplicates } from './import-dedupe';
 import { SampleSaver, type SaveJob } from './import-saver';
 import {
   countDuplicate,
@@ -212,7 +212,7 @@ async function readJob(job: Job): Promise<{ job: Job; input: ImageInput } | null
       );
     }
     const input = await fileToInput(job.file, `import-${nextItemId++}`);
-    job.sha256 = await sha256Hex(input.bytes);
+    job.sha256 = await contentHash(input.bytes);
     return { job, input };
   } catch (err) {
     countFailed(job.name, err);

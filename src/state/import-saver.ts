@@ -2,7 +2,7 @@
 // samples to a transaction (each sample with its thumbnail and embedding, all of it or none), so
 // the live queries of the open view re-run once per batch rather than once per image. A sample
 // counts as saved only once its transaction has committed. Writes run one at a time, in order.
-import type { EmbedItemResult } from '../embed/protocol';
+import type { EmbedItemResult } from '../worker/protocol';
 import { GlimpseError, serializeError } from '../shared/errors';
 import { release, type Hashed } from './import-dedupe';
 import { countFailed, countSaved } from './import-state';

@@ -4,7 +4,7 @@
 // logic lives in train/threshold.ts, train/review.ts and train/map.ts.
 import { useLiveQuery } from 'dexie-react-hooks';
 import { create } from 'zustand';
-import { AUGMENT_VARIANTS, augmentKey } from '../train/augment-recipe';
+import { AUGMENT_VARIANTS, augmentKey } from '../embed/augment-recipe';
 import { rankForReview, type ReviewReason } from '../train/review';
 import {
   decide,
@@ -13,6 +13,7 @@ import {
   type Decision,
   type ThresholdSuggestion,
 } from '../train/threshold';
+import { selectClasses } from '../dataset/labelled-set';
 import { GlimpseError, serializeError } from '../shared/errors';
 import { embedSamples } from './embed-samples';
 import { embedBridge, useEngine } from './engine';
@@ -178,20 +179,15 @@ export async function loadReview(
   }));
   try {
     const { set, extractorKey } = await currentSet(projectId);
-    const index = new Map(classIds.map((c, i) => [c, i]));
-    const keep = set.ids.map((_, i) => i).filter((i) => index.has(set.classIds[i]!));
-    const n = keep.length;
-    const x = new Float32Array(n * set.dim);
-    keep.forEach((r, i) => x.set(set.x.subarray(r * set.dim, (r + 1) * set.dim), i * set.dim));
-    const ids = keep.map((r) => set.ids[r]!);
-    const labels = Int32Array.from(keep, (r) => index.get(set.classIds[r]!)!);
+    const rows = selectClasses(set, classIds);
+    const { ids, labels, x } = rows;
     const { probs, numClasses } = await embedBridge().call('scoreAll', {
       x: x.slice(),
-      n,
+      n: ids.length,
       extractorKey,
     });
     const items = rankForReview(
-      { ids, labels, x, dim: set.dim, numClasses, probs },
+      { ids, labels, x, dim: rows.dim, numClasses, probs },
       { unsureBelow: unsureBelow > 0 ? unsureBelow : 0.5, limit: 60 },
     );
     useInsight.setState({

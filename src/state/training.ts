@@ -8,6 +8,7 @@ import { create } from 'zustand';
 import type { EpochReport, HeadSettings, TrainedHead } from '../train/head-types';
 import { defaultHeadSettings } from '../train/head-types';
 import type { Metrics } from '../train/metrics';
+import { selectClasses } from '../dataset/labelled-set';
 import { GlimpseError, serializeError, type SerializedError } from '../shared/errors';
 import { embedBridge, useEngine } from './engine';
 import { repo } from './repo';
@@ -123,8 +124,8 @@ export async function trainProject(projectId: string): Promise<void> {
         'Add images to at least two classes before training.',
       );
     }
-    const index = new Map(used.map((c, i) => [c.id, i]));
-    const labels = Int32Array.from(set.classIds.map((c) => index.get(c)!));
+    // Every stored row is of a used class: the selection only labels them in the classes' order.
+    const rows = selectClasses(set, used.map((c) => c.id));
     let augment: { ids: string[]; x: Float32Array } | undefined;
     if ((await getInsightSettings(projectId)).augment) {
       useTraining.setState({ phase: 'augmenting' });
@@ -136,30 +137,38 @@ export async function trainProject(projectId: string): Promise<void> {
     const res = await embedBridge().call(
       'train',
       {
-        ids: set.ids,
-        labels,
-        x: set.x,
-        dim: set.dim,
-        numClasses: used.length,
+        extractorKey,
+        ids: rows.ids,
+        labels: rows.labels,
+        x: rows.x,
+        dim: rows.dim,
+        numClasses: rows.numClasses,
         settings,
         ...(augment ? { augment: { ids: augment.ids, x: augment.x } } : {}),
       },
       {
         signal,
         onProgress: (e) => useTraining.setState((s) => ({ history: [...s.history, e] })),
-        transfer: augment ? [set.x.buffer, augment.x.buffer] : [set.x.buffer],
+        transfer: augment ? [rows.x.buffer, augment.x.buffer] : [rows.x.buffer],
       },
     );
     const classIds = used.map((c) => c.id);
     const classNames = used.map((c) => c.name);
-    const row = await r.heads.save(projectId, {
-      extractorKey,
-      labels: classIds,
-      classNames,
-      head: res.head,
-      metrics: { validation: res.validation, trainMs: res.trainMs, settings },
-    });
-    await embedBridge().call('setHead', { head: res.head, extractorKey });
+    const labelOf = new Map(rows.ids.map((id, i) => [id, rows.labels[i]!]));
+    // The worker already predicts with the head it trained; if storing it fails, the worker goes
+    // back to the stored head so that what predicts is what is saved.
+    const row = await r.heads
+      .save(projectId, {
+        extractorKey,
+        labels: classIds,
+        classNames,
+        head: res.head,
+        metrics: { validation: res.validation, trainMs: res.trainMs, settings },
+      })
+      .catch(async (err: unknown) => {
+        await loadLatestHead(projectId).catch(() => false);
+        throw err;
+      });
     await syncTunedModel(projectId, row.id);
     const outcome: TrainingOutcome = {
       headId: row.id,
@@ -168,7 +177,7 @@ export async function trainProject(projectId: string): Promise<void> {
       validation: res.validation,
       reviewed: res.validationIds.map((sampleId, i) => ({
         sampleId,
-        trueIndex: index.get(set.classIds[set.ids.indexOf(sampleId)]!)!,
+        trueIndex: labelOf.get(sampleId)!,
         predIndex: res.validationPred[i]!,
         confidence: res.validationConfidence[i]!,
       })),

@@ -10,7 +10,7 @@ import { mapStorageError } from './errors';
 import { planTrainingSet, type TrainingPlan } from './training-plan';
 import { ro, rw, touch } from './tx';
 import type { EmbeddingRow, QuarantineRow, SampleRow } from './types';
-import { checkIds, checkVector } from './validate';
+import { checkIds, checkVector, toFloat32 } from './validate';
 
 export interface TrainingSet {
   /** Sample ids, grouped by class in the project's class order. */
@@ -240,6 +240,23 @@ export function embeddingsRepo(db: GlimpseDB) {
     },
 
     /** Quarantined rows of the project, oldest first. */
+    /**
+     * The project's stored vectors for one extractor, by sample id (for a project export): rows
+     * that are unreadable or of another length than the first readable one are left out.
+     */
+    async vectorsOf(projectId: string, extractorKey: string): Promise<{ dim: number; vectors: Map<string, Float32Array> }> {
+      const rows = await ro(db, [db.embeddings], () => db.embeddings.where('[projectId+extractorKey]').equals([projectId, extractorKey]).toArray());
+      const vectors = new Map<string, Float32Array>();
+      let dim = 0;
+      for (const r of rows) {
+        const v = toFloat32(r.vector);
+        if (!v || v.length === 0) continue;
+        dim ||= v.length;
+        if (v.length === dim) vectors.set(r.sampleId, v);
+      }
+      return { dim, vectors };
+    },
+
     listQuarantine(projectId: string): Promise<QuarantineRow[]> {
       return ro(db, [db.quarantine], () =>
         db.quarantine.where('projectId').equals(projectId).sortBy('id'),

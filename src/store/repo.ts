@@ -11,11 +11,12 @@ import { projectsRepo } from './projects';
 import { samplesRepo } from './samples';
 import { settingsRepo } from './settings';
 import { tunedRepo } from './tuned';
+import { projectImportRepo } from './project-import';
 
+/** The repositories over `db`; the database handle itself stays inside store/. */
 export function createRepo(db: GlimpseDB = getDb()) {
   const samples = samplesRepo(db);
   return {
-    db,
     projects: projectsRepo(db),
     classes: classesRepo(db),
     samples,
@@ -24,6 +25,7 @@ export function createRepo(db: GlimpseDB = getDb()) {
     augments: augmentsRepo(db),
     settings: settingsRepo(db),
     tuned: tunedRepo(db),
+    imports: projectImportRepo(db),
     /** Sets blob = null on all samples of the project (thumbnails and embeddings stay). */
     dropOriginals: samples.dropOriginals,
   };
@@ -37,7 +39,8 @@ export type { TrainingSet, LoadOptions } from './embeddings';
 export type { NewHead } from './heads';
 export type { AugmentSet } from './augments';
 export type { NewTuned } from './tuned';
+export type { WholeProject } from './project-import';
 export type * from './types';
-export { GlimpseDB, SCHEMA_VERSION, DB_NAME, getDb, onVersionChange } from './db';
+export { SCHEMA_VERSION, DB_NAME, onVersionChange } from './db';
 export type { VersionChangeEvent, VersionChangeKind } from './db';
 export { mapStorageError, isQuotaError, withStorageErrors } from './errors';

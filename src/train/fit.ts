@@ -1,24 +1,27 @@
 // The one training recipe shared by the app's training worker and `npm run eval`: stable
 // stratified validation split by sample id, the head trained with early stopping on it, and
 // validation metrics. Whatever the app does, eval measures.
+import type { LabelledSet } from '../dataset/labelled-set';
 import { stratifiedSplit } from '../dataset/split';
 import { GlimpseError } from '../shared/errors';
 import { DEFAULT_HEAD_SETTINGS, predictHead, trainTeachableMachineHead, type EpochReport, type HeadSettings, type TrainedHead } from './head';
 import { argmaxRows, computeMetrics, type Metrics } from './metrics';
-import type { AugmentedVectors } from './augment';
 import { rowScales } from './head-util';
 import { trainHeadOnRows } from './head-train';
 import type { RowPart, RowSet } from './head-types';
 import { mulberry32 } from '../shared/rng';
 
-export interface LabelledVectors {
+/** Cached variant embeddings of some samples, packed: row r belongs to sample `ids[r]`. */
+export interface AugmentedVectors {
   ids: readonly string[];
-  /** Class index per row, 0..numClasses-1. */
-  labels: ArrayLike<number>;
-  /** Packed rows, ids.length x dim. */
   x: Float32Array;
-  dim: number;
 }
+
+/**
+ * The rows fitHead reads: a LabelledSet (dataset/labelled-set.ts) without its class count (given
+ * separately), with labels in any array-like (eval passes plain arrays).
+ */
+export type LabelledVectors = Omit<LabelledSet, 'numClasses' | 'labels' | 'ids'> & { ids: readonly string[]; labels: ArrayLike<number> };
 
 export interface FitResult {
   head: TrainedHead;

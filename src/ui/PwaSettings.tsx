@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'react';
-import { cancelDownload, downloadForOffline, refreshModelStatus, useModelOffline, type ModelOfflineView } from '../pwa/models';
+import { cancelDownload, downloadForOffline, refreshModelStatus, useModelOffline, type ModelOfflineView } from '../state/offline-models';
 import { checkForUpdate } from '../pwa/register';
 import { APP_VERSION, usePwa } from '../pwa/status';
 import { requestPersistence, storageReport, type StorageReport } from '../pwa/storage';

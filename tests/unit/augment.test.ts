@@ -11,7 +11,7 @@ import {
   augmentKey,
   augmentToBatch,
   variantBoxes,
-} from '../../src/train/augment';
+} from '../../src/embed/augment';
 import { fitHead } from '../../src/train/fit';
 import { defaultHeadSettings } from '../../src/train/head';
 import { mulberry32 } from '../../src/shared/rng';

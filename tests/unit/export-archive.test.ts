@@ -13,7 +13,10 @@ import { restoreSnapshot, snapshotProject } from '../../src/export/project-store
 import { APP_VERSION } from '../../src/export/version';
 import { checkEntryPath, readZip } from '../../src/export/zip-read';
 import { GlimpseDB } from '../../src/store/db';
-import { createRepo, type Repo } from '../../src/store/repo';
+import { createRepo, type Repo as StoreRepo } from '../../src/store/repo';
+
+/** The repositories with the test's own database handle (the app's Repo has none). */
+type Repo = StoreRepo & { db: GlimpseDB };
 import type { TrainedHead } from '../../src/train/head';
 import { defaultHeadSettings } from '../../src/train/head';
 import { badArchives, forgeSizes, HTML_LABELS, htmlLabelArchive } from '../e2e/export-fixtures';
@@ -80,7 +83,7 @@ const opened: GlimpseDB[] = [];
 function freshRepo(): Repo {
   const db = new GlimpseDB(`export-${crypto.randomUUID()}`);
   opened.push(db);
-  return createRepo(db);
+  return { ...createRepo(db), db };
 }
 afterEach(async () => {
   for (const db of opened.splice(0)) await db.delete().catch(() => undefined);

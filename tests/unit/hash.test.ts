@@ -1,6 +1,6 @@
 // Stable hashes: published test vectors, UTF-8 handling and the spread of stableUnitHash.
 import { describe, expect, it } from 'vitest';
-import { fnv1a32, murmur3_32, stableUnitHash } from '../../src/dataset/hash';
+import { fnv1a32, murmur3_32, sha256Hex, stableUnitHash } from '../../src/dataset/hash';
 
 describe('fnv1a32', () => {
   it('matches the published FNV-1a 32-bit vectors', () => {
@@ -53,5 +53,14 @@ describe('stableUnitHash', () => {
       buckets[b] = (buckets[b] ?? 0) + 1;
     }
     for (const n of buckets) expect(Math.abs(n - 1000)).toBeLessThan(120);
+  });
+});
+
+describe('sha256Hex', () => {
+  it('gives the FIPS 180-2 digest of "abc" for an ArrayBuffer and a Uint8Array alike', async () => {
+    const bytes = new TextEncoder().encode('abc');
+    const want = 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad';
+    expect(await sha256Hex(bytes)).toBe(want);
+    expect(await sha256Hex(bytes.slice().buffer)).toBe(want);
   });
 });

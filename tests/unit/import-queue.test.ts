@@ -4,7 +4,7 @@
 // loops give the thread back.
 import 'fake-indexeddb/auto';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { release, releaseAll, sha256Hex, withoutDuplicates } from '../../src/state/import-dedupe';
+import { contentHash, release, releaseAll, withoutDuplicates } from '../../src/state/import-dedupe';
 import { SAVE_BATCH, SampleSaver, type SaveJob } from '../../src/state/import-saver';
 import {
   countDuplicate,
@@ -16,8 +16,9 @@ import {
   useImport,
 } from '../../src/state/import-state';
 import { repo } from '../../src/state/repo';
+import { getDb } from '../../src/store/db';
 import { forEachSliced } from '../../src/state/yield';
-import type { EmbedItemResult } from '../../src/embed/protocol';
+import type { EmbedItemResult } from '../../src/worker/protocol';
 
 afterEach(() => {
   publishCounts();
@@ -84,8 +85,8 @@ describe('SampleSaver', () => {
     publishCounts();
     expect(addSamples).toHaveBeenCalledTimes(3);
     expect(useImport.getState().done).toBe(n);
-    expect(await repo().db.samples.where('classId').equals(classId).count()).toBe(n);
-    expect(await repo().db.embeddings.count()).toBeGreaterThanOrEqual(n);
+    expect(await getDb().samples.where('classId').equals(classId).count()).toBe(n);
+    expect(await getDb().embeddings.count()).toBeGreaterThanOrEqual(n);
   });
 
   it('fails a bad sample alone; the rest of its batch is saved', async () => {
@@ -103,14 +104,14 @@ describe('SampleSaver', () => {
     expect(s.done).toBe(2);
     expect(s.failed).toBe(2);
     expect(s.errors.map((e) => e.name).sort()).toEqual(['img-2.jpg', 'img-4.jpg']);
-    expect(await repo().db.samples.where('classId').equals(classId).count()).toBe(2);
+    expect(await getDb().samples.where('classId').equals(classId).count()).toBe(2);
   });
 });
 
 describe('de-duplication', () => {
   it('skips content saved in the class or claimed earlier in the run, and frees failed claims', async () => {
     const { projectId, classId } = await setup();
-    const hashes = await Promise.all([1, 2, 3].map((i) => sha256Hex(new Uint8Array([i]).buffer)));
+    const hashes = await Promise.all([1, 2, 3].map((i) => contentHash(new Uint8Array([i]).buffer)));
     const [h1, h2, h3] = hashes as string[];
     const saver = new SampleSaver({ id: 'x', key: 'k1' });
     saver.add(job(projectId, classId, 1, h1), result(1));

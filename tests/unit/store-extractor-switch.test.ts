@@ -4,13 +4,15 @@
 import 'fake-indexeddb/auto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { GlimpseDB } from '../../src/store/db';
-import { createRepo, type Repo } from '../../src/store/repo';
+import { createRepo, type Repo as StoreRepo } from '../../src/store/repo';
+
+type Repo = StoreRepo & { db: GlimpseDB };
 
 const opened: GlimpseDB[] = [];
 function freshRepo(): Repo {
   const db = new GlimpseDB(`switch-${crypto.randomUUID()}`);
   opened.push(db);
-  return createRepo(db);
+  return { ...createRepo(db), db };
 }
 afterEach(async () => {
   for (const db of opened.splice(0)) await db.delete().catch(() => undefined);

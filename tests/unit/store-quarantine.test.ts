@@ -3,7 +3,10 @@
 import 'fake-indexeddb/auto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { GlimpseDB } from '../../src/store/db';
-import { createRepo, type NewSample, type Repo } from '../../src/store/repo';
+import { createRepo, type NewSample, type Repo as StoreRepo } from '../../src/store/repo';
+
+/** The repositories with the test's own database handle (the app's Repo has none). */
+type Repo = StoreRepo & { db: GlimpseDB };
 
 const opened: GlimpseDB[] = [];
 afterEach(async () => {
@@ -13,7 +16,7 @@ afterEach(async () => {
 function freshRepo(): Repo {
   const db = new GlimpseDB(`test-${crypto.randomUUID()}`);
   opened.push(db);
-  return createRepo(db);
+  return { ...createRepo(db), db };
 }
 
 function input(projectId: string, classId: string, vector?: number[], key = 'k1'): NewSample {

@@ -10,7 +10,10 @@ import {
   type VersionChangeEvent,
 } from '../../src/store/db';
 import { RELOAD_MESSAGE } from '../../src/store/errors';
-import { createRepo, type NewSample, type Repo } from '../../src/store/repo';
+import { createRepo, type NewSample, type Repo as StoreRepo } from '../../src/store/repo';
+
+/** The repositories with the test's own database handle (the app's Repo has none). */
+type Repo = StoreRepo & { db: GlimpseDB };
 import { GlimpseError } from '../../src/shared/errors';
 
 const opened: GlimpseDB[] = [];
@@ -18,7 +21,7 @@ const opened: GlimpseDB[] = [];
 function freshRepo(): Repo {
   const db = new GlimpseDB(`test-${crypto.randomUUID()}`);
   opened.push(db);
-  return createRepo(db);
+  return { ...createRepo(db), db };
 }
 
 afterEach(async () => {

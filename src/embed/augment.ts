@@ -11,8 +11,8 @@
 // - bright: the centre square with brightness x1.2 (clipped to 255).
 // No randomness: the same image always gives the same variants.
 import * as tf from '@tensorflow/tfjs';
-import { centreCropBox, mapValues, type PixelImage } from '../embed/preprocess';
-import type { Preprocessing } from '../embed/specs';
+import { centreCropBox, mapValues, type PixelImage } from './preprocess';
+import type { Preprocessing } from './specs';
 
 import { AUGMENT_VARIANTS, type AugmentVariant } from './augment-recipe';
 
@@ -64,10 +64,4 @@ export function augmentToBatch(image: PixelImage, size: number, mode: Preprocess
     });
     return tf.stack(out) as tf.Tensor4D;
   });
-}
-
-/** Cached variant embeddings of some samples, packed: row r belongs to sample `ids[r]`. */
-export interface AugmentedVectors {
-  ids: readonly string[];
-  x: Float32Array;
 }

@@ -1,5 +1,6 @@
-// The app's handle on the embedding worker (types only from the embed module).
+// The app's handle on the model worker (types only from the worker's modules).
 import { WorkerBridge } from '../shared/worker-bridge';
+import type { DebugRequests } from './debug-protocol';
 import type { Requests, WorkerEvent } from './protocol';
 
 export type EmbedBridge = WorkerBridge<Requests>;
@@ -16,4 +17,9 @@ export function createEmbedBridge(onEvent?: (e: WorkerEvent) => void): EmbedBrid
     }
     return worker;
   }, 'The embedding worker');
+}
+
+/** The test and bench hooks of the same worker (only the ?bench=1 hooks use them). */
+export function debugCalls(bridge: EmbedBridge) {
+  return bridge.extended<DebugRequests>();
 }

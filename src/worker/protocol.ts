@@ -1,21 +1,18 @@
-import type { ExtractorSpec } from './specs';
-// The typed message protocol between the app and the embedding worker. Only types and plain data:
-// the client imports this file, never the worker's code.
+// The one protocol between the app and the model worker: every request kind with its request,
+// result and progress types. The worker's handler map (handlers.ts) is typed by it, and so is the
+// app's bridge (client.ts). Types and plain data only: the app imports this file, never the
+// worker's code. Test and bench hooks are not part of it (debug-protocol.ts).
+import type { BackendChoice, BackendName } from '../embed/backend';
+import type { ClassScore } from '../embed/extractor';
+import type { ExtractorSpec } from '../embed/specs';
+import type { LabelledSet } from '../dataset/labelled-set';
+import type { AugmentItemResult, EmbedItemResult, ExtractorInfo, ImageInput } from '../embed/types';
 import type { SerializedError } from '../shared/errors';
-import type { BackendChoice, BackendName } from './backend';
-import type { ClassScore } from './extractor';
 import type { EpochReport, HeadSettings, TrainedHead } from '../train/head';
 import type { HeadRecipe } from '../train/fit';
 import type { Metrics } from '../train/metrics';
 
-export interface ExtractorInfo {
-  id: string;
-  name: string;
-  key: string;
-  dim: number;
-  inputSize: number;
-  hasClassifier: boolean;
-}
+export type { AugmentItemResult, EmbedItemResult, ExtractorInfo, ImageInput };
 
 export interface InitRequest {
   extractorId: string;
@@ -39,13 +36,6 @@ export interface InitResult {
   warmupMs: number;
 }
 
-export interface ImageInput {
-  id: string;
-  bytes: ArrayBuffer;
-  type: string;
-  name: string;
-}
-
 export interface ClassifyResult {
   top: ClassScore[];
   embedding: Float32Array;
@@ -54,26 +44,14 @@ export interface ClassifyResult {
   ms: number;
 }
 
-export interface EmbedItemResult {
-  id: string;
-  embedding?: Float32Array;
-  thumbnail?: Blob;
-  width?: number;
-  height?: number;
-  error?: SerializedError;
-}
-
 /** Samples' cached embeddings with their labels, and the head settings to fit on them. */
-export interface LabelledEmbeddings {
-  ids: string[];
-  labels: Int32Array;
-  x: Float32Array;
-  dim: number;
-  numClasses: number;
+export interface TrainRequest extends LabelledSet {
   settings: HeadSettings;
-}
-
-export interface TrainRequest extends LabelledEmbeddings {
+  /**
+   * The extractor that made these embeddings: the worker keeps the trained head as the one it
+   * predicts with, for this extractor, so the head never travels back in. null: not kept (bench).
+   */
+  extractorKey: string | null;
   recipe?: HeadRecipe;
   /** Cached augmentation variants: row r belongs to sample ids[r]; used for training rows only. */
   augment?: { ids: string[]; x: Float32Array };
@@ -95,23 +73,6 @@ export interface PredictResult {
   ms: number;
 }
 
-export interface ProfileResult {
-  backend: string;
-  extractor: string;
-  /** Multiply-adds per image (null for graph models, where layers are not visible). */
-  macsPerImage: number | null;
-  /** Multiply-adds per second of a 512^3 matrix product on this backend. */
-  matmulMacsPerS: number;
-  /** ms per image of the network alone (preprocessed input), by batch size, in this worker. */
-  embedMsPerImage: Record<number, number>;
-  /**
-   * With helper lanes (lanes.ts): every lane at once at the best batch. embedMsPerImage is the
-   * network's time per image of all lanes together (1 / images per second), matmulMacsPerS the sum
-   * of the lanes' rates measured at the same time (all cores). null with one lane.
-   */
-  allLanes: { lanes: number; batch: number; embedMsPerImage: number; matmulMacsPerS: number } | null;
-}
-
 export interface MapRequest {
   /** Packed embeddings, n x dim. */
   x: Float32Array;
@@ -119,14 +80,6 @@ export interface MapRequest {
   dim: number;
   method: 'pca' | 'umap';
   seed: number;
-}
-
-export interface AugmentItemResult {
-  id: string;
-  /** count x dim variant embeddings, in AUGMENT_VARIANTS order. */
-  vectors?: Float32Array;
-  count?: number;
-  error?: SerializedError;
 }
 
 /** One trainable weight of a fine-tuned top, by variable name. */
@@ -146,7 +99,8 @@ export interface TunedModel {
 }
 
 /** Every sample's cached embedding: the softmax head fine-tuning starts from is fitted on them. */
-export interface FineTuneStartRequest extends LabelledEmbeddings {
+export interface FineTuneStartRequest extends LabelledSet {
+  settings: HeadSettings;
   extractorKey: string;
   /** Activation memory the session may hold. */
   budgetBytes: number;
@@ -186,9 +140,9 @@ export interface Requests {
   classify: { req: { image: ImageInput; topK: number }; res: ClassifyResult; progress: never };
   embed: { req: { images: ImageInput[]; thumbnails: boolean }; res: { done: number; failed: number }; progress: EmbedItemResult };
   train: { req: TrainRequest; res: TrainResponse; progress: EpochReport };
+  /** A stored head to predict with (after a reload or a project switch); a trained one is kept already. */
   setHead: { req: { head: TrainedHead | null; extractorKey: string | null }; res: { ok: true }; progress: never };
   predict: { req: { image: ImageInput }; res: PredictResult; progress: never };
-  profile: { req: { batches: number[]; repeats: number }; res: ProfileResult; progress: never };
   /** Class probabilities of the active head for packed embeddings (review queue). */
   scoreAll: { req: { x: Float32Array; n: number; extractorKey: string }; res: { probs: Float32Array; numClasses: number }; progress: never };
   /** 2-D embedding map, coordinates in [0,1], n x 2. */
@@ -207,13 +161,6 @@ export interface Requests {
   setTuned: { req: { model: TunedModel | null }; res: { ok: true }; progress: never };
   /** numTensors includes the helper lanes' tensors; lanes = workers embedding now (1 + ready helpers). */
   memory: { req: Record<string, never>; res: { numTensors: number; numBytes: number; backend: string; lanes: number; helperBatches: number }; progress: never };
-  /** Tests: the next batch for a helper lane kills that worker mid-call; false when none is running. */
-  debugCrashHelper: { req: Record<string, never>; res: { armed: boolean }; progress: never };
-  /**
-   * Test hook (reached only through the ?bench=1 hooks): loses the GPU context after `afterMs`, as
-   * the next GPU work starts (`onNextWork`), or when training reports epoch `atEpoch`.
-   */
-  debugLoseContext: { req: { afterMs?: number; onNextWork?: boolean; atEpoch?: number }; res: { backend: string; scheduled: boolean }; progress: never };
 }
 
 /** Messages the worker sends on its own (not replies): `{ id: 0, kind: 'event', data }`. */
@@ -221,13 +168,8 @@ export type WorkerEvent =
   | { type: 'gpu-recovered'; lostBackend: string; backend: BackendChoice; reason: string; message: string }
   | { type: 'gpu-recovery-failed'; lostBackend: string; reason: string; message: string };
 
-export type RequestType = keyof Requests;
-
-export type ToWorker =
-  | { id: number; type: RequestType; payload: unknown }
-  | { id: number; cancel: true };
-
-export type FromWorker =
-  | { id: number; kind: 'progress'; data: unknown }
-  | { id: number; kind: 'result'; data: unknown }
-  | { id: number; kind: 'error'; error: SerializedError };
+export type RequestKind = keyof Requests;
+/** The request, result and progress types of one kind. */
+export type Req<K extends RequestKind> = Requests[K]['req'];
+export type Res<K extends RequestKind> = Requests[K]['res'];
+export type Progress<K extends RequestKind> = Requests[K]['progress'];

@@ -1,42 +1,32 @@
-// Training and prediction handlers of the model worker: the head is trained on cached embeddings
+// Training and prediction requests of the model worker: the head is trained on cached embeddings
 // (no image is touched), then kept in the worker so each frame is embedded and classified in one
-// round trip.
+// round trip. The GPU policy (recovery; heads use no extractor weights) is handlers.ts's.
 import { GlimpseError } from '../shared/errors';
-import type { Handler } from '../shared/worker-host';
-import { fitHead } from './fit';
-import { predictHead, type TrainedHead } from './head';
-import { pcaMap, umapMap } from './map';
+import { fitHead } from '../train/fit';
+import { predictHead, type TrainedHead } from '../train/head';
+import { pcaMap, umapMap } from '../train/map';
+import type { Requests } from './protocol';
+import type { WorkMap } from './policy';
 
-export interface HeadHolder {
+interface HeadHolder {
   head: TrainedHead | null;
   extractorKey: string | null;
 }
 
-export const activeHead: HeadHolder = { head: null, extractorKey: null };
+const activeHead: HeadHolder = { head: null, extractorKey: null };
 
-export interface TrainPayload {
-  ids: string[];
-  labels: Int32Array;
-  x: Float32Array;
-  dim: number;
-  numClasses: number;
-  settings: import('./head').HeadSettings;
-  recipe?: import('./fit').HeadRecipe;
-  /** Cached augmentation variants (training rows only; fitHead keeps validation clean). */
-  augment?: { ids: string[]; x: Float32Array };
+/** Class probabilities of one embedding under the active head. */
+export function classifyEmbedding(embedding: Float32Array, extractorKey: string): Float32Array {
+  const head = activeHead.head;
+  if (!head) throw new GlimpseError('invalid-input', 'Train the model first: there is no trained classifier yet.');
+  if (activeHead.extractorKey !== extractorKey) {
+    throw new GlimpseError('invalid-input', 'The trained classifier belongs to another feature extractor: train again.');
+  }
+  return predictHead(head, embedding, 1);
 }
 
-export interface MapPayload {
-  x: Float32Array;
-  n: number;
-  dim: number;
-  method: 'pca' | 'umap';
-  seed: number;
-}
-
-export const trainHandlers: Record<'train' | 'setHead' | 'scoreAll' | 'map', Handler> = {
-  scoreAll: async (payload) => {
-    const { x, n, extractorKey } = payload as { x: Float32Array; n: number; extractorKey: string };
+export const trainHandlers: Pick<WorkMap<Requests>, 'train' | 'setHead' | 'scoreAll' | 'map'> = {
+  scoreAll: async ({ x, n, extractorKey }) => {
     const head = activeHead.head;
     if (!head || activeHead.extractorKey !== extractorKey) {
       throw new GlimpseError('invalid-input', 'Train the model first: the review needs a classifier for the current extractor.');
@@ -44,8 +34,7 @@ export const trainHandlers: Record<'train' | 'setHead' | 'scoreAll' | 'map', Han
     const probs = predictHead(head, x, n);
     return { data: { probs, numClasses: head.numClasses }, transfer: [probs.buffer] };
   },
-  map: async (payload, { progress, signal }) => {
-    const req = payload as MapPayload;
+  map: async (req, { progress, signal }) => {
     const t0 = performance.now();
     const xy =
       req.method === 'pca'
@@ -60,8 +49,7 @@ export const trainHandlers: Record<'train' | 'setHead' | 'scoreAll' | 'map', Han
     if (signal.aborted) throw new GlimpseError('cancelled', 'Cancelled.');
     return { data: { xy, ms: performance.now() - t0 }, transfer: [xy.buffer] };
   },
-  train: async (payload, { progress, signal }) => {
-    const req = payload as TrainPayload;
+  train: async (req, { progress, signal }) => {
     const fit = await fitHead({ ids: req.ids, labels: req.labels, x: req.x, dim: req.dim }, req.numClasses, req.settings, {
       signal,
       onEpoch: (r) => progress(r),
@@ -72,6 +60,11 @@ export const trainHandlers: Record<'train' | 'setHead' | 'scoreAll' | 'map', Han
     fit.validationPred.forEach((p, i) => {
       confidence[i] = fit.validationProbs[i * req.numClasses + p]!;
     });
+    // The head just trained predicts from now on; the app stores a copy (no round trip back in).
+    if (req.extractorKey !== null) {
+      activeHead.head = fit.head;
+      activeHead.extractorKey = req.extractorKey;
+    }
     return {
       data: {
         head: fit.head,
@@ -85,20 +78,9 @@ export const trainHandlers: Record<'train' | 'setHead' | 'scoreAll' | 'map', Han
       },
     };
   },
-  setHead: async (payload) => {
-    const { head, extractorKey } = payload as HeadHolder;
+  setHead: async ({ head, extractorKey }) => {
     activeHead.head = head;
     activeHead.extractorKey = extractorKey;
     return { data: { ok: true } };
   },
 };
-
-/** Class probabilities of one embedding under the active head. */
-export function classifyEmbedding(embedding: Float32Array, extractorKey: string): Float32Array {
-  const head = activeHead.head;
-  if (!head) throw new GlimpseError('invalid-input', 'Train the model first: there is no trained classifier yet.');
-  if (activeHead.extractorKey !== extractorKey) {
-    throw new GlimpseError('invalid-input', 'The trained classifier belongs to another feature extractor: train again.');
-  }
-  return predictHead(head, embedding, 1);
-}

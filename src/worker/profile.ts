@@ -2,10 +2,10 @@
 // image and the multiply-add rate of a large product; with helper lanes (lanes.ts) also the same
 // measurements on every lane at once, for the machine's throughput and the floor from all cores.
 import * as tf from '@tensorflow/tfjs';
-import type { Extractor } from './extractor';
-import { countMacs, measureMatmulRate, timeNetwork } from './flops';
-import { helperLanes } from './lanes';
-import type { ProfileResult } from './protocol';
+import type { Extractor } from '../embed/extractor';
+import { countMacs, measureMatmulRate, timeNetwork } from '../embed/flops';
+import { helperLanes } from '../embed/lanes';
+import type { ProfileResult } from './debug-protocol';
 
 export async function profileExtractor(ex: Extractor, batches: number[], repeats: number): Promise<ProfileResult> {
   const s = ex.spec.inputSize;

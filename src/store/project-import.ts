@@ -1,0 +1,28 @@
+// Writes a whole project at once (a project archive's import): every row in one transaction, so
+// an import lands whole or not at all. The rows come validated and re-keyed by export/project-store.ts;
+// this only stores them, as new rows (existing data is never changed).
+import type { GlimpseDB } from './db';
+import { rw } from './tx';
+import type { ClassRow, EmbeddingRow, HeadRow, ProjectRow, SampleRow } from './types';
+
+export interface WholeProject {
+  project: ProjectRow;
+  classes: ClassRow[];
+  samples: SampleRow[];
+  embeddings: EmbeddingRow[];
+  head: HeadRow | null;
+}
+
+export function projectImportRepo(db: GlimpseDB) {
+  return {
+    async addWhole(rows: WholeProject): Promise<void> {
+      await rw(db, [db.projects, db.classes, db.samples, db.embeddings, db.heads], async () => {
+        await db.projects.add(rows.project);
+        await db.classes.bulkAdd(rows.classes);
+        await db.samples.bulkAdd(rows.samples);
+        if (rows.embeddings.length > 0) await db.embeddings.bulkAdd(rows.embeddings);
+        if (rows.head) await db.heads.add(rows.head);
+      });
+    },
+  };
+}

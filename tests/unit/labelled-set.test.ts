@@ -1,0 +1,33 @@
+// selectClasses is the one way the app picks rows of chosen classes (training, fine-tuning, the
+// review queue): rows of other classes are dropped, labels follow the given class order, and the
+// kept rows keep their embeddings.
+import { describe, expect, it } from 'vitest';
+import { selectClasses } from '../../src/dataset/labelled-set';
+
+const rows = {
+  ids: ['a', 'b', 'c', 'd'],
+  classIds: ['cat', 'dog', 'cow', 'cat'],
+  x: Float32Array.from([1, 1, 2, 2, 3, 3, 4, 4]),
+  dim: 2,
+};
+
+describe('selectClasses', () => {
+  it('keeps rows of the chosen classes in stored order, labelled by the class order given', () => {
+    const set = selectClasses(rows, ['dog', 'cat']);
+    expect(set.ids).toEqual(['a', 'b', 'd']);
+    expect(set.classIds).toEqual(['cat', 'dog', 'cat']);
+    expect(Array.from(set.labels)).toEqual([1, 0, 1]);
+    expect(Array.from(set.x)).toEqual([1, 1, 2, 2, 4, 4]);
+    expect(set.dim).toBe(2);
+    expect(set.numClasses).toBe(2);
+  });
+
+  it('returns a fresh x (the caller may transfer it) and counts classes without rows', () => {
+    const set = selectClasses(rows, ['cow', 'horse']);
+    expect(set.ids).toEqual(['c']);
+    expect(Array.from(set.labels)).toEqual([0]);
+    expect(set.numClasses).toBe(2);
+    set.x[0] = 99;
+    expect(rows.x[4]).toBe(3);
+  });
+});
