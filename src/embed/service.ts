@@ -57,7 +57,9 @@ async function init(req: InitRequest, progress: (p: Requests['init']['progress']
   const start = performance.now();
   stopHelperLanes();
   setLaneOverride(req.lanes);
-  if (!backend || req.backend !== undefined) {
+  // A forced backend is re-chosen when the request no longer forces one ("Automatic" in Settings
+  // takes effect at once, not after a reload).
+  if (!backend || req.backend !== undefined || backend.forced) {
     progress({ phase: 'backend', loadedBytes: 0, doneFiles: 0, totalFiles: 0 });
     probes = await probeBackends();
     backend = await selectBackend(probes, setBrowserBackend, smokeTest, req.backend);

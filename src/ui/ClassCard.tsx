@@ -2,10 +2,11 @@ import { memo, useState } from 'react';
 import { deleteClass, moveClass, renameClass, setClassColor } from '../state/classes';
 import { importFiles, importFolder } from '../state/importer';
 import { PALETTE, type ClassRow } from '../state/repo';
-import { selectClass } from '../state/session';
+import { openCameraFor, selectClass } from '../state/session';
 import { DropZone } from './DropZone';
 import { InlineEdit } from './InlineEdit';
 import { SampleGrid } from './SampleGrid';
+import { TeachCamera } from './TeachCamera';
 
 interface Props {
   projectId: string;
@@ -14,6 +15,8 @@ interface Props {
   index: number;
   count: number;
   selected: boolean;
+  /** This card shows the teach webcam. */
+  camera: boolean;
   ready: boolean;
 }
 
@@ -28,6 +31,7 @@ export const ClassCard = memo(function ClassCard({
   index,
   count,
   selected,
+  camera,
   ready,
 }: Props) {
   const [editing, setEditing] = useState(false);
@@ -39,6 +43,13 @@ export const ClassCard = memo(function ClassCard({
       data-testid="class-card"
       data-class-id={cls.id}
       style={{ borderLeftColor: cls.color }}
+      // The class last worked on receives pasted images (and webcam frames).
+      onFocusCapture={() => {
+        if (!selected) selectClass(cls.id);
+      }}
+      onPointerDown={() => {
+        if (!selected) selectClass(cls.id);
+      }}
     >
       <div className="class-head">
         <button
@@ -63,20 +74,15 @@ export const ClassCard = memo(function ClassCard({
             {cls.name}
           </h3>
         )}
+        {selected && classes.length > 1 && (
+          <span className="badge" data-testid="class-paste-target">
+            Paste target
+          </span>
+        )}
         <span className="class-count muted">
           <span data-testid="class-count">{count}</span> sample{count === 1 ? '' : 's'}
         </span>
         <div className="class-tools">
-          <button
-            type="button"
-            className="button small-button"
-            aria-pressed={selected}
-            data-testid="class-select"
-            aria-label={`Use ${cls.name} for webcam and paste`}
-            onClick={() => selectClass(cls.id)}
-          >
-            {selected ? 'Selected' : 'Select'}
-          </button>
           <button
             type="button"
             className="button small-button"
@@ -142,7 +148,22 @@ export const ClassCard = memo(function ClassCard({
         label="Add images…"
         testId="class-drop"
         ariaLabel={`Add images to ${cls.name}`}
-        onFiles={(files) => importFiles(cls.id, files)}
+        onFiles={(files) => {
+          selectClass(cls.id);
+          importFiles(cls.id, files);
+        }}
+        extra={
+          <button
+            type="button"
+            className="button"
+            aria-pressed={camera}
+            aria-label={`Webcam for ${cls.name}`}
+            data-testid="class-webcam"
+            onClick={() => openCameraFor(camera ? null : cls.id)}
+          >
+            {camera ? 'Close webcam' : 'Webcam'}
+          </button>
+        }
         onDropTransfer={(dt) => {
           void importFolder(dt, { intoClassId: cls.id, rootFilesIntoClass: true });
         }}
@@ -150,7 +171,9 @@ export const ClassCard = memo(function ClassCard({
         {count === 0
           ? `Drop photos of “${cls.name}” here${ready ? '' : ' (they are saved once the model is ready)'}`
           : 'Drop more photos here'}
+
       </DropZone>
+      {camera && <TeachCamera classId={cls.id} className={cls.name} onClose={() => openCameraFor(null)} />}
       <SampleGrid projectId={projectId} cls={cls} classes={classes} count={count} />
     </li>
   );
