@@ -127,7 +127,7 @@ export function PredictPanel({ projectId, classes }: { projectId: string; classe
   };
 
   return (
-    <section className="panel" aria-labelledby="preview-title" data-testid="predict-panel">
+    <section className="panel" aria-labelledby="preview-title" data-testid="predict-panel" data-head-id={mine ? loaded.headId : ''}>
       <h2 id="preview-title" className="column-title" tabIndex={-1}>
         <span className="step">3</span> Preview
       </h2>

@@ -107,6 +107,7 @@ export function ReviewList({ label, rows, classes, onDone, onEscape, testId, ite
               data-current={i === current}
               data-testid={itemTestId}
               data-sample-id={row.sampleId}
+              data-labelled-id={row.labelledId ?? ''}
               onFocus={() => setActive(i)}
               onKeyDown={(e) => onKey(e, i, row)}
             >

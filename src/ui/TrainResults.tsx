@@ -53,7 +53,7 @@ export function TrainResults({ outcome, classes }: { outcome: TrainingOutcome; c
             <tr>
               <td />
               {outcome.classNames.map((n, j) => (
-                <th key={j} scope="col">
+                <th key={j} scope="col" title={n}>
                   {n}
                 </th>
               ))}
@@ -62,7 +62,7 @@ export function TrainResults({ outcome, classes }: { outcome: TrainingOutcome; c
           <tbody>
             {v.confusion.map((row, i) => (
               <tr key={i}>
-                <th scope="row">{outcome.classNames[i]}</th>
+                <th scope="row" title={outcome.classNames[i]}>{outcome.classNames[i]}</th>
                 {row.map((count, j) => (
                   <td key={j} className={i === j ? 'diag' : count > 0 ? 'off' : ''}>
                     <button
