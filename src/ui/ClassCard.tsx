@@ -1,4 +1,4 @@
-import { memo, useState } from 'react';
+import { memo, useRef, useState } from 'react';
 import { deleteClass, moveClass, renameClass, setClassColor } from '../state/classes';
 import { importFiles, importFolder } from '../state/importer';
 import { PALETTE, type ClassRow } from '../state/repo';
@@ -36,9 +36,27 @@ export const ClassCard = memo(function ClassCard({
 }: Props) {
   const [editing, setEditing] = useState(false);
   const [palette, setPalette] = useState(false);
+  const card = useRef<HTMLLIElement>(null);
+  /**
+   * The import progress appears above the columns and pushes this card down: keep the card where
+   * the user left it (the page does not jump away from the class they were adding to).
+   */
+  const keepInPlace = () => {
+    const el = card.current;
+    if (!el) return;
+    const top = el.getBoundingClientRect().top;
+    let frames = 0;
+    const follow = () => {
+      const moved = el.getBoundingClientRect().top - top;
+      if (Math.abs(moved) > 1) window.scrollBy(0, moved);
+      if (++frames < 10) requestAnimationFrame(follow);
+    };
+    requestAnimationFrame(follow);
+  };
 
   return (
     <li
+      ref={card}
       className={`class-card${selected ? ' class-card-selected' : ''}`}
       data-testid="class-card"
       data-class-id={cls.id}
@@ -150,6 +168,7 @@ export const ClassCard = memo(function ClassCard({
         ariaLabel={`Add images to ${cls.name}`}
         onFiles={(files) => {
           selectClass(cls.id);
+          keepInPlace();
           importFiles(cls.id, files);
         }}
         extra={
@@ -165,6 +184,7 @@ export const ClassCard = memo(function ClassCard({
           </button>
         }
         onDropTransfer={(dt) => {
+          keepInPlace();
           void importFolder(dt, { intoClassId: cls.id, rootFilesIntoClass: true });
         }}
       >
