@@ -175,7 +175,7 @@ export async function whatIsThis(file: File): Promise<void> {
     useEngine.setState({ results: [result, ...old.slice(0, 4)] });
   } catch (err) {
     const e = err instanceof GlimpseError ? serializeError(err) : serializeError(err);
-    useEngine.setState({ error: { ...e, message: `${file.name || 'Image'}: ${e.message}` } });
+    useEngine.setState({ error: { ...e, message: `${file.name || 'The image'} could not be classified: ${e.message}` } });
   } finally {
     useEngine.setState({ busy: false });
   }

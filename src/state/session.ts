@@ -19,6 +19,8 @@ export interface SessionState {
   loadError: string | null;
   currentProjectId: string | null;
   selectedClassId: string | null;
+  /** The class whose card shows the teach webcam (one camera at a time), or null. */
+  cameraClassId: string | null;
   toasts: Toast[];
   /**
    * Set when another tab moved the database to a newer schema (or it already was newer than this
@@ -32,6 +34,7 @@ export const useSession = create<SessionState>(() => ({
   loadError: null,
   currentProjectId: null,
   selectedClassId: null,
+  cameraClassId: null,
   toasts: [],
   reloadRequired: null,
 }));
@@ -102,4 +105,9 @@ export async function attempt<T>(fn: () => Promise<T>, what?: string): Promise<T
 
 export function selectClass(classId: string | null): void {
   useSession.setState({ selectedClassId: classId });
+}
+
+/** Opens the teach webcam on one class's card (and selects it), or closes it (null). */
+export function openCameraFor(classId: string | null): void {
+  useSession.setState(classId ? { cameraClassId: classId, selectedClassId: classId } : { cameraClassId: null });
 }

@@ -43,6 +43,8 @@ export interface TrainingState {
   error: SerializedError | null;
   quarantined: number;
   settings: HeadSettings;
+  /** The project the phase, history and outcome above belong to (charts never show another's). */
+  projectId: string | null;
   /** The head loaded in the worker, for the project it belongs to. */
   loadedHead: {
     projectId: string;
@@ -61,6 +63,7 @@ export const useTraining = create<TrainingState>(() => ({
   error: null,
   quarantined: 0,
   settings: defaultHeadSettings(),
+  projectId: null,
   loadedHead: null,
 }));
 
@@ -94,6 +97,8 @@ export async function trainProject(projectId: string): Promise<void> {
   const settings = useTraining.getState().settings;
   useTraining.setState({
     phase: 'preparing',
+    projectId,
+    outcome: null,
     history: [],
     error: null,
     maxEpochs: settings.epochs,
@@ -155,15 +160,30 @@ export async function trainProject(projectId: string): Promise<void> {
     const classIds = used.map((c) => c.id);
     const classNames = used.map((c) => c.name);
     const labelOf = new Map(rows.ids.map((id, i) => [id, rows.labels[i]!]));
+    const reviewed = res.validationIds.map((sampleId, i) => ({
+      sampleId,
+      trueIndex: labelOf.get(sampleId)!,
+      predIndex: res.validationPred[i]!,
+      confidence: res.validationConfidence[i]!,
+    }));
     // The worker already predicts with the head it trained; if storing it fails, the worker goes
-    // back to the stored head so that what predicts is what is saved.
+    // back to the stored head so that what predicts is what is saved. The validation rows are
+    // saved with the head, so that after a reload the confusion matrix cells and the
+    // misclassified list still lead to their samples.
     const row = await r.heads
       .save(projectId, {
         extractorKey,
         labels: classIds,
         classNames,
         head: res.head,
-        metrics: { validation: res.validation, trainMs: res.trainMs, settings },
+        metrics: {
+          validation: res.validation,
+          trainMs: res.trainMs,
+          settings,
+          reviewed,
+          nTrain: res.nTrain,
+          nAugmented: res.nAugmented,
+        },
       })
       .catch(async (err: unknown) => {
         await loadLatestHead(projectId).catch(() => false);
@@ -175,12 +195,7 @@ export async function trainProject(projectId: string): Promise<void> {
       classIds,
       classNames,
       validation: res.validation,
-      reviewed: res.validationIds.map((sampleId, i) => ({
-        sampleId,
-        trueIndex: labelOf.get(sampleId)!,
-        predIndex: res.validationPred[i]!,
-        confidence: res.validationConfidence[i]!,
-      })),
+      reviewed,
       trainMs: res.trainMs,
       bestEpoch: res.head.bestEpoch,
       nTrain: res.nTrain,
@@ -209,7 +224,14 @@ export async function loadLatestHead(projectId: string): Promise<boolean> {
   if (!engine.extractor) return false;
   const row = await repo().heads.latestFor(projectId, engine.extractor.key);
   if (!row) {
-    useTraining.setState({ loadedHead: null, outcome: null, phase: 'idle' });
+    useTraining.setState({
+      loadedHead: null,
+      outcome: null,
+      phase: 'idle',
+      history: [],
+      error: null,
+      projectId,
+    });
     await embedBridge().call('setHead', { head: null, extractorKey: null });
     await syncTunedModel(projectId, null);
     return false;
@@ -219,10 +241,17 @@ export async function loadLatestHead(projectId: string): Promise<boolean> {
     extractorKey: row.extractorKey,
   });
   await syncTunedModel(projectId, row.id);
-  const metrics = row.metrics as { validation?: Metrics | null; trainMs?: number } | null;
+  const metrics = row.metrics as {
+    validation?: Metrics | null;
+    trainMs?: number;
+    reviewed?: TrainingOutcome['reviewed'];
+    nTrain?: number;
+    nAugmented?: number;
+  } | null;
   useTraining.setState({
     loadedHead: { projectId, headId: row.id, classIds: row.labels, classNames: row.classNames },
     outcome: null,
+    projectId,
     phase: 'idle',
     history: (row.head as TrainedHead).history ?? [],
     error: null,
@@ -234,11 +263,12 @@ export async function loadLatestHead(projectId: string): Promise<boolean> {
         classIds: row.labels,
         classNames: row.classNames,
         validation: metrics.validation,
-        reviewed: [],
+        // Heads saved before the validation rows were stored have none: their cells stay disabled.
+        reviewed: Array.isArray(metrics.reviewed) ? metrics.reviewed : [],
         trainMs: metrics.trainMs ?? 0,
         bestEpoch: (row.head as TrainedHead).bestEpoch,
-        nTrain: 0,
-        nAugmented: 0,
+        nTrain: metrics.nTrain ?? 0,
+        nAugmented: metrics.nAugmented ?? 0,
         extractorKey: row.extractorKey,
       },
     });

@@ -1,11 +1,12 @@
-import { memo, useState } from 'react';
+import { memo, useRef, useState } from 'react';
 import { deleteClass, moveClass, renameClass, setClassColor } from '../state/classes';
 import { importFiles, importFolder } from '../state/importer';
 import { PALETTE, type ClassRow } from '../state/repo';
-import { selectClass } from '../state/session';
+import { openCameraFor, selectClass } from '../state/session';
 import { DropZone } from './DropZone';
 import { InlineEdit } from './InlineEdit';
 import { SampleGrid } from './SampleGrid';
+import { TeachCamera } from './TeachCamera';
 
 interface Props {
   projectId: string;
@@ -14,6 +15,8 @@ interface Props {
   index: number;
   count: number;
   selected: boolean;
+  /** This card shows the teach webcam. */
+  camera: boolean;
   ready: boolean;
 }
 
@@ -28,17 +31,43 @@ export const ClassCard = memo(function ClassCard({
   index,
   count,
   selected,
+  camera,
   ready,
 }: Props) {
   const [editing, setEditing] = useState(false);
   const [palette, setPalette] = useState(false);
+  const card = useRef<HTMLLIElement>(null);
+  /**
+   * The import progress appears above the columns and pushes this card down: keep the card where
+   * the user left it (the page does not jump away from the class they were adding to).
+   */
+  const keepInPlace = () => {
+    const el = card.current;
+    if (!el) return;
+    const top = el.getBoundingClientRect().top;
+    let frames = 0;
+    const follow = () => {
+      const moved = el.getBoundingClientRect().top - top;
+      if (Math.abs(moved) > 1) window.scrollBy(0, moved);
+      if (++frames < 10) requestAnimationFrame(follow);
+    };
+    requestAnimationFrame(follow);
+  };
 
   return (
     <li
+      ref={card}
       className={`class-card${selected ? ' class-card-selected' : ''}`}
       data-testid="class-card"
       data-class-id={cls.id}
       style={{ borderLeftColor: cls.color }}
+      // The class last worked on receives pasted images (and webcam frames).
+      onFocusCapture={() => {
+        if (!selected) selectClass(cls.id);
+      }}
+      onPointerDown={() => {
+        if (!selected) selectClass(cls.id);
+      }}
     >
       <div className="class-head">
         <button
@@ -63,20 +92,15 @@ export const ClassCard = memo(function ClassCard({
             {cls.name}
           </h3>
         )}
+        {selected && classes.length > 1 && (
+          <span className="badge" data-testid="class-paste-target">
+            Paste target
+          </span>
+        )}
         <span className="class-count muted">
           <span data-testid="class-count">{count}</span> sample{count === 1 ? '' : 's'}
         </span>
         <div className="class-tools">
-          <button
-            type="button"
-            className="button small-button"
-            aria-pressed={selected}
-            data-testid="class-select"
-            aria-label={`Use ${cls.name} for webcam and paste`}
-            onClick={() => selectClass(cls.id)}
-          >
-            {selected ? 'Selected' : 'Select'}
-          </button>
           <button
             type="button"
             className="button small-button"
@@ -142,15 +166,34 @@ export const ClassCard = memo(function ClassCard({
         label="Add images…"
         testId="class-drop"
         ariaLabel={`Add images to ${cls.name}`}
-        onFiles={(files) => importFiles(cls.id, files)}
+        onFiles={(files) => {
+          selectClass(cls.id);
+          keepInPlace();
+          importFiles(cls.id, files);
+        }}
+        extra={
+          <button
+            type="button"
+            className="button"
+            aria-pressed={camera}
+            aria-label={`Webcam for ${cls.name}`}
+            data-testid="class-webcam"
+            onClick={() => openCameraFor(camera ? null : cls.id)}
+          >
+            {camera ? 'Close webcam' : 'Webcam'}
+          </button>
+        }
         onDropTransfer={(dt) => {
+          keepInPlace();
           void importFolder(dt, { intoClassId: cls.id, rootFilesIntoClass: true });
         }}
       >
         {count === 0
           ? `Drop photos of “${cls.name}” here${ready ? '' : ' (they are saved once the model is ready)'}`
           : 'Drop more photos here'}
+
       </DropZone>
+      {camera && <TeachCamera classId={cls.id} className={cls.name} onClose={() => openCameraFor(null)} />}
       <SampleGrid projectId={projectId} cls={cls} classes={classes} count={count} />
     </li>
   );

@@ -1,7 +1,8 @@
-import { useEffect, useRef, useState } from 'react';
+import { useState } from 'react';
 import { addClass, nextClassName, useClassCounts, useClasses } from '../state/classes';
 import { importFolder } from '../state/importer';
 import { useEngine } from '../state/engine';
+import { useSession } from '../state/session';
 import { DropZone } from './DropZone';
 import { ClassCard } from './ClassCard';
 
@@ -10,45 +11,24 @@ interface Props {
   selectedClassId: string | null;
 }
 
-/** A folder picker: <input webkitdirectory> (not in React's types, so set as an attribute). */
-function FolderButton({ onFiles }: { onFiles: (files: File[]) => void }) {
-  const input = useRef<HTMLInputElement>(null);
-  useEffect(() => {
-    input.current?.setAttribute('webkitdirectory', '');
-  }, []);
-  return (
-    <>
-      <button type="button" className="button" onClick={() => input.current?.click()}>
-        Choose a folder…
-      </button>
-      <input
-        ref={input}
-        type="file"
-        multiple
-        hidden
-        data-testid="folder-input"
-        onChange={(e) => {
-          const files = Array.from(e.target.files ?? []);
-          e.target.value = '';
-          if (files.length) onFiles(files);
-        }}
-      />
-    </>
-  );
-}
-
-/** The project's classes, an "Add a class" form, and a drop target for whole folders. */
+/**
+ * Gather: an "Add a class" form, the one whole-folder import (drop or pick a folder of
+ * folders; each sub-folder becomes a class), and the class cards.
+ */
 export function ClassList({ projectId, selectedClassId }: Props) {
   const classes = useClasses(projectId);
   const counts = useClassCounts(projectId);
   const ready = useEngine((s) => s.status === 'ready');
+  const cameraClassId = useSession((s) => s.cameraClassId);
   const [name, setName] = useState('');
 
   if (!classes) return <p className="muted">Loading classes…</p>;
 
   return (
-    <section className="panel classes-panel" aria-labelledby="classes-title">
-      <h2 id="classes-title">Classes</h2>
+    <section className="panel classes-panel" aria-labelledby="gather-title">
+      <h2 id="gather-title" className="column-title" tabIndex={-1}>
+        <span className="step">1</span> Gather
+      </h2>
       <form
         className="row add-class"
         onSubmit={(e) => {
@@ -72,28 +52,26 @@ export function ClassList({ projectId, selectedClassId }: Props) {
       </form>
 
       <DropZone
-        label="Choose images…"
+        label="Import a folder of classes…"
         testId="folder-drop"
-        ariaLabel="Add a folder of classes"
+        ariaLabel="Import a folder of classes"
+        className="folder-import"
+        directory
         onFiles={(files) => void importFolder(files, { intoClassId: selectedClassId })}
         onDropTransfer={(dt) => void importFolder(dt, { intoClassId: selectedClassId })}
       >
-        Drop a folder here: each sub-folder becomes a class (existing names are reused).
+        Have photos sorted in folders? Drop the parent folder here: each sub-folder becomes a class
+        (existing names are reused).
       </DropZone>
-      <div className="row folder-row">
-        <FolderButton
-          onFiles={(files) => void importFolder(files, { intoClassId: selectedClassId })}
-        />
-      </div>
 
       {classes.length === 0 ? (
         <p className="empty" data-testid="classes-empty">
           No classes yet. <strong>Add a class</strong> for each kind of thing you want Glimpse to
-          recognise (say “cat” and “dog”), then drop photos on it or use the webcam. Or drop a
+          recognise (say “cat” and “dog”), then add photos to it or use the webcam. Or import a
           folder of folders above.
         </p>
       ) : (
-        <ol className="class-list" data-testid="class-list">
+        <ol className="class-list" data-testid="class-list" aria-label="Classes">
           {classes.map((c, i) => (
             <ClassCard
               key={c.id}
@@ -103,6 +81,7 @@ export function ClassList({ projectId, selectedClassId }: Props) {
               index={i}
               count={counts?.[c.id] ?? 0}
               selected={c.id === selectedClassId}
+              camera={c.id === cameraClassId}
               ready={ready}
             />
           ))}

@@ -1,4 +1,4 @@
-import { useRef, useState, type ReactNode } from 'react';
+import { useEffect, useRef, useState, type ReactNode } from 'react';
 
 interface Props {
   label: string;
@@ -11,6 +11,11 @@ interface Props {
   onDropTransfer?: (dt: DataTransfer) => void;
   /** Accessible name of the zone (defaults to none). */
   ariaLabel?: string;
+  /** The button picks a folder (<input webkitdirectory>) instead of images. */
+  directory?: boolean;
+  /** Extra controls shown next to the picker button. */
+  extra?: ReactNode;
+  className?: string;
 }
 
 /** A drop target with a real button for the file picker, so it works without a mouse too. */
@@ -23,12 +28,19 @@ export function DropZone({
   disabled,
   onDropTransfer,
   ariaLabel,
+  directory = false,
+  extra,
+  className,
 }: Props) {
   const [over, setOver] = useState(false);
   const input = useRef<HTMLInputElement>(null);
+  useEffect(() => {
+    // webkitdirectory is not in React's types: set as an attribute.
+    if (directory) input.current?.setAttribute('webkitdirectory', '');
+  }, [directory]);
   return (
     <div
-      className={`dropzone${over ? ' dropzone-over' : ''}`}
+      className={`dropzone${over ? ' dropzone-over' : ''}${className ? ` ${className}` : ''}`}
       data-testid={testId}
       role={ariaLabel ? 'group' : undefined}
       aria-label={ariaLabel}
@@ -58,10 +70,11 @@ export function DropZone({
       >
         {label}
       </button>
+      {extra}
       <input
         ref={input}
         type="file"
-        accept="image/*"
+        accept={directory ? undefined : 'image/*'}
         multiple={multiple}
         hidden
         data-testid={testId ? `${testId}-input` : undefined}

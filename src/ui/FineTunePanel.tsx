@@ -73,7 +73,7 @@ export function FineTunePanel({ projectId }: { projectId: string }) {
           )}
           {shown.length > 1 && (
             <div className="charts">
-              <LineChart title="Fine-tuning loss" maxX={Math.max(shown.length, 2)} series={[{ name: 'train', values: shown.map((h) => h.loss), className: 's-train' }, { name: 'validation', values: shown.map((h) => h.valLoss), className: 's-val' }]} />
+              <LineChart title="Fine-tuning loss" yLabel="loss (nats)" series={[{ name: 'train', values: shown.map((h) => h.loss), colour: 1 }, { name: 'validation', values: shown.map((h) => h.valLoss), colour: 2 }]} />
             </div>
           )}
           {shown.length > 0 && (

@@ -1,12 +1,24 @@
-import { useState } from 'react';
+import * as Popover from '@radix-ui/react-popover';
 import { BACKEND_ORDER, savePreferences, startEngine, useEngine, type BackendName } from '../state/engine';
 import { extractorChoices } from '../state/catalog';
 import { PwaSettings } from './PwaSettings';
 import { PwaStatus } from './PwaStatus';
 
+/** Forcing a backend the automatic choice skipped is usually much slower: say so. */
+function BackendHint({ forced }: { forced: BackendName | null }) {
+  if (forced !== 'cpu' && forced !== 'webgl' && forced !== 'webgpu') return null;
+  return (
+    <p className="small" data-testid="backend-hint">
+      {forced === 'cpu'
+        ? 'Plain JavaScript (CPU) is typically 15–20× slower than WASM here: each prediction takes seconds.'
+        : `Without a real graphics card ${forced.toUpperCase()} runs on a software GPU, typically 15–20× slower than WASM.`}{' '}
+      Automatic picks the fastest backend that works on this device.
+    </p>
+  );
+}
+
 export function Header() {
   const { status, backend, extractor, progress, forcedBackend, requestedExtractor } = useEngine();
-  const [open, setOpen] = useState(false);
   const loading = status === 'loading';
   const pct = progress && progress.totalFiles > 0 ? progress.doneFiles / progress.totalFiles : null;
 
@@ -37,11 +49,15 @@ export function Header() {
         {status === 'error' && <span className="status-item error-text">Model not loaded</span>}
         <PwaStatus />
       </div>
-      <button type="button" className="button" data-testid="settings-toggle" aria-expanded={open} aria-controls="settings-panel" onClick={() => setOpen((o) => !o)}>
-        Settings
-      </button>
-      {open && (
-        <section id="settings-panel" className="settings" aria-label="Engine settings">
+      {/* Radix popover: Esc and a click outside close it; focus returns to the button. */}
+      <Popover.Root>
+        <Popover.Trigger asChild>
+          <button type="button" className="button" data-testid="settings-toggle">
+            Settings
+          </button>
+        </Popover.Trigger>
+        <Popover.Portal>
+        <Popover.Content data-testid="settings-panel" className="settings" aria-label="Engine settings" align="end" sideOffset={6} collisionPadding={8}>
           <label>
             Backend
             <select
@@ -78,10 +94,12 @@ export function Header() {
               ))}
             </select>
           </label>
+          <BackendHint forced={forcedBackend} />
           <p className="muted small">Add <code>?backend=wasm</code> or <code>?extractor=resnet50-imagenet</code> to the address to force a choice.</p>
           <PwaSettings />
-        </section>
-      )}
+        </Popover.Content>
+        </Popover.Portal>
+      </Popover.Root>
     </header>
   );
 }

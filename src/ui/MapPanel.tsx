@@ -24,7 +24,7 @@ function SampleCard({
   if (!s) return null;
   return (
     <div className="map-card" data-testid={testId} data-sample-id={sampleId}>
-      <img ref={ref} alt={s.name} width={96} height={96} className="thumb" />
+      <img ref={ref} alt={s.name} width={96} height={96} className="thumb-img" />
       <span className="small">
         {s.name}
         <br />
@@ -49,12 +49,11 @@ export function MapPanel({ projectId }: { projectId: string }) {
   return (
     <section
       className="panel"
-      aria-labelledby="map-title"
+      aria-label="Embedding map"
       data-testid="map-panel"
       data-status={map.status}
       data-method={map.method ?? ''}
     >
-      <h3 id="map-title">Embedding map</h3>
       <div className="row">
         <button
           type="button"

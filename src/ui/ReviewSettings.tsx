@@ -77,9 +77,9 @@ export function ReviewSettings({
         {suggestion ? (
           <>
             Suggested from validation:{' '}
-            <strong data-testid="threshold-suggested">{suggestion.threshold.toFixed(2)}</strong> (
-            {percent(suggestion.precision, 0)} of the {Math.round(suggestion.coverage * 100)} % of
-            predictions kept are right){' '}
+            <strong data-testid="threshold-suggested">{suggestion.threshold.toFixed(2)}</strong>: it
+            names a class for {percent(suggestion.coverage, 0)} of the validation images, and{' '}
+            {percent(suggestion.precision, 0)} of those are right.{' '}
             <button
               type="button"
               className="button small"

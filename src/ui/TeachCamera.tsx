@@ -11,13 +11,15 @@ const MAX_PENDING_ENCODES = 10;
 interface Props {
   classId: string | null;
   className: string | null;
+  /** Closes the camera (the card's "Close webcam"). */
+  onClose: () => void;
 }
 
 /**
  * Webcam samples for the selected class: a single shot, or hold the record button (mouse, touch,
  * or Space/Enter held) to add frames at a steady RECORD_FPS, with a counter while recording.
  */
-export function TeachCamera({ classId, className }: Props) {
+export function TeachCamera({ classId, className, onClose }: Props) {
   const { video, stream, cameras, deviceId, error, setError, start, stop, choose } = useCamera();
   const [recording, setRecording] = useState(false);
   const [count, setCount] = useState(0);
@@ -76,6 +78,13 @@ export function TeachCamera({ classId, className }: Props) {
   }, [shoot]);
 
   useEffect(() => stopRecording, [stopRecording]);
+  // Opened from a class card: start at once (the button below is the retry after an error).
+  const started = useRef(false);
+  useEffect(() => {
+    if (started.current) return;
+    started.current = true;
+    void start();
+  }, [start]);
 
   const disabled = !classId;
   const holdKey = (key: string) => key === ' ' || key === 'Enter';
@@ -89,7 +98,7 @@ export function TeachCamera({ classId, className }: Props) {
           data-testid="teach-camera-start"
           onClick={() => void start(deviceId)}
         >
-          Start webcam
+          {error ? 'Try the webcam again' : 'Starting the webcam…'}
         </button>
       ) : (
         <>
@@ -157,9 +166,10 @@ export function TeachCamera({ classId, className }: Props) {
               onClick={() => {
                 stopRecording();
                 stop();
+                onClose();
               }}
             >
-              Stop webcam
+              Close webcam
             </button>
           </div>
           <p id="record-help" className="muted small">

@@ -1,4 +1,4 @@
-import { useEffect } from 'react';
+import { useEffect, type MouseEvent } from 'react';
 import { useClasses, useSelectedClassId } from '../state/classes';
 import { importCaptured } from '../state/importer';
 import { useCurrentProjectId } from '../state/projects';
@@ -7,13 +7,22 @@ import { ClassList } from './ClassList';
 import { ImportPanel } from './ImportPanel';
 import { ProjectBar } from './ProjectBar';
 import { ReembedStatus } from './ReembedStatus';
-import { TeachCamera } from './TeachCamera';
 import { TrainPanel } from './TrainPanel';
 import { PredictPanel } from './PredictPanel';
 import { ReviewPanel } from './ReviewPanel';
 import { MapPanel } from './MapPanel';
 
-/** "Teach": projects, classes and their samples, the import queue, and the training slot. */
+const COLUMNS = [
+  { id: 'gather', label: 'Gather' },
+  { id: 'train', label: 'Train' },
+  { id: 'preview', label: 'Preview' },
+] as const;
+
+/**
+ * "Teach": the project bar, then Gather | Train | Preview side by side on wide screens (stacked
+ * in that order on a phone, with a sticky bar to jump between them), then the review queue and
+ * the embedding map one click away.
+ */
 export function TeachView({ active }: { active: boolean }) {
   const loaded = useSession((s) => s.loaded);
   const loadError = useSession((s) => s.loadError);
@@ -64,24 +73,42 @@ export function TeachView({ active }: { active: boolean }) {
       <ProjectBar />
       <ImportPanel />
       <ReembedStatus projectId={projectId} />
-      <div className="teach-grid">
-        <ClassList projectId={projectId} selectedClassId={selected?.id ?? null} />
-        <section className="panel" aria-labelledby="capture-title">
-          <h2 id="capture-title">Webcam and clipboard</h2>
-          <p className="muted small">
-            Photos go to the selected class. Paste an image (Ctrl+V / ⌘V) anywhere on this tab to
-            add it too.
-          </p>
-          <TeachCamera classId={selected?.id ?? null} className={selected?.name ?? null} />
-        </section>
+      <nav className="jump" aria-label="Jump to" data-testid="jump-nav">
+        {COLUMNS.map((c) => (
+          <a key={c.id} href={`#col-${c.id}`} onClick={(e) => jumpTo(e, c.id)}>
+            {c.label}
+          </a>
+        ))}
+      </nav>
+      <div className="workspace" data-testid="workspace">
+        <div className="column" id="col-gather" data-testid="col-gather">
+          <ClassList projectId={projectId} selectedClassId={selected?.id ?? null} />
+        </div>
+        <div className="column" id="col-train" data-testid="col-train">
+          <TrainPanel projectId={projectId} />
+        </div>
+        <div className="column column-sticky" id="col-preview" data-testid="col-preview">
+          <PredictPanel key={projectId} projectId={projectId} classes={classes ?? []} />
+        </div>
       </div>
-      <TrainPanel projectId={projectId} />
-      <PredictPanel
-        projectId={projectId}
-        colors={Object.fromEntries((classes ?? []).map((c) => [c.id, c.color]))}
-      />
-      <ReviewPanel projectId={projectId} />
-      <MapPanel projectId={projectId} />
+      <div className="more">
+        <details data-testid="more-review">
+          <summary>Review hard samples</summary>
+          <ReviewPanel projectId={projectId} />
+        </details>
+        <details data-testid="more-map">
+          <summary>Embedding map</summary>
+          <MapPanel projectId={projectId} />
+        </details>
+      </div>
     </div>
   );
+}
+
+/** Scrolls to a column without writing the hash (the hash names the tab: #teach / #what). */
+function jumpTo(e: MouseEvent, id: string): void {
+  e.preventDefault();
+  const el = document.getElementById(`col-${id}`);
+  el?.scrollIntoView({ behavior: 'smooth', block: 'start' });
+  el?.querySelector<HTMLElement>('h2')?.focus({ preventScroll: true });
 }

@@ -1,110 +1,24 @@
-import { useMemo, useState } from 'react';
-import { cancelTraining, setHeadSettings, trainProject, useSamplesByIds, useTraining, type TrainingOutcome } from '../state/training';
+import { cancelTraining, setHeadSettings, trainProject, useTraining } from '../state/training';
+import { useClasses } from '../state/classes';
 import { useEngine } from '../state/engine';
 import { percent } from './format';
 import { LineChart } from './LineChart';
-import { useBlobSrc } from './useObjectUrl';
 import { ReviewSettings } from './ReviewSettings';
 import { FineTunePanel } from './FineTunePanel';
+import { TrainResults } from './TrainResults';
 
-function Thumb({ blob, alt }: { blob: Blob | null | undefined; alt: string }) {
-  const ref = useBlobSrc(blob);
-  return <img ref={ref} alt={alt} className="thumb" loading="lazy" width={64} height={64} />;
-}
-
-function SampleList({ ids, outcome, label }: { ids: string[]; outcome: TrainingOutcome; label: string }) {
-  const rows = useSamplesByIds(ids);
-  const info = new Map(outcome.reviewed.map((r) => [r.sampleId, r]));
-  if (!rows) return null;
-  if (rows.length === 0) return <p className="muted">No samples here.</p>;
-  return (
-    <ul className="sample-list" aria-label={label} data-testid="drill-samples">
-      {rows.map((s) => {
-        const r = info.get(s.id);
-        return (
-          <li key={s.id}>
-            <Thumb blob={s.thumb} alt={s.name} />
-            <span className="small">
-              {s.name}
-              {r && (
-                <>
-                  <br />
-                  labelled <strong>{outcome.classNames[r.trueIndex]}</strong>, predicted <strong>{outcome.classNames[r.predIndex]}</strong> ({percent(r.confidence, 0)})
-                </>
-              )}
-            </span>
-          </li>
-        );
-      })}
-    </ul>
-  );
-}
-
-function Results({ outcome }: { outcome: TrainingOutcome }) {
-  const [cell, setCell] = useState<[number, number] | null>(null);
-  const v = outcome.validation;
-  const misclassified = useMemo(() => outcome.reviewed.filter((r) => r.trueIndex !== r.predIndex).map((r) => r.sampleId), [outcome]);
-  const cellIds = useMemo(
-    () => (cell ? outcome.reviewed.filter((r) => r.trueIndex === cell[0] && r.predIndex === cell[1]).map((r) => r.sampleId) : []),
-    [cell, outcome],
-  );
-  if (!v) return <p className="muted">Trained without a validation set (too few samples to hold some back).</p>;
-  return (
-    <div className="results-grid">
-      <p data-testid="val-accuracy" data-value={v.accuracy}>
-        Validation accuracy: <strong>{percent(v.accuracy)}</strong> on {v.n} held-out samples · trained in {outcome.trainMs.toFixed(0)} ms (best epoch {outcome.bestEpoch}){outcome.nAugmented > 0 && <> · {outcome.nAugmented} augmentation embeddings added to training</>}
-      </p>
-      <table className="per-class">
-        <caption>Per class (recall)</caption>
-        <tbody>
-          {outcome.classNames.map((name, i) => (
-            <tr key={outcome.classIds[i]}>
-              <th scope="row">{name}</th>
-              <td>{v.perClass[i] === null || v.perClass[i] === undefined ? '—' : percent(v.perClass[i]!)}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-      <table className="confusion" data-testid="confusion">
-        <caption>Confusion matrix (rows: true class, columns: predicted). Select a cell to see its samples.</caption>
-        <thead>
-          <tr>
-            <td />
-            {outcome.classNames.map((n, j) => (
-              <th key={j} scope="col">
-                {n}
-              </th>
-            ))}
-          </tr>
-        </thead>
-        <tbody>
-          {v.confusion.map((row, i) => (
-            <tr key={i}>
-              <th scope="row">{outcome.classNames[i]}</th>
-              {row.map((count, j) => (
-                <td key={j} className={i === j ? 'diag' : count > 0 ? 'off' : ''}>
-                  <button type="button" className="cell" aria-label={`${count} samples of ${outcome.classNames[i]} predicted as ${outcome.classNames[j]}`} onClick={() => setCell([i, j])} disabled={count === 0 || outcome.reviewed.length === 0}>
-                    {count}
-                  </button>
-                </td>
-              ))}
-            </tr>
-          ))}
-        </tbody>
-      </table>
-      {cell && <SampleList ids={cellIds} outcome={outcome} label={`Samples of ${outcome.classNames[cell[0]]} predicted as ${outcome.classNames[cell[1]]}`} />}
-      {outcome.reviewed.length > 0 && (
-        <section>
-          <h4>Misclassified ({misclassified.length})</h4>
-          <SampleList ids={misclassified} outcome={outcome} label="Misclassified validation samples" />
-        </section>
-      )}
-    </div>
-  );
-}
+/** Train: one button, its progress, the curves and the results; the knobs one click away. */
 
 export function TrainPanel({ projectId }: { projectId: string }) {
-  const { phase, history, settings, maxEpochs, outcome, error, embedProgress, quarantined } = useTraining();
+  const t = useTraining();
+  const { settings, maxEpochs, embedProgress, quarantined } = t;
+  // Phase, curves and results are shown only for the project they belong to.
+  const mine = t.projectId === projectId;
+  const phase = mine ? t.phase : 'idle';
+  const history = mine ? t.history : [];
+  const outcome = mine ? t.outcome : null;
+  const error = mine ? t.error : null;
+  const classes = useClasses(projectId) ?? [];
   const ready = useEngine((s) => s.status === 'ready');
   const busy = phase === 'preparing' || phase === 'training' || phase === 'embedding' || phase === 'augmenting';
   const last = history[history.length - 1];
@@ -114,10 +28,32 @@ export function TrainPanel({ projectId }: { projectId: string }) {
   };
   return (
     <section className="panel" aria-labelledby="train-title" data-testid="train-panel" data-phase={phase}>
-      <h3 id="train-title">Train</h3>
-      <details className="settings-box">
+      <h2 id="train-title" className="column-title" tabIndex={-1}>
+        <span className="step">2</span> Train
+      </h2>
+      <div className="row">
+        <button type="button" className="button primary" data-testid="train-button" disabled={busy || !ready} onClick={() => void trainProject(projectId)}>
+          {outcome ? 'Train again' : 'Train'}
+        </button>
+        {busy && (
+          <button type="button" className="button" onClick={cancelTraining}>
+            Cancel
+          </button>
+        )}
+      </div>
+      <p role="status" aria-live="polite" className="muted small train-status">
+        {phase === 'preparing' && 'Gathering embeddings…'}
+        {phase === 'embedding' && embedProgress && `Embedding ${embedProgress.done}/${embedProgress.total} images for the current extractor…`}
+        {phase === 'augmenting' && `Computing augmentation variants${embedProgress ? ` ${embedProgress.done}/${embedProgress.total} images` : ''}…`}
+        {phase === 'training' && last && `Epoch ${last.epoch}/${maxEpochs} · loss ${last.loss.toFixed(3)} · accuracy ${percent(last.accuracy, 0)}${last.valAccuracy !== undefined ? ` · validation ${percent(last.valAccuracy, 0)}` : ''}`}
+        {phase === 'cancelled' && 'Training cancelled.'}
+        {phase === 'done' && 'Training finished.'}
+        {phase === 'idle' && !outcome && (ready ? 'Add images to at least two classes, then train.' : 'Training starts once the model is loaded.')}
+      </p>
+      {phase === 'training' && <progress max={maxEpochs} value={last?.epoch ?? 0} aria-label="Training progress" />}
+      <details className="settings-box" data-testid="train-settings">
         <summary>Training settings</summary>
-        <div className="form-grid">
+        <div className="form-grid" role="group" aria-label="Training settings">
           <label>
             Head
             <select value={settings.kind} onChange={(e) => setHeadSettings({ kind: e.target.value as 'softmax' | 'mlp' })}>
@@ -155,26 +91,8 @@ export function TrainPanel({ projectId }: { projectId: string }) {
           </label>
         </div>
         <ReviewSettings projectId={projectId} outcome={outcome} />
+        <FineTunePanel projectId={projectId} />
       </details>
-      <div className="row">
-        <button type="button" className="button primary" data-testid="train-button" disabled={busy || !ready} onClick={() => void trainProject(projectId)}>
-          {outcome ? 'Train again' : 'Train'}
-        </button>
-        {busy && (
-          <button type="button" className="button" onClick={cancelTraining}>
-            Cancel
-          </button>
-        )}
-        <span role="status" aria-live="polite" className="muted">
-          {phase === 'preparing' && 'Gathering embeddings…'}
-          {phase === 'embedding' && embedProgress && `Embedding ${embedProgress.done}/${embedProgress.total} images for the current extractor…`}
-          {phase === 'augmenting' && `Computing augmentation variants${embedProgress ? ` ${embedProgress.done}/${embedProgress.total} images` : ''}…`}
-          {phase === 'training' && last && `Epoch ${last.epoch}/${maxEpochs} · loss ${last.loss.toFixed(3)} · accuracy ${percent(last.accuracy, 0)}${last.valAccuracy !== undefined ? ` · validation ${percent(last.valAccuracy, 0)}` : ''}`}
-          {phase === 'cancelled' && 'Training cancelled.'}
-          {phase === 'done' && 'Training finished.'}
-        </span>
-      </div>
-      {phase === 'training' && <progress max={maxEpochs} value={last?.epoch ?? 0} aria-label="Training progress" />}
       {quarantined > 0 && <p className="muted">{quarantined} damaged records were set aside and not used.</p>}
       {error && (
         <p className="error-text" role="alert" data-testid="train-error">
@@ -182,13 +100,12 @@ export function TrainPanel({ projectId }: { projectId: string }) {
         </p>
       )}
       {history.length > 1 && (
-        <div className="charts">
-          <LineChart title="Loss" maxX={Math.max(history.length, 2)} series={[{ name: 'train', values: history.map((h) => h.loss), className: 's-train' }, { name: 'validation', values: history.map((h) => h.valLoss), className: 's-val' }]} />
-          <LineChart title="Accuracy" yMax={1} maxX={Math.max(history.length, 2)} series={[{ name: 'train', values: history.map((h) => h.accuracy), className: 's-train' }, { name: 'validation', values: history.map((h) => h.valAccuracy), className: 's-val' }]} />
+        <div className="charts" data-testid="train-charts">
+          <LineChart title="Loss" yLabel="loss (nats)" testId="chart-loss" series={[{ name: 'train', values: history.map((h) => h.loss), colour: 1 }, { name: 'validation', values: history.map((h) => h.valLoss), colour: 2 }]} />
+          <LineChart title="Accuracy" yLabel="accuracy (%)" percent testId="chart-accuracy" series={[{ name: 'train', values: history.map((h) => h.accuracy), colour: 1 }, { name: 'validation', values: history.map((h) => h.valAccuracy), colour: 2 }]} />
         </div>
       )}
-      {outcome && phase !== 'training' && <Results outcome={outcome} />}
-      <FineTunePanel projectId={projectId} />
+      {outcome && phase !== 'training' && <TrainResults key={outcome.headId} outcome={outcome} classes={classes} />}
     </section>
   );
 }

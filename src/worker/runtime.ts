@@ -93,7 +93,9 @@ export async function init(req: Req<'init'>, progress: (p: Progress<'init'>) => 
   const start = performance.now();
   stopHelperLanes();
   setLaneOverride(req.lanes);
-  if (!backend || req.backend !== undefined) {
+  // A forced backend is re-chosen when the request no longer forces one ("Automatic" in Settings
+  // takes effect at once, not after a reload).
+  if (!backend || req.backend !== undefined || backend.forced) {
     dropLabeller();
     progress({ phase: 'backend', loadedBytes: 0, doneFiles: 0, totalFiles: 0 });
     probes = await probeBackends();

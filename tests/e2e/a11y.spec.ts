@@ -66,7 +66,7 @@ test('every view passes axe (no serious or critical violations); keyboard and li
 
   // Settings open.
   await page.getByTestId('settings-toggle').click();
-  await expect(page.locator('#settings-panel')).toBeVisible();
+  await expect(page.getByTestId('settings-panel')).toBeVisible();
   found.push(...(await audit(page, 'settings')));
   await page.getByTestId('settings-toggle').click();
 
@@ -101,5 +101,5 @@ test('every view passes axe (no serious or critical violations); keyboard and li
   await expect(page.getByTestId('tab-what')).toBeFocused();
   await page.getByTestId('settings-toggle').focus();
   await page.keyboard.press('Enter');
-  await expect(page.locator('#settings-panel')).toBeVisible();
+  await expect(page.getByTestId('settings-panel')).toBeVisible();
 });

@@ -44,7 +44,9 @@ test('fine-tune ResNet-50 on WASM: progress per epoch, predictions change, the m
   const [probe] = datasetFiles('flower_photos', 'roses', 1, 30);
   const headOnly = await scoreOf(page, probe!, roses);
 
-  // Cancel works mid-way and leaves prediction on the head alone.
+  // Cancel works mid-way and leaves prediction on the head alone. Fine-tuning sits in the
+  // Train column's "Training settings" disclosure.
+  await page.getByText('Training settings', { exact: true }).click();
   await page.getByTestId('finetune-button').click();
   await expect(page.getByTestId('finetune-status')).toContainText(/Running \d+\/\d+ images/, { timeout: 120_000 });
   await page.getByTestId('finetune-cancel').click();

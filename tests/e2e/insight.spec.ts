@@ -48,6 +48,7 @@ test('threshold, review queue and embedding map on a trained flower project', as
   await expect(page.getByTestId('prediction-top')).toContainText('Not sure');
 
   // Review queue: lists samples, hardest first (with a high unsure threshold, some are listed).
+  await page.getByText('Review hard samples', { exact: true }).click();
   await page.getByTestId('review-button').click();
   await expect(page.getByTestId('review-panel')).toHaveAttribute('data-status', 'ready', {
     timeout: 60_000,
@@ -56,6 +57,7 @@ test('threshold, review queue and embedding map on a trained flower project', as
 
   // Map: one point per sample, PCA first, then UMAP.
   const n = PER_CLASS * CLASSES.length;
+  await page.getByText('Embedding map', { exact: true }).click();
   await page.getByTestId('map-button').click();
   await expect(page.getByTestId('map-point')).toHaveCount(n, { timeout: 60_000 });
   await expect(page.getByTestId('map-panel')).toHaveAttribute('data-method', 'umap', {

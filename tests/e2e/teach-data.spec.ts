@@ -268,7 +268,9 @@ test.describe('teach: data', () => {
     await waitForEngine(page);
     await addClass(page, 'first');
     await addClass(page, 'second');
-    await card(page, 'second').getByTestId('class-select').click();
+    // The class last worked on receives pastes.
+    await card(page, 'second').getByTestId('class-name').click();
+    await expect(card(page, 'second').getByTestId('class-paste-target')).toBeVisible();
     const [photo] = datasetFiles('flower_photos', 'roses', 1);
     const b64 = fs.readFileSync(photo!).toString('base64');
     await page.evaluate((data) => {
@@ -291,7 +293,7 @@ test.describe('teach: webcam', () => {
     await open(page);
     await waitForEngine(page);
     await addClass(page, 'me');
-    await page.getByTestId('teach-camera-start').click();
+    await card(page, 'me').getByTestId('class-webcam').click();
     await expect(page.getByTestId('camera-target')).toHaveText('me');
     await page.getByTestId('camera-shot').click();
     await expect(card(page, 'me').getByTestId('class-count')).toHaveText('1');

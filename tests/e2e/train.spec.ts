@@ -63,8 +63,7 @@ test('drop 3 flower classes x 10, train, predict held-out photos and a fake webc
   expect(seen.filter((s) => s === daisy).length).toBe(10);
 
   // Hold-to-record on the teach webcam: the recorded frames land in the selected class.
-  await card(page, 'daisy').getByTestId('class-select').click();
-  await page.getByTestId('teach-camera-start').click();
+  await card(page, 'daisy').getByTestId('class-webcam').click();
   await expect(page.getByTestId('camera-target')).toHaveText('daisy');
   const record = page.getByTestId('camera-record');
   await record.focus();

@@ -1,0 +1,102 @@
+import { useMemo, useState } from 'react';
+import type { ClassRow } from '../state/repo';
+import type { TrainingOutcome } from '../state/training';
+import { percent } from './format';
+import { ReviewList, type ReviewRowData } from './ReviewList';
+
+/** Validation accuracy, recall per class, the confusion matrix (cells open their samples) and
+ * the misclassified validation samples, which can be relabelled or deleted from the keyboard. */
+export function TrainResults({ outcome, classes }: { outcome: TrainingOutcome; classes: ClassRow[] }) {
+  const [cell, setCell] = useState<[number, number] | null>(null);
+  const [done, setDone] = useState<ReadonlySet<string>>(new Set());
+  const v = outcome.validation;
+  const rowsOf = (pick: (r: TrainingOutcome['reviewed'][number]) => boolean): ReviewRowData[] =>
+    outcome.reviewed
+      .filter((r) => pick(r) && !done.has(r.sampleId))
+      .map((r) => ({
+        sampleId: r.sampleId,
+        labelledId: outcome.classIds[r.trueIndex] ?? null,
+        predictedId: outcome.classIds[r.predIndex] ?? null,
+        confidence: r.confidence,
+      }));
+  const misclassified = useMemo(() => rowsOf((r) => r.trueIndex !== r.predIndex), [outcome, done]); // eslint-disable-line react-hooks/exhaustive-deps
+  const cellRows = cell ? rowsOf((r) => r.trueIndex === cell[0] && r.predIndex === cell[1]) : [];
+  const markDone = (id: string) => setDone((d) => new Set(d).add(id));
+  const drillable = outcome.reviewed.length > 0;
+
+  if (!v) return <p className="muted">Trained without a validation set (too few samples to hold some back).</p>;
+  return (
+    <div className="results-grid">
+      <p data-testid="val-accuracy" data-value={v.accuracy}>
+        Validation accuracy: <strong>{percent(v.accuracy)}</strong> on {v.n} held-out samples · trained in {outcome.trainMs.toFixed(0)} ms (best epoch {outcome.bestEpoch}){outcome.nAugmented > 0 && <> · {outcome.nAugmented} augmentation embeddings added to training</>}
+      </p>
+      <div className="table-scroll">
+        <table className="per-class">
+          <caption>Recall per class (share of its validation samples recognised)</caption>
+          <tbody>
+            {outcome.classNames.map((name, i) => (
+              <tr key={outcome.classIds[i]}>
+                <th scope="row">{name}</th>
+                <td>{v.perClass[i] === null || v.perClass[i] === undefined ? '—' : percent(v.perClass[i]!)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+      <div className="table-scroll">
+        <table className="confusion" data-testid="confusion" data-drillable={drillable}>
+          <caption>
+            Confusion matrix (rows: true class, columns: predicted).{' '}
+            {drillable ? 'Select a cell to see its samples.' : 'Train again to see the samples behind each cell.'}
+          </caption>
+          <thead>
+            <tr>
+              <td />
+              {outcome.classNames.map((n, j) => (
+                <th key={j} scope="col" title={n}>
+                  {n}
+                </th>
+              ))}
+            </tr>
+          </thead>
+          <tbody>
+            {v.confusion.map((row, i) => (
+              <tr key={i}>
+                <th scope="row" title={outcome.classNames[i]}>{outcome.classNames[i]}</th>
+                {row.map((count, j) => (
+                  <td key={j} className={i === j ? 'diag' : count > 0 ? 'off' : ''}>
+                    <button
+                      type="button"
+                      className="cell"
+                      aria-label={`${count} samples of ${outcome.classNames[i]} predicted as ${outcome.classNames[j]}`}
+                      aria-pressed={cell?.[0] === i && cell[1] === j}
+                      data-testid="confusion-cell"
+                      onClick={() => setCell(cell?.[0] === i && cell[1] === j ? null : [i, j])}
+                      disabled={count === 0 || !drillable}
+                    >
+                      {count}
+                    </button>
+                  </td>
+                ))}
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+      {cell && (
+        <section aria-label={`Samples of ${outcome.classNames[cell[0]]} predicted as ${outcome.classNames[cell[1]]}`}>
+          <h3>
+            {outcome.classNames[cell[0]]} predicted as {outcome.classNames[cell[1]]}
+          </h3>
+          <ReviewList label={`Samples of ${outcome.classNames[cell[0]]} predicted as ${outcome.classNames[cell[1]]}`} rows={cellRows} classes={classes} onDone={markDone} onEscape={() => setCell(null)} testId="drill-samples" itemTestId="drill-item" />
+        </section>
+      )}
+      {drillable && (
+        <section aria-labelledby="misclassified-title">
+          <h3 id="misclassified-title">Misclassified ({misclassified.length})</h3>
+          <ReviewList label="Misclassified validation samples" rows={misclassified} classes={classes} onDone={markDone} testId="misclassified" itemTestId="misclassified-item" />
+        </section>
+      )}
+    </div>
+  );
+}
