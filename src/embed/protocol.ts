@@ -178,6 +178,20 @@ export interface FineTuneRunResult {
   trainMs: number;
 }
 
+/** Everything the complete-model export needs besides the worker's own extractor. */
+export interface CompleteExportRequest {
+  head: TrainedHead;
+  classNames: string[];
+  classIds: string[];
+  extractorKey: string;
+  metrics: { validation: Metrics | null; trainMs: number; settings?: HeadSettings } | null;
+  projectName: string;
+  /** The project's fine-tuned top (replaces those weights in the written model), or null. */
+  fineTuned: { fromLayer: string; weights: TunedWeight[]; metrics?: unknown } | null;
+  /** tf.min.js for the bundle's offline example page. */
+  tfjsScript: Uint8Array;
+}
+
 export interface Requests {
   init: { req: InitRequest; res: InitResult; progress: { phase: string; loadedBytes: number; doneFiles: number; totalFiles: number } };
   classify: { req: { image: ImageInput; topK: number }; res: ClassifyResult; progress: never };
@@ -198,6 +212,8 @@ export interface Requests {
   ftAdd: { req: { images: ImageInput[]; labels: Int32Array; validation: boolean[] }; res: { added: number; failed: number }; progress: never };
   /** Step 3: train the top + head; one progress message per epoch. */
   ftRun: { req: { epochs: number; learningRate: number; batchSize: number; patience: number }; res: FineTuneRunResult; progress: FineTuneEpoch };
+  /** One model from pixels to probabilities (extractor + head), zipped with its examples. */
+  exportComplete: { req: CompleteExportRequest; res: { zip: Blob; bytes: number }; progress: { phase: 'build' | 'weights' | 'zip'; doneBytes: number; totalBytes: number } };
   /** Frees the session's activations (after a run, a cancel or an error). */
   ftEnd: { req: Record<string, never>; res: { ok: true }; progress: never };
   /** The fine-tuned model prediction uses (null: the extractor as shipped). */

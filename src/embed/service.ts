@@ -18,6 +18,7 @@ import { AUGMENT_VARIANTS, augmentToBatch } from '../train/augment';
 import { fineTuneHandlers, withBaseWeights, withTunedPrediction } from './finetune-service';
 import { embedItems } from './embed-items';
 import { warmHeadTraining } from '../train/fit';
+import { exportCompleteHandler } from '../export/complete-handler';
 import { armHelperCrash, browserLanePlan, ensureHelperLanes, helperBatches, helperLanes, helperTensors, setLaneOverride, stopHelperLanes, touchHelperLanes, type HelperLane } from './lanes';
 
 let extractor: Extractor | null = null;
@@ -347,6 +348,7 @@ export const embedHandlers: Record<keyof Requests, Handler> = {
   },
   debugLoseContext: async (payload) => ({ data: armTestLoss(payload as Requests['debugLoseContext']['req']) }),
   debugCrashHelper: async () => ({ data: { armed: armHelperCrash() } }),
+  exportComplete: exportCompleteHandler(() => extractor),
   predict: async (payload) => {
     const data = await predict((payload as Requests['predict']['req']).image);
     return { data, transfer: [data.probs.buffer] };
@@ -375,5 +377,5 @@ export const embedHandlers: Record<keyof Requests, Handler> = {
 
 // Fine-tuning (finetune-service.ts): embeddings for storage always come from the shipped weights;
 // prediction uses the project's fine-tuned model when one is set.
-for (const k of ['embed', 'classify', 'augment', 'profile'] as const) embedHandlers[k] = withBaseWeights(() => extractor, embedHandlers[k]);
+for (const k of ['embed', 'classify', 'augment', 'profile', 'exportComplete'] as const) embedHandlers[k] = withBaseWeights(() => extractor, embedHandlers[k]);
 embedHandlers.predict = withTunedPrediction(() => extractor, embedHandlers.predict);
