@@ -59,8 +59,10 @@ export function buildCompleteModel(extractor: tf.LayersModel, spec: ExtractorSpe
     tf.dispose([k, b]);
     own.push(bgr);
   }
-  const embLayer = extractor.getLayer(spec.embeddingOutput);
-  const sub = tf.model({ inputs: extractor.inputs, outputs: embLayer.output as tf.SymbolicTensor, name: 'glimpse_extractor' });
+  // Node 0 is the layer in the loaded graph: fine-tuning in the worker applies the top layers
+  // again (more inbound nodes), after which `.output` is ambiguous.
+  const embOut = extractor.getLayer(spec.embeddingOutput).getOutputAt(0) as tf.SymbolicTensor;
+  const sub = tf.model({ inputs: extractor.inputs, outputs: embOut, name: 'glimpse_extractor' });
   const emb = sub.apply(x) as tf.SymbolicTensor;
   if (emb.shape.length !== 2 || emb.shape[1] !== spec.embeddingDim) {
     throw new GlimpseError('model-invalid', `Layer ${spec.embeddingOutput} gives shape [${emb.shape.join(',')}], expected [n, ${spec.embeddingDim}].`);

@@ -12,6 +12,7 @@ import { defaultHeadSettings, trainHead } from '../../src/train/head';
 import { repoRoot } from '../../scripts/lib/node-env';
 import { diskModel, tfjsScriptBytes } from '../../scripts/lib/bundle-files';
 import { predictHead } from '../../src/train/head';
+import { releaseSplit, splitForFineTune } from '../../src/train/finetune';
 
 // Inside the repository so the example's imports (@tensorflow/tfjs, jpeg-js, pngjs) resolve.
 const dir = path.join(repoRoot, '.cache', `test-bundle-${process.pid}`);
@@ -89,6 +90,9 @@ describe('model bundle with a fine-tuned network', () => {
     // The complete model carries the fine-tuned weights itself: pixels in, the fine-tuned
     // network's head probabilities out, and the model it was built from keeps its own weights.
     model.getLayer('top_a').setWeights(shippedTop);
+    // As in the worker after a fine-tuning session: the top layers were applied again (more
+    // inbound nodes), which must not confuse the export.
+    releaseSplit(splitForFineTune(model, 'top_a', 'pool'));
     const complete = await buildModelBundle({ head, classNames: ['a', 'b'], extractor: spec, extractorKey: extractorKey(spec), fineTuned: { fromLayer: 'top_a', weights: tuned }, tfjsScript: await tfjsScriptBytes(), complete: { extractor: model } });
     expect(complete[FINE_TUNED_WEIGHTS]).toBeUndefined();
     const cdir = path.join(dir, 'complete');
