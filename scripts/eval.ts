@@ -1,7 +1,12 @@
 // npm run eval -- --extractor <id> --train <dir> --test <dir> [--json <file>] [--head default|tm]
 // npm run eval -- --extractor <id> --data <dir> [--holdout 0.2]   (splits each class by stable hash)
 // npm run eval -- --extractor <id> --test <imagenet-style dir>      (top-1/top-5 of the ImageNet classifier)
-// --export <dir> (with --train or --data): writes the trained head as the app's model bundle.
+// --export <dir> (with --train or --data): writes the app's model bundle (the head alone; with
+//   --complete one model from pixels to probabilities, extractor included) and checks it back with
+//   plain tf.loadLayersModel on the test set (scripts/lib/eval-export.ts).
+// --test alone: class folders are ImageNet synsets or label names; the class index always comes
+//   from the model's own labels (scripts/lib/imagenet-index.ts). Class folders may be symbolic
+//   links; an empty or unreadable set is an error (exit code 1).
 // --augment: the training files also contribute their 5 deterministic variants (flip, 2 crops,
 //   zoom, brighter; src/train/augment.ts), training rows only, exactly as the app does. Variant
 //   embeddings are cached in .cache/embeddings/<key>#aug1.
@@ -23,9 +28,8 @@ import { argmaxRows, computeMetrics } from '../src/train/metrics';
 import { predictHead } from '../src/train/head';
 import { EmbeddingCache, listImageFolder, type LabelledFile } from './lib/dataset-files';
 import { decodeImageFile, initNodeBackend, loadNodeExtractor, repoRoot, resolveModelPath } from './lib/node-env';
-import { buildModelBundle } from '../src/export/model-bundle';
-import type { HeadMetrics } from '../src/export/validate';
-import type { TrainedHead } from '../src/train/head';
+import { exportAndCheck } from './lib/eval-export';
+import { imagenetTable, labelIndex } from './lib/imagenet-index';
 import { isGlimpseError } from '../src/shared/errors';
 import { AUGMENT_VARIANTS, augmentKey, augmentToBatch } from '../src/embed/augment';
 import { bottomActivations, embedActivations, fineTune, releaseSplit, splitForFineTune, tunedHead, type ActivationSet } from '../src/train/finetune';
@@ -52,6 +56,7 @@ const { values: args } = parseArgs({
     patience: { type: 'string' },
     'val-share': { type: 'string' },
     export: { type: 'string' },
+    complete: { type: 'boolean', default: false },
     augment: { type: 'boolean', default: false },
     // Few-shot runs: keep only the first N training files of each class (the test set is untouched).
     'per-class': { type: 'string' },
@@ -171,20 +176,11 @@ async function activationsOf(split: ReturnType<typeof splitForFineTune>, ex: Ext
   return { x, y, n: rows.length };
 }
 
-async function imagenetIndex(dir: string): Promise<Map<string, number>> {
-  const map = new Map<string, number>();
-  try {
-    const csv = await fs.readFile(path.join(dir, 'imagenet_classes.csv'), 'utf8');
-    for (const line of csv.split('\n').slice(1)) {
-      const [index, synset] = line.split(',');
-      if (synset && index !== undefined && index !== '') map.set(synset.trim(), Number(index));
-    }
-  } catch {
-    // no CSV: ImageNet class indices follow sorted synset order
-    const { classes } = await listImageFolder(dir, () => undefined);
-    classes.forEach((c, i) => map.set(c, i));
-  }
-  return map;
+/** The model's classifier labels, in output order (the map for --test comes from them). */
+async function modelLabels(ex: Extractor): Promise<string[]> {
+  const url = ex.spec.classifier?.labelsUrl;
+  if (!url) throw new Error(`${ex.spec.id} has no ImageNet classifier: give --train too.`);
+  return JSON.parse(await fs.readFile(resolveModelPath(url), 'utf8')) as string[];
 }
 
 function limitFiles(files: LabelledFile[]): LabelledFile[] {
@@ -202,27 +198,29 @@ function limitFiles(files: LabelledFile[]): LabelledFile[] {
 }
 
 async function main(): Promise<void> {
+  if (!args.train && !args.data && !args.test) throw new Error('Give --test <dir> (with --train <dir>, or alone for ImageNet top-1/top-5), or --data <dir>.');
+  // The folders first: a wrong path fails before the model loads.
+  const imagenetOnly = !args.train && !args.data;
+  const testListed = args.test ? await listImageFolder(args.test, warn) : null;
   const backend = await initNodeBackend();
   const extractor = await loadNodeExtractor(args.extractor!);
   log(`extractor ${extractor.key}, backend ${backend}`);
   const result: Record<string, unknown> = { extractor: extractor.key, backend };
 
-  if (!args.train && !args.data) {
-    if (!args.test) throw new Error('Give --test <dir> (with --train <dir>, or alone for ImageNet top-1/top-5), or --data <dir>.');
+  if (imagenetOnly) {
     if (!extractor.hasClassifier) throw new Error(`${args.extractor} has no ImageNet classifier: give --train too.`);
-    const index = await imagenetIndex(args.test);
-    const { files } = await listImageFolder(args.test, warn);
-    const embedded = await embedAll(extractor, limitFiles(files), true);
+    const index = labelIndex(await modelLabels(extractor), await imagenetTable());
+    const unknown = new Set(testListed!.classes.filter((c) => index.indexOf(c) === undefined));
+    for (const c of unknown) warn(`${c} names no class of ${args.extractor} (neither an ImageNet synset nor one of its labels): skipped`);
+    const known = testListed!.files.filter((f) => !unknown.has(f.className));
+    if (known.length === 0) throw new Error(`No test image in ${args.test} belongs to a class of ${args.extractor}: name the folders by ImageNet synset (n01443537) or by the model's label (goldfish).`);
+    const embedded = await embedAll(extractor, limitFiles(known), true);
+    if (embedded.length === 0) throw new Error(`None of the test images in ${args.test} could be decoded.`);
     let top1 = 0;
     let top5 = 0;
-    let n = 0;
+    const n = embedded.length;
     for (const e of embedded) {
-      const truth = index.get(e.file.className);
-      if (truth === undefined) {
-        warn(`${e.file.className} is not an ImageNet synset in the label map`);
-        continue;
-      }
-      n++;
+      const truth = index.indexOf(e.file.className)!;
       if (e.top?.[0] === truth) top1++;
       if (e.top?.includes(truth)) top5++;
     }
@@ -250,7 +248,7 @@ async function main(): Promise<void> {
     testFiles = split.validation;
   } else {
     const tr = await listImageFolder(args.train!, warn);
-    const te = await listImageFolder(args.test!, warn);
+    const te = testListed!;
     classes = tr.classes;
     trainFiles = tr.files;
     testFiles = te.files.filter((f) => {
@@ -260,6 +258,7 @@ async function main(): Promise<void> {
     });
   }
   trainFiles = limitFiles(trainFiles);
+  if (trainFiles.length === 0 || testFiles.length === 0) throw new Error(`The ${trainFiles.length === 0 ? 'training' : 'test'} set is empty.`);
   const trainEmb = await embedAll(extractor, trainFiles, false);
   const testEmb = await embedAll(extractor, testFiles, false);
   const dim = extractor.spec.embeddingDim;
@@ -304,7 +303,14 @@ async function main(): Promise<void> {
     await writeJson(result);
   }
   await writeJson(result);
-  if (args.export) await exportBundle(args.export, fit.head, classes, extractor, { validation: fit.validation, trainMs: fit.trainMs });
+  if (args.export) {
+    const check = await exportAndCheck(args.export, fit.head, classes, extractor, { validation: fit.validation, trainMs: fit.trainMs }, args.complete, { files: testEmb.map((e) => e.file.file), x: te.x, labels: te.labels });
+    result.export = check;
+    await writeJson(result);
+    console.log(
+      `export: ${check.kind} model in ${check.dir}, loaded back with plain tf.loadLayersModel: accuracy ${check.accuracy.toFixed(4)} (app ${check.appAccuracy.toFixed(4)}), same top class ${check.sameTop}/${check.n}, max |diff| vs the app's probabilities ${check.maxAbsDiff.toExponential(2)}`,
+    );
+  }
   log(`head ${String(result.head)}: trained in ${Math.round(fit.trainMs)} ms (best epoch ${fit.head.bestEpoch}), validation ${fit.validation ? fit.validation.accuracy.toFixed(4) : 'n/a'}`);
   console.log(`accuracy: ${metrics.accuracy.toFixed(4)} (n_test=${te.ids.length})`);
   extractor.dispose();
@@ -366,17 +372,6 @@ async function runFineTune(ex: Extractor, trainEmb: Embedded[], testEmb: Embedde
   if (res.initial) log(`  finetune before epoch 1: val loss ${res.initial.valLoss.toFixed(4)} val acc ${res.initial.valAccuracy.toFixed(4)}`);
   console.log(`finetune accuracy: ${metrics.accuracy.toFixed(4)} (n_test=${testActs.n}, best epoch ${res.bestEpoch}, ${Math.round(ftMs)} ms)`);
   return { accuracy: metrics.accuracy, bestEpoch: res.bestEpoch, initial: res.initial, history: res.history, fromLayer: ex.spec.fineTuneFrom, activationMs: Math.round(actMs), trainMs: Math.round(ftMs), trainBackend, learningRate: Number(args['ft-lr']) };
-}
-
-/** --export <dir>: the same model bundle the app downloads (src/export/model-bundle.ts). */
-async function exportBundle(dir: string, head: TrainedHead, classes: string[], ex: Extractor, metrics: HeadMetrics): Promise<void> {
-  const files = await buildModelBundle({ head, classNames: classes, extractor: ex.spec, extractorKey: ex.key, extractorModelUrl: resolveModelPath(ex.spec.modelUrl), metrics });
-  for (const [rel, bytes] of Object.entries(files)) {
-    const file = path.join(dir, rel);
-    await fs.mkdir(path.dirname(file), { recursive: true });
-    await fs.writeFile(file, bytes);
-  }
-  log(`model bundle written to ${path.resolve(dir)}`);
 }
 
 async function writeJson(result: Record<string, unknown>): Promise<void> {

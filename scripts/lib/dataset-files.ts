@@ -12,7 +12,12 @@ export interface LabelledFile {
 
 const IMAGE_EXT = /\.(jpe?g|png)$/i;
 
-/** Lists class folders and their images; unreadable folders and non-images are reported, not fatal. */
+/**
+ * Lists class folders and their images. Class folders that are symbolic links are followed
+ * (Dirent.isDirectory() is false for a link, so each link is stat'ed). A folder that cannot be
+ * read, or a set without a single image, is an error: an evaluation on a silently smaller or
+ * empty set would print a wrong number. Non-images are reported and skipped.
+ */
 export async function listImageFolder(dir: string, warn: (msg: string) => void): Promise<{ classes: string[]; files: LabelledFile[] }> {
   let entries: import('node:fs').Dirent[];
   try {
@@ -20,15 +25,24 @@ export async function listImageFolder(dir: string, warn: (msg: string) => void):
   } catch (err) {
     throw new Error(`Cannot read ${dir}: ${(err as Error).message}`);
   }
-  const classes = entries.filter((e) => e.isDirectory()).map((e) => e.name).sort();
+  const classes: string[] = [];
+  for (const e of entries) {
+    if (e.isDirectory()) classes.push(e.name);
+    else if (e.isSymbolicLink()) {
+      const target = await fs.stat(path.join(dir, e.name)).catch((err: Error) => {
+        throw new Error(`Cannot follow the link ${path.join(dir, e.name)}: ${err.message}`);
+      });
+      if (target.isDirectory()) classes.push(e.name);
+    }
+  }
+  classes.sort();
   const files: LabelledFile[] = [];
   for (const className of classes) {
     let names: string[];
     try {
       names = (await fs.readdir(path.join(dir, className))).sort();
     } catch (err) {
-      warn(`skipped folder ${className}: ${(err as Error).message}`);
-      continue;
+      throw new Error(`Cannot read the class folder ${path.join(dir, className)}: ${(err as Error).message}`);
     }
     for (const name of names) {
       if (!IMAGE_EXT.test(name)) {
@@ -37,6 +51,9 @@ export async function listImageFolder(dir: string, warn: (msg: string) => void):
       }
       files.push({ file: path.join(dir, className, name), id: `${className}/${name}`, className });
     }
+  }
+  if (files.length === 0) {
+    throw new Error(`No images in ${dir}: expected one sub-folder per class holding JPEG or PNG files${classes.length ? ` (found ${classes.length} folders without any)` : ' (found no sub-folders)'}.`);
   }
   return { classes, files };
 }

@@ -36,6 +36,14 @@ export function mapValues(rgb: tf.Tensor, mode: Preprocessing): tf.Tensor {
 
 /** One image -> float32 [size, size, 3] in the model's input range. */
 export function imageToInput(image: PixelImage, size: number, mode: Preprocessing): tf.Tensor3D {
+  return tf.tidy(() => mapValues(imageToPixels(image, size), mode) as tf.Tensor3D);
+}
+
+/**
+ * One image -> float32 [size, size, 3] RGB 0-255: centre crop and resize only (what a complete
+ * exported model takes, src/export/complete-model.ts).
+ */
+export function imageToPixels(image: PixelImage, size: number): tf.Tensor3D {
   return tf.tidy(() => {
     const { width, height, channels } = image;
     const data = image.data instanceof Uint8Array ? image.data : new Uint8Array(image.data.buffer, image.data.byteOffset, image.data.byteLength);
@@ -43,11 +51,9 @@ export function imageToInput(image: PixelImage, size: number, mode: Preprocessin
     if (channels === 4) px = tf.slice(px, [0, 0, 0], [height, width, 3]);
     const [top, left, side] = centreCropBox(width, height);
     const square = tf.slice(px, [top, left, 0], [side, side, 3]);
-    const resized =
-      side === size
-        ? tf.cast(square, 'float32')
-        : tf.image.resizeBilinear(tf.cast(square, 'float32'), [size, size], false, true);
-    return mapValues(resized, mode) as tf.Tensor3D;
+    return side === size
+      ? (tf.cast(square, 'float32') as tf.Tensor3D)
+      : tf.image.resizeBilinear(tf.cast(square, 'float32') as tf.Tensor3D, [size, size], false, true);
   });
 }
 

@@ -1,8 +1,9 @@
 // The standalone examples shipped inside a model export. They use nothing from Glimpse: plain
-// @tensorflow/tfjs (from a CDN in the page; from npm in Node, with the pure-JS decoders jpeg-js
-// and pngjs), so a user can copy them into their own project. Both follow metadata.json: they load
-// the extractor it names, preprocess the way it describes, and feed the embedding to the head.
-// Labels are shown with textContent, never as HTML.
+// TF.js (the page loads tf.min.js from the bundle itself, so it needs no network; Node uses the
+// npm package with the pure-JS decoders jpeg-js and pngjs), so a user can copy them into their
+// own project. Both follow metadata.json: a 'complete' model takes the cropped, resized 0-255
+// pixels; a 'head' model takes the embedding of the extractor it names (from extractor/ in the
+// bundle folder unless told otherwise). Labels are shown with textContent, never as HTML.
 
 export const EXAMPLE_PACKAGE_JSON = `${JSON.stringify(
   {
@@ -18,35 +19,18 @@ export const EXAMPLE_PACKAGE_JSON = `${JSON.stringify(
   2,
 )}\n`;
 
-/** The head's normalisation layer as plain JS, pasted into both examples (they import nothing). */
-const L2_NORMALIZE_LAYER = String.raw`/**
- * The head's first layer when Glimpse trained it on unit-length embeddings: each row divided by
- * its L2 length. model/model.json names this class, so it must be registered before loading.
- */
-class GlimpseL2Normalize extends tf.layers.Layer {
-  static className = 'GlimpseL2Normalize';
-  computeOutputShape(shape) {
-    return shape;
-  }
-  call(inputs) {
-    return tf.tidy(() => {
-      const x = Array.isArray(inputs) ? inputs[0] : inputs;
-      return tf.div(x, tf.maximum(tf.norm(x, 'euclidean', -1, true), 1e-12));
-    });
-  }
-}
-tf.serialization.registerClass(GlimpseL2Normalize);`;
-
 export const EXAMPLE_NODE = String.raw`#!/usr/bin/env node
 // Classify images with a model exported from Glimpse, in Node, with plain @tensorflow/tfjs.
 //
 //   cd example && npm install
 //   node classify.mjs photo1.jpg photo2.png            # top label and all scores
 //   node classify.mjs --json photo.jpg                 # machine-readable
-//   node classify.mjs --extractor ./resnet/model.json photo.jpg   # extractor from disk or a URL
+//   node classify.mjs --extractor ./resnet/model.json photo.jpg   # head bundles: the extractor
+//                                                                  # (default: ../extractor/model.json)
 //
 // Steps (see ../metadata.json): decode -> centre crop -> resize (bilinear, half-pixel centres) ->
-// value mapping -> extractor -> embedding -> head (model/model.json) -> probabilities.
+// 0-255 pixels -> complete model (model/model.json) -> probabilities. A head bundle instead maps
+// the values for its extractor, runs it, and feeds the embedding to the head (model/model.json).
 // Decoding uses jpeg-js / pngjs; browsers decode JPEG with libjpeg-turbo, whose IDCT differs by a
 // grey level here and there, so scores can differ from the app's in the third decimal. EXIF
 // orientation is not applied here: rotate such photos upright first.
@@ -58,7 +42,6 @@ import * as tf from '@tensorflow/tfjs';
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 
-${L2_NORMALIZE_LAYER}
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const bundleDir = path.resolve(here, '..');
@@ -111,7 +94,7 @@ export function loadHead(dir = bundleDir) {
 }
 
 /** The feature extractor named in metadata.json: image batch -> embeddings [n, dim]. */
-export async function loadExtractor(meta, where = meta.extractor.resolvedModelUrl) {
+export async function loadExtractor(meta, where = path.join(bundleDir, meta.extractor.bundlePath), dir = bundleDir) {
   const ex = meta.extractor;
   let run;
   if (ex.format === 'graph-model') {
@@ -119,7 +102,7 @@ export async function loadExtractor(meta, where = meta.extractor.resolvedModelUr
     run = (x) => (ex.embeddingOutput ? model.execute(x, ex.embeddingOutput) : model.predict(x));
   } else {
     const model = await tf.loadLayersModel(source(where));
-    if (ex.fineTuned) await applyFineTuned(model, ex.fineTuned);
+    if (ex.fineTuned) await applyFineTuned(model, ex.fineTuned, dir);
     const sub = tf.model({ inputs: model.inputs, outputs: model.getLayer(ex.embeddingOutput).output });
     run = (x) => sub.predict(x);
   }
@@ -152,8 +135,8 @@ export function decodeImage(bytes, name = 'image') {
   throw new Error(name + ': only JPEG and PNG are decoded by this example');
 }
 
-/** RGBA pixels -> [1, size, size, 3] model input, exactly as metadata.extractor describes. */
-export function preprocess(img, ex) {
+/** RGBA pixels -> [1, size, size, 3] float 0-255: centre crop, bilinear resize (half-pixel centres). */
+export function toPixels(img, size) {
   return tf.tidy(() => {
     const { width, height } = img;
     const rgb = tf.slice(tf.tensor3d(img.data, [height, width, 4], 'int32'), [0, 0, 0], [height, width, 3]);
@@ -161,29 +144,42 @@ export function preprocess(img, ex) {
     const top = Math.floor((height - side) / 2);
     const left = Math.floor((width - side) / 2);
     let x = tf.cast(tf.slice(rgb, [top, left, 0], [side, side, 3]), 'float32');
-    if (side !== ex.inputSize) x = tf.image.resizeBilinear(x, [ex.inputSize, ex.inputSize], false, true);
-    if (ex.preprocessing === 'unit') x = tf.div(x, 255);
-    else if (ex.preprocessing === 'signed') x = tf.sub(tf.div(x, 127.5), 1);
-    else if (ex.preprocessing === 'caffe') x = tf.sub(tf.reverse(x, -1), tf.tensor1d([103.939, 116.779, 123.68]));
-    else throw new Error('unknown preprocessing ' + ex.preprocessing);
+    if (side !== size) x = tf.image.resizeBilinear(x, [size, size], false, true);
     return tf.expandDims(x, 0);
   });
 }
 
-/** Probabilities for one embedding (a Float32Array of metadata.model.input.shape[1] values). */
-export function classifyEmbedding(head, embedding) {
-  return tf.tidy(() => Array.from(head.predict(tf.tensor2d(embedding, [1, embedding.length])).dataSync()));
+/** 0-255 pixels -> the extractor's value range (head bundles; a complete model does this itself). */
+export function mapValues(pixels, ex) {
+  return tf.tidy(() => {
+    let x = pixels;
+    if (ex.preprocessing === 'unit') x = tf.div(x, 255);
+    else if (ex.preprocessing === 'signed') x = tf.sub(tf.div(x, 127.5), 1);
+    else if (ex.preprocessing === 'caffe') x = tf.sub(tf.reverse(x, -1), tf.tensor1d([103.939, 116.779, 123.68]));
+    else throw new Error('unknown preprocessing ' + ex.preprocessing);
+    return x;
+  });
 }
 
-export async function classifyFile(file, { meta, head, embed }) {
+/**
+ * pixels [n, size, size, 3] (0-255) -> probabilities [n, labels]: the complete model directly; a
+ * head bundle through its extractor (where: path or URL of the extractor's model.json).
+ */
+export async function loadClassifier(meta, { dir = bundleDir, extractor } = {}) {
+  const model = await tf.loadLayersModel(fileHandler(path.join(dir, 'model', 'model.json')));
+  if (meta.kind === 'complete') return (pixels) => model.predict(pixels);
+  const embed = await loadExtractor(meta, extractor ?? path.join(dir, meta.extractor.bundlePath), dir);
+  return (pixels) => tf.tidy(() => model.predict(embed(mapValues(pixels, meta.extractor))));
+}
+
+export async function classifyFile(file, { meta, classify }) {
   const img = decodeImage(new Uint8Array(await fs.readFile(file)), path.basename(file));
-  const input = preprocess(img, meta.extractor);
-  const emb = embed(input);
-  const embedding = emb.dataSync().slice();
-  tf.dispose([input, emb]);
-  const probabilities = classifyEmbedding(head, embedding);
+  const pixels = toPixels(img, meta.imageSize);
+  const out = classify(pixels);
+  const probabilities = Array.from(await out.data());
+  tf.dispose([pixels, out]);
   const best = probabilities.indexOf(Math.max(...probabilities));
-  return { file, label: meta.labels[best], index: best, probabilities, embedding };
+  return { file, label: meta.labels[best], index: best, probabilities };
 }
 
 async function main(argv) {
@@ -202,11 +198,10 @@ async function main(argv) {
   }
   await pickBackend();
   const meta = await loadMetadata();
-  const head = await loadHead();
-  const embed = await loadExtractor(meta, extractor ?? meta.extractor.resolvedModelUrl);
+  const classify = await loadClassifier(meta, { extractor });
   const results = [];
   for (const f of files) {
-    const r = await classifyFile(f, { meta, head, embed });
+    const r = await classifyFile(f, { meta, classify });
     results.push({ file: r.file, label: r.label, index: r.index, labels: meta.labels, probabilities: r.probabilities });
     if (!json) console.log(f + ': ' + r.label + ' (' + (100 * r.probabilities[r.index]).toFixed(1) + '%)');
   }
@@ -227,9 +222,11 @@ export const EXAMPLE_HTML = String.raw`<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Glimpse model – example</title>
-<!-- Serve this folder's parent over HTTP (e.g. "npx http-server ." in the export folder) and open
-     /example/index.html. ?extractor=<url of model.json> loads the extractor from elsewhere. -->
-<script src="https://cdn.jsdelivr.net/npm/@tensorflow/tfjs@4.22.0/dist/tf.min.js"></script>
+<!-- Serve the bundle folder over HTTP (e.g. "python3 -m http.server" in it) and open
+     /example/index.html. Everything it loads is in the bundle: TF.js (tf.min.js next to this page),
+     metadata.json and the model. Head bundles also need the extractor in ../extractor/, or
+     ?extractor=<url of its model.json>. -->
+<script src="tf.min.js"></script>
 <style>
   body { font: 16px/1.5 system-ui, sans-serif; max-width: 40rem; margin: 2rem auto; padding: 0 1rem; }
   img { max-width: 100%; max-height: 20rem; display: block; margin: 1rem 0; }
@@ -238,53 +235,59 @@ export const EXAMPLE_HTML = String.raw`<!doctype html>
 </head>
 <body>
 <h1>Classify an image</h1>
-<p id="status">Loading the models…</p>
+<p id="status">Loading the model…</p>
 <input type="file" id="file" accept="image/*" disabled>
 <img id="preview" alt="">
 <ol id="results"></ol>
 <script type="module">
 const status = document.getElementById('status');
 const meta = await (await fetch('../metadata.json')).json();
-const ex = meta.extractor;
-const extractorUrl = new URLSearchParams(location.search).get('extractor') || ex.resolvedModelUrl;
-${L2_NORMALIZE_LAYER}
-const head = await tf.loadLayersModel('../model/model.json');
-let run;
-if (ex.format === 'graph-model') {
-  const model = await tf.loadGraphModel(extractorUrl);
-  run = (x) => (ex.embeddingOutput ? model.execute(x, ex.embeddingOutput) : model.predict(x));
-} else {
-  const model = await tf.loadLayersModel(extractorUrl);
-  if (ex.fineTuned) {
-    // This project's fine-tuned top layers, written into the extractor by saved weight name.
-    const manifest = await (await fetch('../' + ex.fineTuned.manifest)).json();
-    const buf = await (await fetch('../' + ex.fineTuned.weights)).arrayBuffer();
-    const byName = new Map(model.weights.map((w) => [w.originalName, w]));
-    for (const e of manifest.weights) tf.tidy(() => byName.get(e.name).write(tf.tensor(new Float32Array(buf, e.offset, e.length), e.shape)));
+const size = meta.imageSize;
+const model = await tf.loadLayersModel('../model/model.json');
+// pixels [1, size, size, 3] (0-255) -> probabilities
+let predict = (pixels) => model.predict(pixels);
+if (meta.kind !== 'complete') {
+  // A head bundle: run the extractor, then the head on its embedding.
+  const ex = meta.extractor;
+  const extractorUrl = new URLSearchParams(location.search).get('extractor') || '../' + ex.bundlePath;
+  let run;
+  if (ex.format === 'graph-model') {
+    const net = await tf.loadGraphModel(extractorUrl);
+    run = (x) => (ex.embeddingOutput ? net.execute(x, ex.embeddingOutput) : net.predict(x));
+  } else {
+    const net = await tf.loadLayersModel(extractorUrl);
+    if (ex.fineTuned) {
+      // This project's fine-tuned top layers, written into the extractor by saved weight name.
+      const manifest = await (await fetch('../' + ex.fineTuned.manifest)).json();
+      const buf = await (await fetch('../' + ex.fineTuned.weights)).arrayBuffer();
+      const byName = new Map(net.weights.map((w) => [w.originalName, w]));
+      for (const e of manifest.weights) tf.tidy(() => byName.get(e.name).write(tf.tensor(new Float32Array(buf, e.offset, e.length), e.shape)));
+    }
+    const sub = tf.model({ inputs: net.inputs, outputs: net.getLayer(ex.embeddingOutput).output });
+    run = (x) => sub.predict(x);
   }
-  const sub = tf.model({ inputs: model.inputs, outputs: model.getLayer(ex.embeddingOutput).output });
-  run = (x) => sub.predict(x);
+  const mapValues = (x) => {
+    if (ex.preprocessing === 'unit') return tf.div(x, 255);
+    if (ex.preprocessing === 'signed') return tf.sub(tf.div(x, 127.5), 1);
+    return tf.sub(tf.reverse(x, -1), tf.tensor1d([103.939, 116.779, 123.68]));
+  };
+  predict = (pixels) => model.predict(tf.reshape(run(mapValues(pixels)), [1, -1]));
 }
 
-function preprocess(pixels) {
+/** Centre crop over the short side, bilinear resize with half-pixel centres: 0-255 floats. */
+function toPixels(image) {
   return tf.tidy(() => {
-    const [height, width] = pixels.shape;
+    const [height, width] = image.shape;
     const side = Math.min(width, height);
-    let x = tf.cast(tf.slice(pixels, [Math.floor((height - side) / 2), Math.floor((width - side) / 2), 0], [side, side, 3]), 'float32');
-    if (side !== ex.inputSize) x = tf.image.resizeBilinear(x, [ex.inputSize, ex.inputSize], false, true);
-    if (ex.preprocessing === 'unit') x = tf.div(x, 255);
-    else if (ex.preprocessing === 'signed') x = tf.sub(tf.div(x, 127.5), 1);
-    else x = tf.sub(tf.reverse(x, -1), tf.tensor1d([103.939, 116.779, 123.68]));
+    let x = tf.cast(tf.slice(image, [Math.floor((height - side) / 2), Math.floor((width - side) / 2), 0], [side, side, 3]), 'float32');
+    if (side !== size) x = tf.image.resizeBilinear(x, [size, size], false, true);
     return tf.expandDims(x, 0);
   });
 }
 
 async function classify(file) {
   const bitmap = await createImageBitmap(file, { imageOrientation: 'from-image' });
-  const probs = tf.tidy(() => {
-    const emb = run(preprocess(tf.browser.fromPixels(bitmap)));
-    return head.predict(tf.reshape(emb, [1, -1])).dataSync();
-  });
+  const probs = tf.tidy(() => predict(toPixels(tf.browser.fromPixels(bitmap))).dataSync());
   bitmap.close();
   const list = document.getElementById('results');
   list.replaceChildren();
@@ -308,6 +311,7 @@ input.addEventListener('change', async () => {
   preview.src = URL.createObjectURL(file);
   try {
     await classify(file);
+    status.textContent = 'Classified ' + file.name + '.';
   } catch (err) {
     status.textContent = 'Could not classify: ' + (err && err.message ? err.message : String(err));
   }
@@ -318,33 +322,63 @@ input.addEventListener('change', async () => {
 `;
 
 export function bundleReadme(meta: Record<string, unknown>): string {
-  const m = meta as { labels: string[]; projectName: string | null; extractor: { name: string; key: string; resolvedModelUrl: string; inputSize: number; embeddingDim: number; preprocessingSteps: string[]; fineTuned?: { fromLayer: string; count: number } | null } };
+  const m = meta as {
+    kind: 'complete' | 'head';
+    labels: string[];
+    imageSize: number;
+    projectName: string | null;
+    preprocessing: string[];
+    extractor: { name: string; key: string; appModelUrl: string; embeddingDim: number; embeddingOutput: string; fineTuned?: { fromLayer: string; count: number } | null };
+  };
   const ft = m.extractor.fineTuned;
+  const complete = m.kind === 'complete';
+  const parts = complete
+    ? `One TF.js layers model, \`model/model.json\` + \`model/weights.bin\`: RGB pixels in (float32
+\`[n, ${m.imageSize}, ${m.imageSize}, 3]\`, values 0-255, the image centre-cropped and resized), one
+probability per label out, in the order of \`labels\` in \`metadata.json\`. Inside it: the value
+mapping for the extractor, ${m.extractor.name} (\`${m.extractor.key}\`) up to its embedding layer
+\`${m.extractor.embeddingOutput}\`${ft ? `, **fine-tuned for this project** from \`${ft.fromLayer}\` on` : ''}, and the
+head trained in Glimpse. It uses TF.js's own layers only: \`tf.loadLayersModel\` reads it with
+nothing registered, in a browser and in Node.
+
+\`tm/model.json\` is the same model (it reads the same \`model/weights.bin\`) for Teachable
+Machine's image library: \`tmImage.load('tm/model.json', 'metadata.json')\` then
+\`model.predict(imageElement)\`. That library crops and resizes on a canvas and feeds
+pixel / 127 - 1, which this variant's first layer maps back to 0-255; its canvas resize is not
+the bilinear resize described here, so its scores differ from the app's in the second or third
+decimal (the top label agrees on ordinary photos).`
+    : `A classifier head trained in Glimpse, \`model/model.json\` + \`model/weights.bin\`, a TF.js
+layers model of TF.js's own layers (\`tf.loadLayersModel\` reads it with nothing registered):
+an embedding of ${m.extractor.embeddingDim} numbers in, one probability per label out, in the
+order of \`labels\` in \`metadata.json\`. The row normalisation and standardisation are layers of
+the model: feed it the raw embedding.
+
+The embedding comes from the extractor ${m.extractor.name} (\`${m.extractor.key}\`, layer
+\`${m.extractor.embeddingOutput}\`), which is **not** in this bundle: copy its \`model.json\` and
+weight files into \`extractor/\` here (in the Glimpse app they are served at
+\`${m.extractor.appModelUrl}\`), or point the examples at it. "Export complete model" in Glimpse
+writes one model with the extractor inside instead.${ft ? `
+**Fine-tuned for this project**: the extractor's layers from \`${ft.fromLayer}\` on were trained
+further; their ${ft.count} weights are in \`extractor-finetuned/\` (\`manifest.json\` +
+\`weights.bin\`) and both examples write them into the extractor after loading it. The head expects
+embeddings of the fine-tuned network.` : ''}`;
   return `# Glimpse model${m.projectName ? `: ${m.projectName}` : ''}
 
-A classifier trained in Glimpse, in two parts:
-
-1. **Extractor** — ${m.extractor.name} (\`${m.extractor.key}\`), loaded from
-   ${m.extractor.resolvedModelUrl}. It turns a ${m.extractor.inputSize} x ${m.extractor.inputSize}
-   image into an embedding of ${m.extractor.embeddingDim} numbers.${ft ? `
-   **Fine-tuned for this project**: its layers from \`${ft.fromLayer}\` on were trained further;
-   their ${ft.count} weights are in \`extractor-finetuned/\` (\`manifest.json\` + \`weights.bin\`)
-   and both examples write them into the extractor after loading it. The head expects embeddings
-   of the fine-tuned network.` : ''}
-2. **Head** — \`model/model.json\` + \`model/weights.bin\`, a TF.js layers model: embedding in,
-   one probability per label out, in the order of \`labels\` in \`metadata.json\`.
+${parts}
 
 Labels: ${m.labels.map((l) => JSON.stringify(l)).join(', ')}
 
 Preprocessing, in order:
-${m.extractor.preprocessingSteps.map((s) => `- ${s}`).join('\n')}
+${m.preprocessing.map((s) => `- ${s}`).join('\n')}
 
-## Use it
+## Use it (no network needed)
 
-- **Web page**: serve this folder over HTTP (\`npx http-server .\`) and open \`example/index.html\`.
-  Add \`?extractor=<url of model.json>\` if the extractor lives elsewhere.
-- **Node**: \`cd example && npm install && node classify.mjs photo.jpg\`
-  (\`--json\` for machine-readable output, \`--extractor <path or URL>\` for the extractor's model.json).
+- **Web page**: serve this folder over HTTP (\`python3 -m http.server\` or any static server) and
+  open \`example/index.html\`. TF.js is \`example/tf.min.js\` in this bundle.${complete ? '' : `
+  Add \`?extractor=<url of model.json>\` if the extractor is not in \`extractor/\`.`}
+- **Node**: \`cd example && npm install && node classify.mjs photo.jpg\` (\`--json\` for
+  machine-readable output${complete ? '' : ', `--extractor <path or URL>` for the extractor\'s model.json'}).
+  It uses the npm packages \`@tensorflow/tfjs\`, \`jpeg-js\` and \`pngjs\`.
 
 \`metadata.json\` also holds the training settings and the validation metrics.
 `;

@@ -77,7 +77,26 @@ export interface RestoreResult {
   head: boolean;
 }
 
-/** Writes the snapshot as a new project (one transaction); existing data is never changed. */
+/**
+ * The name itself when no project has it, else the first free "Name (k)", k >= 2 (a name that
+ * already ends in " (k)" counts up from its base: importing "Flowers (2)" again gives "Flowers (3)").
+ */
+export function freeProjectName(name: string, taken: Iterable<string>): string {
+  const used = new Set(taken);
+  if (!used.has(name)) return name;
+  const m = /^(.*) \((\d+)\)$/.exec(name);
+  const base = m ? m[1]! : name;
+  for (let k = m ? Number(m[2]) + 1 : 2; ; k++) {
+    const candidate = `${base} (${k})`;
+    if (!used.has(candidate)) return candidate;
+  }
+}
+
+/**
+ * Writes the snapshot as a new project (one transaction); existing data is never changed. A
+ * project of the same name already there makes this one "Name (2)" (freeProjectName), decided
+ * inside the transaction so two imports at once cannot pick the same name.
+ */
 export async function restoreSnapshot(repo: Repo, snap: ProjectSnapshot, name = snap.name): Promise<RestoreResult> {
   const at = stamp();
   const projectId = newId();
@@ -130,6 +149,6 @@ export async function restoreSnapshot(repo: Repo, snap: ProjectSnapshot, name = 
         metrics: snap.head.metrics,
       }
     : null;
-  await repo.imports.addWhole({ project, classes, samples, embeddings, head });
+  project.name = await repo.imports.addWhole({ project, classes, samples, embeddings, head }, (taken) => freeProjectName(name, taken));
   return { project, classes: classes.length, samples: samples.length, embeddings: embeddings.length, head: head !== null };
 }

@@ -3,6 +3,8 @@
 // of the start-up bundle); this file picks the data, triggers downloads and reports progress and
 // errors. An import that fails for any reason writes nothing and says what was wrong.
 import { create } from 'zustand';
+// The exact TF.js build of the app, copied into every model export for its offline example page.
+import tfjsUrl from '@tensorflow/tfjs/dist/tf.min.js?url';
 import { BUILTIN_EXTRACTORS, extractorKey } from '../embed/specs';
 import { GlimpseError, serializeError } from '../shared/errors';
 import type { TrainedHead } from '../train/head';
@@ -10,8 +12,9 @@ import { importFolder, importPickedFiles } from './importer';
 import { switchProject } from './projects';
 import { repo } from './repo';
 import { showToast } from './session';
+import { embedBridge } from './engine';
 
-export type ExportTask = 'export-model' | 'export-project' | 'import-project' | 'import-dataset';
+export type ExportTask = 'export-model' | 'export-complete' | 'export-project' | 'import-project' | 'import-dataset';
 
 export interface ExportState {
   busy: ExportTask | null;
@@ -19,19 +22,21 @@ export interface ExportState {
   message: string | null;
   /** Why the last task failed, or null. */
   error: string | null;
+  /** What a long task is doing now ("Zipping 12.0 of 48.3 MB"), or null. */
+  progress: string | null;
 }
 
-export const useExport = create<ExportState>(() => ({ busy: null, message: null, error: null }));
+export const useExport = create<ExportState>(() => ({ busy: null, message: null, error: null, progress: null }));
 
 async function run(task: ExportTask, fn: () => Promise<string>): Promise<boolean> {
   if (useExport.getState().busy) return false;
-  useExport.setState({ busy: task, message: null, error: null });
+  useExport.setState({ busy: task, message: null, error: null, progress: null });
   try {
     const message = await fn();
-    useExport.setState({ busy: null, message, error: null });
+    useExport.setState({ busy: null, message, error: null, progress: null });
     return true;
   } catch (err) {
-    useExport.setState({ busy: null, message: null, error: serializeError(err).message });
+    useExport.setState({ busy: null, message: null, error: serializeError(err).message, progress: null });
     return false;
   }
 }
@@ -50,8 +55,9 @@ export function safeFileName(name: string): string {
   return clean || 'glimpse';
 }
 
-function download(bytes: Uint8Array, name: string): void {
-  const url = URL.createObjectURL(new Blob([bytes as Uint8Array<ArrayBuffer>], { type: 'application/zip' }));
+function download(data: Uint8Array | Blob, name: string): void {
+  const blob = data instanceof Blob ? data : new Blob([data as Uint8Array<ArrayBuffer>], { type: 'application/zip' });
+  const url = URL.createObjectURL(blob);
   const a = document.createElement('a');
   a.href = url;
   a.download = name;
@@ -62,36 +68,90 @@ function download(bytes: Uint8Array, name: string): void {
   setTimeout(() => URL.revokeObjectURL(url), 60_000);
 }
 
+async function tfjsScript(): Promise<Uint8Array> {
+  const res = await fetch(tfjsUrl);
+  if (!res.ok) throw new GlimpseError('internal', `Could not read TF.js for the example page (${res.status}).`);
+  return new Uint8Array(await res.arrayBuffer());
+}
+
+/** What the export needs from the store: the latest head, its extractor and fine-tuned network. */
+async function exportSource(projectId: string) {
+  const r = repo();
+  const project = await r.projects.get(projectId);
+  const row = await r.heads.latest(projectId);
+  if (!project || !row) throw new GlimpseError('invalid-input', 'Train the model first: there is no trained classifier to export.');
+  const spec = BUILTIN_EXTRACTORS.find((s) => extractorKey(s) === row.extractorKey);
+  if (!spec) throw new GlimpseError('invalid-input', `The model was trained with an extractor this version does not know (${row.extractorKey}).`);
+  const metrics = row.metrics as { validation?: unknown; trainMs?: unknown } | null;
+  const { checkMetrics } = await import('../export/validate');
+  // With a fine-tuned network for this head, the bundle carries its top layers and the head
+  // trained with them (store/tuned.ts); otherwise the head on the shipped extractor.
+  const tuned = await r.tuned.forHead(row.id);
+  const fine = tuned && tuned.extractorKey === row.extractorKey ? tuned : null;
+  return {
+    project,
+    spec,
+    head: (fine ? fine.head : row.head) as TrainedHead,
+    fineTuned: fine ? { fromLayer: fine.fromLayer, weights: fine.weights.map((w) => ({ name: w.name, shape: w.shape, data: w.data as Float32Array })), metrics: fine.metrics } : null,
+    classNames: row.classNames,
+    classIds: row.labels,
+    extractorKey: row.extractorKey,
+    metrics: metrics ? checkMetrics(metrics, row.labels.length) : null,
+  };
+}
+
 /** Downloads <project>-model.zip: the latest head as a TF.js layers model, metadata and examples. */
 export function exportModel(projectId: string): Promise<boolean> {
   return run('export-model', async () => {
-    const r = repo();
-    const project = await r.projects.get(projectId);
-    const row = await r.heads.latest(projectId);
-    if (!project || !row) throw new GlimpseError('invalid-input', 'Train the model first: there is no trained classifier to export.');
-    const spec = BUILTIN_EXTRACTORS.find((s) => extractorKey(s) === row.extractorKey);
-    if (!spec) throw new GlimpseError('invalid-input', `The model was trained with an extractor this version does not know (${row.extractorKey}).`);
-    const metrics = row.metrics as { validation?: unknown; trainMs?: unknown } | null;
+    const src = await exportSource(projectId);
     const bundle = await import('../export/model-bundle');
-    const { checkMetrics } = await import('../export/validate');
     await bundle.selectCpuBackend();
-    // With a fine-tuned network for this head, the bundle carries its top layers and the head
-    // trained with them (store/tuned.ts); otherwise the head on the shipped extractor.
-    const tuned = await r.tuned.forHead(row.id);
-    const fine = tuned && tuned.extractorKey === row.extractorKey ? tuned : null;
     const files = await bundle.buildModelBundle({
-      head: (fine ? fine.head : row.head) as TrainedHead,
-      fineTuned: fine ? { fromLayer: fine.fromLayer, weights: fine.weights.map((w) => ({ name: w.name, shape: w.shape, data: w.data as Float32Array })), metrics: fine.metrics } : null,
-      classNames: row.classNames,
-      classIds: row.labels,
-      extractor: spec,
-      extractorKey: row.extractorKey,
-      extractorModelUrl: new URL(spec.modelUrl, location.href).toString(),
-      metrics: metrics ? checkMetrics(metrics, row.labels.length) : null,
-      projectName: project.name,
+      head: src.head,
+      fineTuned: src.fineTuned,
+      classNames: src.classNames,
+      classIds: src.classIds,
+      extractor: src.spec,
+      extractorKey: src.extractorKey,
+      metrics: src.metrics,
+      projectName: src.project.name,
+      tfjsScript: await tfjsScript(),
     });
-    download(bundle.zipBundle(files), `${safeFileName(project.name)}-model.zip`);
-    return `Exported the model of “${project.name}” (${row.classNames.length} classes${fine ? ', with its fine-tuned network' : ''}).`;
+    download(bundle.zipBundle(files), `${safeFileName(src.project.name)}-model.zip`);
+    return `Exported the model of “${src.project.name}” (${src.classNames.length} classes${src.fineTuned ? ', with its fine-tuned network' : ''}).`;
+  });
+}
+
+const MB = 1024 * 1024;
+
+/**
+ * Downloads <project>-complete-model.zip: one model from pixels to probabilities, built, written
+ * and zipped in the embedding worker from the network it has loaded (with progress).
+ */
+export function exportCompleteModel(projectId: string): Promise<boolean> {
+  return run('export-complete', async () => {
+    const src = await exportSource(projectId);
+    const res = await embedBridge().call(
+      'exportComplete',
+      {
+        head: src.head,
+        classNames: src.classNames,
+        classIds: src.classIds,
+        extractorKey: src.extractorKey,
+        metrics: src.metrics,
+        projectName: src.project.name,
+        fineTuned: src.fineTuned,
+        tfjsScript: await tfjsScript(),
+      },
+      {
+        onProgress: (p) =>
+          useExport.setState({
+            progress: p.phase === 'zip' ? `Zipping ${(p.doneBytes / MB).toFixed(1)} of ${(p.totalBytes / MB).toFixed(1)} MB` : p.phase === 'weights' ? 'Writing the weights…' : 'Building the model…',
+          }),
+      },
+    );
+    download(res.zip, `${safeFileName(src.project.name)}-complete-model.zip`);
+    return `Exported the complete model of “${src.project.name}” (${src.classNames.length} classes, ${(res.bytes / MB).toFixed(1)} MB${src.fineTuned ? ', with its fine-tuned network' : ''}).`;
   });
 }
 

@@ -15,13 +15,19 @@ export interface WholeProject {
 
 export function projectImportRepo(db: GlimpseDB) {
   return {
-    async addWhole(rows: WholeProject): Promise<void> {
-      await rw(db, [db.projects, db.classes, db.samples, db.embeddings, db.heads], async () => {
-        await db.projects.add(rows.project);
+    /**
+     * `name(taken)` picks the project's name from the names already stored, inside the write
+     * transaction, so two imports at once cannot pick the same "Name (2)". Returns the name used.
+     */
+    async addWhole(rows: WholeProject, name?: (taken: string[]) => string): Promise<string> {
+      return rw(db, [db.projects, db.classes, db.samples, db.embeddings, db.heads], async () => {
+        const project = name ? { ...rows.project, name: name((await db.projects.toArray()).map((p) => p.name)) } : rows.project;
+        await db.projects.add(project);
         await db.classes.bulkAdd(rows.classes);
         await db.samples.bulkAdd(rows.samples);
         if (rows.embeddings.length > 0) await db.embeddings.bulkAdd(rows.embeddings);
         if (rows.head) await db.heads.add(rows.head);
+        return project.name;
       });
     },
   };

@@ -62,22 +62,6 @@ export function l2NormalizeTensor<T extends tf.Tensor>(x: T): T {
 }
 
 /**
- * The head's first layer when it normalises rows: x / max(||x||, 1e-12) along the last axis. The
- * exported examples register the same class (model-examples.ts), so a model.json loaded without
- * it fails loudly instead of predicting from unnormalised embeddings.
- */
-export class GlimpseL2Normalize extends tf.layers.Layer {
-  static className = 'GlimpseL2Normalize';
-  override computeOutputShape(shape: tf.Shape | tf.Shape[]): tf.Shape | tf.Shape[] {
-    return shape;
-  }
-  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
-    return tf.tidy(() => l2NormalizeTensor(Array.isArray(inputs) ? inputs[0]! : inputs));
-  }
-}
-tf.serialization.registerClass(GlimpseL2Normalize);
-
-/**
  * Fold the standardisation into the first layer (in float64):
  * ((x - mean) * invStd) W + b = x (diag(invStd) W) + (b - (mean * invStd) W).
  */
@@ -101,28 +85,66 @@ function foldStandardisation(
   return { inDim, outDim, kernel, bias: Float32Array.from(bias) };
 }
 
-/** A tf.sequential equivalent of the head that takes raw embeddings. Caller disposes it. */
-export function headToLayersModel(head: TrainedHead): tf.LayersModel {
+/**
+ * Unit-length rows with TF.js's own layers only, so `tf.loadLayersModel` reads the export with
+ * nothing registered. There is no built-in L2-normalisation layer, but LayerNormalization of the
+ * pair [x, -x] (mean 0, variance ||x||^2 / d over its 2d values) gives [x, -x] * sqrt(d) / ||x||.
+ * The next dense layer reads both halves with kernels +K/2 and -K/2 (scaled by 1 / sqrt(d)), so
+ * any rounding in the computed mean cancels and the logits are those of x / ||x|| times K.
+ * epsilon stands in for the app's max(||x||, 1e-12) (head-util.ts): both only matter for a zero
+ * row, which gives zeros either way.
+ */
+export const L2_PAIR_EPSILON = 1e-12;
+
+/**
+ * The head's layers applied to `input` (raw embeddings [n, inputDim]): built-in layers only, the
+ * standardisation folded into the first dense layer. `prefix` keeps layer names apart from an
+ * extractor's when the head is part of a complete model.
+ */
+export function applyHeadLayers(input: tf.SymbolicTensor, head: TrainedHead, prefix = ''): tf.SymbolicTensor {
   checkHead(head);
-  const layers = head.layers.map((layer, l) =>
-    l === 0 ? foldStandardisation(layer, head.mean, head.invStd) : layer,
-  );
-  const model = tf.sequential();
-  if (head.inputNorm === 'l2') model.add(new GlimpseL2Normalize({ inputShape: [head.inputDim], name: 'l2_normalize' }));
+  const layers = head.layers.map((layer, l) => (l === 0 ? foldStandardisation(layer, head.mean, head.invStd) : layer));
+  let a = input;
+  const pair = head.inputNorm === 'l2';
+  if (pair) {
+    const neg = tf.layers.rescaling({ scale: -1, offset: 0, name: `${prefix}l2_negate` }).apply(input) as tf.SymbolicTensor;
+    const both = tf.layers.concatenate({ axis: -1, name: `${prefix}l2_pair` }).apply([input, neg]) as tf.SymbolicTensor;
+    a = tf.layers
+      .layerNormalization({ axis: -1, center: false, scale: false, epsilon: L2_PAIR_EPSILON, name: `${prefix}l2_normalize` })
+      .apply(both) as tf.SymbolicTensor;
+  }
   layers.forEach((layer, l) => {
     const last = l === layers.length - 1;
     const dense = tf.layers.dense({
       units: layer.outDim,
       activation: last ? 'softmax' : 'relu',
       kernelInitializer: 'zeros',
-      name: last ? 'probabilities' : `hidden_${l + 1}`,
-      ...(l === 0 && head.inputNorm !== 'l2' ? { inputShape: [layer.inDim] } : {}),
+      name: last ? `${prefix}probabilities` : `${prefix}hidden_${l + 1}`,
     });
-    model.add(dense);
-    const kernel = tf.tensor2d(layer.kernel, [layer.inDim, layer.outDim]);
+    a = dense.apply(a) as tf.SymbolicTensor;
+    const kernel = l === 0 && pair ? pairKernel(layer) : tf.tensor2d(layer.kernel, [layer.inDim, layer.outDim]);
     const bias = tf.tensor1d(layer.bias);
     dense.setWeights([kernel, bias]);
     tf.dispose([kernel, bias]);
   });
-  return model;
+  return a;
+}
+
+/** [K; -K] / (2 sqrt(d)) for the [x, -x] * sqrt(d) / ||x|| input of applyHeadLayers. */
+function pairKernel(layer: DenseWeights): tf.Tensor2D {
+  const { inDim, outDim } = layer;
+  const out = new Float32Array(2 * inDim * outDim);
+  const c = 1 / (2 * Math.sqrt(inDim));
+  for (let i = 0; i < inDim * outDim; i++) {
+    const w = (layer.kernel[i] as number) * c;
+    out[i] = w;
+    out[inDim * outDim + i] = -w;
+  }
+  return tf.tensor2d(out, [2 * inDim, outDim]);
+}
+
+/** The head as a TF.js LayersModel that takes raw embeddings. Caller disposes it. */
+export function headToLayersModel(head: TrainedHead): tf.LayersModel {
+  const input = tf.input({ shape: [head.inputDim], name: 'embedding' });
+  return tf.model({ inputs: input, outputs: applyHeadLayers(input, head), name: 'glimpse_head' });
 }

@@ -1,9 +1,9 @@
 import { useRef, useState } from 'react';
-import { clearExportStatus, exportModel, exportProject, importDatasetFolder, importDatasetZip, importProject, useExport } from '../state/export';
+import { clearExportStatus, exportCompleteModel, exportModel, exportProject, importDatasetFolder, importDatasetZip, importProject, useExport } from '../state/export';
 
 /** Model export, project archive export/import and dataset import for the open project. */
 export function ExportPanel({ projectId }: { projectId: string }) {
-  const { busy, message, error } = useExport();
+  const { busy, message, error, progress } = useExport();
   const [withModel, setWithModel] = useState(true);
   const projectInput = useRef<HTMLInputElement>(null);
   const datasetInput = useRef<HTMLInputElement>(null);
@@ -19,6 +19,9 @@ export function ExportPanel({ projectId }: { projectId: string }) {
       <div className="row">
         <button type="button" className="button" disabled={busy !== null} data-testid="export-model" onClick={() => void exportModel(projectId)}>
           Export model
+        </button>
+        <button type="button" className="button" disabled={busy !== null} data-testid="export-complete" onClick={() => void exportCompleteModel(projectId)}>
+          Export complete model
         </button>
         <button
           type="button"
@@ -76,7 +79,7 @@ export function ExportPanel({ projectId }: { projectId: string }) {
       <div aria-live="polite">
         {busy && (
           <p className="small muted" role="status" data-testid="export-busy">
-            {busy === 'export-model' ? 'Writing the model…' : busy === 'export-project' ? 'Packing the project…' : busy === 'import-project' ? 'Checking the archive…' : 'Reading the dataset…'}
+            {busy === 'export-complete' ? (progress ?? 'Building the complete model…') : busy === 'export-model' ? 'Writing the model…' : busy === 'export-project' ? 'Packing the project…' : busy === 'import-project' ? 'Checking the archive…' : 'Reading the dataset…'}
           </p>
         )}
         {message && (

@@ -3,11 +3,12 @@
 // says whether it runs on the backend and which weights the extractor's top must hold: the
 // compiler requires an entry for every kind, so a new request cannot miss the loss recovery or
 // the shipped-weights lock.
+import { exportCompleteZip } from '../export/complete-handler';
 import { embedHandlers } from './embed-handlers';
 import { fineTuneHandlers } from './finetune';
 import { applyPolicy, type PolicyMap, type WorkMap } from './policy';
 import type { Requests } from './protocol';
-import { init } from './runtime';
+import { init, readyExtractor } from './runtime';
 import { trainHandlers } from './train-handlers';
 
 const work: WorkMap<Requests> = {
@@ -15,6 +16,7 @@ const work: WorkMap<Requests> = {
   ...embedHandlers,
   ...trainHandlers,
   ...fineTuneHandlers,
+  exportComplete: async (req, { progress, signal }) => ({ data: await exportCompleteZip(req, readyExtractor(), progress, signal) }),
 };
 
 const epochOf = (p: { epoch: number }) => p.epoch;
@@ -40,6 +42,8 @@ const policy: PolicyMap<Requests> = {
   setHead: { run: 'none', why: 'keeps a head' },
   setTuned: { run: 'none', why: 'keeps a model; its weights are written by the next request that wants them' },
   memory: { run: 'none', why: 'reads counters' },
+  // The written weights are the shipped ones (a fine-tuned project's replace them in the bytes only).
+  exportComplete: { run: 'gpu', what: 'exporting the complete model', weights: 'base', retry: 'request' },
 };
 
 export const handlers = applyPolicy(work, policy);

@@ -5,6 +5,7 @@
 import type { BackendChoice, BackendName } from '../embed/backend';
 import type { ClassScore } from '../embed/extractor';
 import type { ExtractorSpec } from '../embed/specs';
+import type { CompleteExportRequest } from '../export/complete-handler';
 import type { LabelledSet } from '../dataset/labelled-set';
 import type { AugmentItemResult, EmbedItemResult, ExtractorInfo, ImageInput } from '../embed/types';
 import type { SerializedError } from '../shared/errors';
@@ -135,6 +136,7 @@ export interface FineTuneRunResult {
   trainMs: number;
 }
 
+
 export interface Requests {
   init: { req: InitRequest; res: InitResult; progress: { phase: string; loadedBytes: number; doneFiles: number; totalFiles: number } };
   classify: { req: { image: ImageInput; topK: number }; res: ClassifyResult; progress: never };
@@ -155,6 +157,8 @@ export interface Requests {
   ftAdd: { req: { images: ImageInput[]; labels: Int32Array; validation: boolean[] }; res: { added: number; failed: number }; progress: never };
   /** Step 3: train the top + head; one progress message per epoch. */
   ftRun: { req: { epochs: number; learningRate: number; batchSize: number; patience: number }; res: FineTuneRunResult; progress: FineTuneEpoch };
+  /** One model from pixels to probabilities (extractor + head), zipped with its examples. */
+  exportComplete: { req: CompleteExportRequest; res: { zip: Blob; bytes: number }; progress: { phase: 'build' | 'weights' | 'zip'; doneBytes: number; totalBytes: number } };
   /** Frees the session's activations (after a run, a cancel or an error). */
   ftEnd: { req: Record<string, never>; res: { ok: true }; progress: never };
   /** The fine-tuned model prediction uses (null: the extractor as shipped). */
@@ -173,3 +177,5 @@ export type RequestKind = keyof Requests;
 export type Req<K extends RequestKind> = Requests[K]['req'];
 export type Res<K extends RequestKind> = Requests[K]['res'];
 export type Progress<K extends RequestKind> = Requests[K]['progress'];
+
+export type { CompleteExportRequest };

@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { readDatasetZip } from '../../src/export/dataset-zip';
 import { MiB, PROJECT_ZIP_LIMITS, type ZipLimits } from '../../src/export/limits';
 import { buildProjectArchive, readProjectArchive, type ProjectSnapshot } from '../../src/export/project-archive';
-import { restoreSnapshot, snapshotProject } from '../../src/export/project-store';
+import { freeProjectName, restoreSnapshot, snapshotProject } from '../../src/export/project-store';
 import { APP_VERSION } from '../../src/export/version';
 import { checkEntryPath, readZip } from '../../src/export/zip-read';
 import { GlimpseDB } from '../../src/store/db';
@@ -177,6 +177,23 @@ describe('project archive', () => {
     const newIds = again.samples.map((s) => s.id);
     expect(newIds.map((id) => Array.from(again.embeddings!.vectors.get(id)!))).toEqual(orig.samples.map((s) => Array.from(orig.embeddings!.vectors.get(s.id)!)));
     expect(Array.from(again.head!.head.layers[0]!.kernel)).toEqual(Array.from(orig.head!.head.layers[0]!.kernel));
+  });
+
+  it('an imported project whose name exists becomes "Name (2)", then "Name (3)"', async () => {
+    const repo = freshRepo();
+    const name = snapshot().name;
+    await repo.projects.create(name, 'x', 'k');
+    const bytes = await buildProjectArchive(snapshot());
+    const second = await restoreSnapshot(repo, await readProjectArchive(bytes));
+    const third = await restoreSnapshot(repo, await readProjectArchive(bytes));
+    expect([second.project.name, third.project.name]).toEqual([`${name} (2)`, `${name} (3)`]);
+    expect((await repo.projects.get(second.project.id))?.name).toBe(`${name} (2)`);
+    const names = (await repo.projects.list()).map((p) => p.name).sort();
+    expect(names).toEqual([name, `${name} (2)`, `${name} (3)`].sort());
+    // A free name is kept as it is; a "Name (2)" imported again counts up from its base.
+    expect(freeProjectName('Fresh', [name])).toBe('Fresh');
+    expect(freeProjectName('Flowers (2)', ['Flowers', 'Flowers (2)'])).toBe('Flowers (3)');
+    expect(freeProjectName('Flowers', ['Flowers', 'Flowers (2)', 'Flowers (4)'])).toBe('Flowers (3)');
   });
 
   it('writes the package.json version', () => {

@@ -10,6 +10,9 @@ import { extractorKey, findExtractor, type ExtractorSpec } from '../../src/embed
 import { buildModelBundle, FINE_TUNED_MANIFEST, FINE_TUNED_WEIGHTS } from '../../src/export/model-bundle';
 import { defaultHeadSettings, trainHead } from '../../src/train/head';
 import { repoRoot } from '../../scripts/lib/node-env';
+import { diskModel, tfjsScriptBytes } from '../../scripts/lib/bundle-files';
+import { predictHead } from '../../src/train/head';
+import { releaseSplit, splitForFineTune } from '../../src/train/finetune';
 
 // Inside the repository so the example's imports (@tensorflow/tfjs, jpeg-js, pngjs) resolve.
 const dir = path.join(repoRoot, '.cache', `test-bundle-${process.pid}`);
@@ -48,7 +51,7 @@ describe('model bundle with a fine-tuned network', () => {
     ];
     const rows = 12;
     const head = await trainHead({ x: Float32Array.from({ length: rows * 4 }, (_, i) => Math.cos(i)), y: Int32Array.from({ length: rows }, (_, i) => i % 2), n: rows, d: 4 }, 2, { ...defaultHeadSettings(), epochs: 3 });
-    const files = await buildModelBundle({ head, classNames: ['a', 'b'], extractor: spec, extractorKey: extractorKey(spec), fineTuned: { fromLayer: 'top_a', weights: tuned } });
+    const files = await buildModelBundle({ head, classNames: ['a', 'b'], extractor: spec, extractorKey: extractorKey(spec), fineTuned: { fromLayer: 'top_a', weights: tuned }, tfjsScript: await tfjsScriptBytes() });
     const meta = JSON.parse(new TextDecoder().decode(files['metadata.json'])) as { extractor: { fineTuned: { fromLayer: string; manifest: string; weights: string; count: number } } };
     expect(meta.extractor.fineTuned).toMatchObject({ fromLayer: 'top_a', manifest: FINE_TUNED_MANIFEST, weights: FINE_TUNED_WEIGHTS, count: 2 });
     expect(files[FINE_TUNED_WEIGHTS]!.byteLength).toBe((144 + 4) * 4);
@@ -61,25 +64,46 @@ describe('model bundle with a fine-tuned network', () => {
     // What the bundle's example computes for an image.
     const example = (await import(path.join(dir, 'example', 'classify.mjs'))) as {
       loadMetadata(d?: string): Promise<unknown>;
-      loadExtractor(meta: unknown, where: string): Promise<(x: unknown) => { data(): Promise<Float32Array>; dispose(): void }>;
-      preprocess(img: { width: number; height: number; data: Uint8Array }, ex: unknown): { dispose(): void };
+      loadExtractor(meta: unknown, where: string, dir: string): Promise<(x: unknown) => { data(): Promise<Float32Array>; dispose(): void }>;
+      toPixels(img: { width: number; height: number; data: Uint8Array }, size: number): { dispose(): void };
+      mapValues(x: unknown, ex: unknown): { dispose(): void };
     };
     const m = (await example.loadMetadata(dir)) as { extractor: unknown };
-    const embed = await example.loadExtractor(m, path.join(dir, 'ext', 'model.json'));
+    const embed = await example.loadExtractor(m, path.join(dir, 'ext', 'model.json'), dir);
     const pixels = Uint8Array.from({ length: 6 * 6 * 4 }, (_, i) => (i * 37) % 256);
-    const x = example.preprocess({ width: 6, height: 6, data: pixels }, m.extractor);
+    const px = example.toPixels({ width: 6, height: 6, data: pixels }, 6);
+    const x = example.mapValues(px, m.extractor);
     const out = embed(x);
     const got = await out.data();
-    out.dispose();
-    x.dispose();
+    tf.dispose([out as unknown as tf.Tensor, x as unknown as tf.Tensor, px as unknown as tf.Tensor]);
 
     // The same image through our model, shipped and then with the fine-tuned weights.
     const input = tf.tidy(() => tf.div(tf.slice(tf.tensor3d(pixels, [6, 6, 4], 'int32'), [0, 0, 0], [6, 6, 3]).toFloat(), 255).expandDims(0));
     const shipped = (model.predict(input) as tf.Tensor).dataSync();
+    const shippedTop = model.getLayer('top_a').getWeights().map((w) => w.clone());
     model.getLayer('top_a').setWeights(tuned.map((w) => tf.tensor(w.data, w.shape)));
     const fine = (model.predict(input) as tf.Tensor).dataSync();
     const diff = (a: ArrayLike<number>, b: ArrayLike<number>) => Math.max(...Array.from(a, (v, i) => Math.abs(v - b[i]!)));
     expect(diff(got, fine)).toBeLessThan(1e-5);
     expect(diff(got, shipped)).toBeGreaterThan(1e-3);
+
+    // The complete model carries the fine-tuned weights itself: pixels in, the fine-tuned
+    // network's head probabilities out, and the model it was built from keeps its own weights.
+    model.getLayer('top_a').setWeights(shippedTop);
+    // As in the worker after a fine-tuning session: the top layers were applied again (more
+    // inbound nodes), which must not confuse the export.
+    releaseSplit(splitForFineTune(model, 'top_a', 'pool'));
+    const complete = await buildModelBundle({ head, classNames: ['a', 'b'], extractor: spec, extractorKey: extractorKey(spec), fineTuned: { fromLayer: 'top_a', weights: tuned }, tfjsScript: await tfjsScriptBytes(), complete: { extractor: model } });
+    expect(complete[FINE_TUNED_WEIGHTS]).toBeUndefined();
+    const cdir = path.join(dir, 'complete');
+    for (const [rel, bytes] of Object.entries(complete)) {
+      fs.mkdirSync(path.dirname(path.join(cdir, rel)), { recursive: true });
+      fs.writeFileSync(path.join(cdir, rel), bytes);
+    }
+    const loaded = await tf.loadLayersModel(diskModel(path.join(cdir, 'model', 'model.json')));
+    const rgb = tf.tidy(() => tf.slice(tf.tensor3d(pixels, [6, 6, 4], 'int32'), [0, 0, 0], [6, 6, 3]).toFloat().expandDims(0));
+    const probs = (loaded.predict(rgb) as tf.Tensor).dataSync();
+    expect(diff(probs, predictHead(head, Float32Array.from(fine), 1))).toBeLessThan(1e-5);
+    expect(diff((model.predict(input) as tf.Tensor).dataSync(), shipped)).toBe(0);
   });
 });
