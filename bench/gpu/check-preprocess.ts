@@ -3,7 +3,12 @@
 // and mix in one batch. Run by run.ts --check-preprocess; throws past the tolerance.
 import * as tf from '@tensorflow/tfjs';
 import { imagesToBatchPerImage, type PixelImage } from '../../src/embed/preprocess';
-import { fusedImagesToBatch } from '../../src/embed/preprocess-webgpu';
+import {
+  fusedImagesToBatch,
+  packRgba,
+  setUploadMode,
+  type UploadMode,
+} from '../../src/embed/preprocess-webgpu';
 import type { Preprocessing } from '../../src/embed/specs';
 
 function noiseImage(width: number, height: number, seed: number): PixelImage {
@@ -33,7 +38,10 @@ export async function checkPreprocess(size: number, tol = 1e-3): Promise<number>
   ];
   const images = sizes.map(([w, h], i) => noiseImage(w, h, 99 + i));
   let worst = 0;
-  for (const mode of ['unit', 'signed', 'caffe'] as Preprocessing[]) {
+  for (const [up, mode] of (['tensor', 'queue'] as UploadMode[]).flatMap((u) =>
+    (['unit', 'signed', 'caffe'] as Preprocessing[]).map((m) => [u, m] as const),
+  )) {
+    setUploadMode(up);
     for (const batch of [images, [images[0]!], images.slice(3, 5)]) {
       const a = fusedImagesToBatch(batch, size, mode);
       const b = imagesToBatchPerImage(batch, size, mode);
@@ -43,9 +51,51 @@ export async function checkPreprocess(size: number, tol = 1e-3): Promise<number>
       worst = Math.max(worst, diff);
       if (!(diff <= tol))
         throw new Error(
-          `fused preprocessing differs: mode ${mode}, ${batch.length} images, max |diff| ${diff}`,
+          `fused preprocessing differs: upload ${up}, mode ${mode}, ${batch.length} images, max |diff| ${diff}`,
         );
     }
   }
+  setUploadMode('tensor');
   return worst;
+}
+
+async function medianMs(fn: () => Promise<void> | void, iters = 15): Promise<number> {
+  await fn();
+  const t: number[] = [];
+  for (let i = 0; i < iters; i++) {
+    const t0 = performance.now();
+    await fn();
+    t.push(performance.now() - t0);
+  }
+  return t.sort((x, y) => x - y)[t.length >> 1]!;
+}
+
+/**
+ * Where the app path's time beyond the network goes, per batch of `images`: packing the words in
+ * JavaScript, then the fused preprocessing alone (a sum read back, not the whole batch) and the
+ * whole embed() for each way of uploading the words.
+ */
+export async function profilePreprocess(
+  images: PixelImage[],
+  size: number,
+  mode: Preprocessing,
+  embed: (ims: PixelImage[]) => Promise<unknown>,
+): Promise<Record<string, number>> {
+  const n = images.length;
+  const out: Record<string, number> = {
+    batch: n,
+    packMsPerImage: (await medianMs(() => void packRgba(images))) / n,
+  };
+  for (const up of ['tensor', 'queue'] as UploadMode[]) {
+    setUploadMode(up);
+    out[`${up}PreprocessMsPerImage`] =
+      (await medianMs(async () => {
+        const s = tf.tidy(() => tf.sum(fusedImagesToBatch(images, size, mode)));
+        await s.data();
+        s.dispose();
+      })) / n;
+    out[`${up}EmbedMsPerImage`] = (await medianMs(async () => void (await embed(images)))) / n;
+  }
+  setUploadMode('tensor');
+  return out;
 }

@@ -81,8 +81,9 @@ step "PyTorch reference"
 torch_rc=0
 for pair in ${EXTRACTORS//,/ }; do
   arch=${pair##*:}
+  [ -n "${SKIP_TORCH:-}" ] && continue
   PYTHONUNBUFFERED=1 ${PYTHON:-python3} bench/gpu/torch_ref.py --arch "$arch" --batches "$BATCHES" --device "$TORCH_DEVICE" \
-    --json "$OUT/torch-$arch.json" $TIMING || torch_rc=$?
+    --json "$OUT/torch-$arch.json" ${TORCH_TIMING:---min-ms 1500} || torch_rc=$?
 done
 
 step "tables"

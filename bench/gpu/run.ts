@@ -23,7 +23,7 @@ import { findExtractor } from '../../src/embed/specs';
 import type { ByteFetcher } from '../../src/embed/loader';
 import type { PixelImage } from '../../src/embed/preprocess';
 import { LEVERS, applyLever, precompile } from './levers';
-import { checkPreprocess } from './check-preprocess';
+import { checkPreprocess, profilePreprocess } from './check-preprocess';
 
 interface Args {
   backend: string;
@@ -316,6 +316,19 @@ async function main(): Promise<void> {
         `; first call ${fmt(firstCallMs, 0)} ms`,
     );
   }
+  const preprocessProfile: Record<string, number>[] = [];
+  if (process.argv.includes('--profile-preprocess') && a.backend === 'webgpu') {
+    for (const n of a.batches) {
+      const images = Array.from({ length: n }, (_, i) => syntheticImage(640, 480, 1000 + i));
+      const p = await profilePreprocess(images, s, spec.preprocessing, (ims) => ex.embed(ims));
+      preprocessProfile.push(p);
+      console.log(
+        `[prep] ${Object.entries(p)
+          .map(([k, v]) => `${k} ${fmt(v)}`)
+          .join(', ')}`,
+      );
+    }
+  }
   const levers = a.levers
     ? await runLevers(ex, a, check !== undefined ? a.checkReference : undefined)
     : undefined;
@@ -336,6 +349,7 @@ async function main(): Promise<void> {
       appImage: '640x480 RGBA',
       check,
       preprocessMaxDiff,
+      preprocessProfile,
       results,
       levers,
     };
