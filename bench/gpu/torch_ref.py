@@ -9,7 +9,14 @@ Two settings, both with cudnn.benchmark on (it picks the fastest algorithms for 
   fp32  TF32 off for convolutions and matmuls: true float32 arithmetic, like WebGPU's f32 shaders.
   tf32  PyTorch's defaults for convolutions (cudnn.allow_tf32=True): what most PyTorch code gets.
 
-  python3 bench/gpu/torch_ref.py --batches 1,8,32 --json out.json
+  fp32-folded  fp32 with every batch norm folded into its convolution's weights and bias (what
+               Glimpse's inception-v3-2015-mixed8 weights already are): conv + bias + ReLU.
+
+--arch full    the whole network to the 2048-d pool (Glimpse's inception-v3-nsfwjs architecture).
+--arch mixed8  cut after Mixed_7a (TF's mixed_8) + global average pool: 1280-d, the architecture of
+               Glimpse's default extractor inception-v3-2015-mixed8.
+
+  python3 bench/gpu/torch_ref.py --arch mixed8 --batches 1,8,32 --json out.json
 """
 
 from __future__ import annotations
@@ -50,6 +57,29 @@ def measure(fn, warmup: int, min_iters: int, min_ms: float) -> list[float]:
     return samples
 
 
+def build(arch: str) -> torch.nn.Module:
+    torch.manual_seed(0)
+    model = torchvision.models.inception_v3(weights=None, aux_logits=False, init_weights=True)
+    model.fc = torch.nn.Identity()
+    if arch == "full":
+        return model
+    names = ["Conv2d_1a_3x3", "Conv2d_2a_3x3", "Conv2d_2b_3x3", "maxpool1", "Conv2d_3b_1x1", "Conv2d_4a_3x3",
+             "maxpool2", "Mixed_5b", "Mixed_5c", "Mixed_5d", "Mixed_6a", "Mixed_6b", "Mixed_6c", "Mixed_6d",
+             "Mixed_6e", "Mixed_7a"]
+    return torch.nn.Sequential(*[getattr(model, n) for n in names], torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten())
+
+
+def fold_bn(model: torch.nn.Module) -> torch.nn.Module:
+    """Every BasicConv2d's batch norm folded into its convolution (bias added), eval mode."""
+    from torch.nn.utils.fusion import fuse_conv_bn_eval
+
+    for m in model.modules():
+        if hasattr(m, "conv") and hasattr(m, "bn") and isinstance(m.bn, torch.nn.BatchNorm2d):
+            m.conv = fuse_conv_bn_eval(m.conv, m.bn)
+            m.bn = torch.nn.Identity()
+    return model
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--batches", default="1,8,32")
@@ -58,21 +88,20 @@ def main() -> None:
     ap.add_argument("--min-ms", type=float, default=2000)
     ap.add_argument("--device", default="cuda")
     ap.add_argument("--json")
+    ap.add_argument("--arch", choices=["full", "mixed8"], default="full")
     args = ap.parse_args()
     batches = [int(b) for b in args.batches.split(",") if b]
 
     dev = torch.device(args.device)
-    torch.manual_seed(0)
-    model = torchvision.models.inception_v3(weights=None, aux_logits=False, init_weights=True)
-    model.fc = torch.nn.Identity()
-    model = model.to(dev).eval()
+    model = build(args.arch).to(dev).eval()
+    folded = fold_bn(build(args.arch).eval()).to(dev).eval()
     torch.backends.cudnn.benchmark = True
     name = torch.cuda.get_device_name(dev) if dev.type == "cuda" else "cpu"
     print(f"[torch] torch {torch.__version__}, torchvision {torchvision.__version__}, device {name}", flush=True)
 
-    settings = {"fp32": False, "tf32": True}
+    settings = {"fp32": (False, model), "tf32": (True, model), "fp32-folded": (False, folded)}
     results: dict[str, list[dict]] = {}
-    for label, allow_tf32 in settings.items():
+    for label, (allow_tf32, net) in settings.items():
         torch.backends.cudnn.allow_tf32 = allow_tf32
         torch.backends.cuda.matmul.allow_tf32 = allow_tf32
         results[label] = []
@@ -81,11 +110,11 @@ def main() -> None:
 
             def forward() -> None:
                 with torch.inference_mode():
-                    y = model(x)
+                    y = net(x)
                 y.cpu()  # waits for the GPU, like TF.js's await data()
 
             with torch.inference_mode():
-                out_shape = list(model(x).shape)
+                out_shape = list(net(x).shape)
             t = summarise(measure(forward, args.warmup, args.min_iters, args.min_ms), n)
             results[label].append({"batch": n, "forward": t})
             print(
@@ -100,6 +129,7 @@ def main() -> None:
             json.dump(
                 {
                     "tool": "torch",
+                    "arch": args.arch,
                     "torch": torch.__version__,
                     "torchvision": torchvision.__version__,
                     "device": name,

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { CAFFE_MEAN_BGR, centreCropBox, imageToInput, imagesToBatch, type PixelImage } from '../../src/embed/preprocess';
+import { CAFFE_MEAN_BGR, centreCropBox, imageToInput, imagesToBatch, imagesToBatchPerImage, type PixelImage } from '../../src/embed/preprocess';
+import { fusedEligible, packRgba, planChunks } from '../../src/embed/preprocess-webgpu';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -69,5 +70,53 @@ describe('preprocessing', () => {
     expect(batch.shape).toEqual([2, 5, 5, 3]);
     batch.dispose();
     expect(tf.memory().numTensors).toBe(before);
+  });
+});
+
+describe('WebGPU batch packing (the fused path uploads these)', () => {
+  it('packs each RGBA pixel as one word, images back to back, with [offset, width, height] each', () => {
+    const a = rgba(2, 1, (x) => [x, 10, 20]);
+    const b = rgba(1, 2, (_, y) => [30 + y, 40, 50]);
+    const { words, layout } = packRgba([a, b]);
+    expect(Array.from(layout)).toEqual([0, 2, 1, 2, 1, 2]);
+    // Little-endian words: byte 0 is red, byte 3 alpha.
+    const bytes = new Uint8Array(words.buffer, words.byteOffset, words.byteLength);
+    expect(Array.from(bytes)).toEqual([
+      0, 10, 20, 255, 1, 10, 20, 255, 30, 40, 50, 255, 31, 40, 50, 255,
+    ]);
+  });
+
+  it('splits a batch into uploads under the pixel limit, keeping order', () => {
+    const im = (w: number, h: number): PixelImage => ({
+      width: w,
+      height: h,
+      channels: 4,
+      data: new Uint8Array(w * h * 4),
+    });
+    expect(planChunks([im(10, 10), im(10, 10), im(10, 10)], 250)).toEqual([
+      [0, 2],
+      [2, 3],
+    ]);
+    expect(planChunks([im(20, 20), im(1, 1)], 250)).toEqual([
+      [0, 1],
+      [1, 2],
+    ]);
+    expect(planChunks([], 250)).toEqual([]);
+  });
+
+  it('takes only RGBA images', () => {
+    expect(fusedEligible([rgba(2, 2, () => [0, 0, 0])])).toBe(true);
+    expect(fusedEligible([{ width: 1, height: 1, channels: 3, data: new Uint8Array(3) }])).toBe(
+      false,
+    );
+  });
+
+  it('leaves the CPU path as it was: imagesToBatch equals the per-image ops', async () => {
+    const ims = [rgba(10, 6, (x, y) => [x * 20, y * 30, 7]), rgba(3, 9, (x, y) => [x, y, 200])];
+    for (const mode of ['unit', 'signed', 'caffe'] as const) {
+      expect(await values(imagesToBatch(ims, 5, mode))).toEqual(
+        await values(imagesToBatchPerImage(ims, 5, mode)),
+      );
+    }
   });
 });

@@ -1,0 +1,69 @@
+// The backend's own switches, measured one at a time on the forward pass (issue #19, point 2).
+// Each lever is a set of TF.js environment flags that the WebGPU backend reads per dispatch, so they
+// can be flipped inside one process between timings; every run re-checks the embedding against the
+// CPU backend's reference so that no lever is reported that changes the numbers.
+import * as tf from '@tensorflow/tfjs';
+
+export interface Lever {
+  name: string;
+  /** What the lever changes, in words, for the report. */
+  what: string;
+  flags: Record<string, number | boolean>;
+}
+
+export const LEVERS: Lever[] = [
+  { name: 'defaults', what: 'TF.js 4.22 WebGPU defaults (15 dispatches per submit)', flags: {} },
+  {
+    name: 'submit-100',
+    what: 'command batching: 100 dispatches per queue submit',
+    flags: { WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE: 100 },
+  },
+  {
+    name: 'submit-all',
+    what: 'command batching: one submit per forward pass',
+    flags: { WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE: 100000 },
+  },
+  {
+    name: 'matmul-packed',
+    what: '1x1 convolutions always through the tiled (packed) matmul shader',
+    flags: { WEBGPU_MATMUL_PROGRAM_TYPE: 3 },
+  },
+  {
+    name: 'im2col',
+    what: 'convolutions as a separate im2col shader + matmul',
+    flags: { WEBGPU_CONV_SEPARATE_IM2COL_SHADER: true },
+  },
+];
+
+const DEFAULTS: Record<string, number | boolean> = {};
+
+/** Sets a lever's flags, remembering each flag's default the first time it is touched. */
+export function applyLever(lever: Lever): void {
+  const env = tf.env();
+  for (const name of new Set([...Object.keys(DEFAULTS), ...Object.keys(lever.flags)])) {
+    if (!(name in DEFAULTS)) DEFAULTS[name] = env.get(name) as number | boolean;
+    env.set(name, lever.flags[name] ?? DEFAULTS[name]!);
+  }
+}
+
+interface CompilingBackend {
+  checkCompileCompletionAsync(): Promise<void>;
+}
+
+/**
+ * Pipelines compiled ahead (WEBGPU_ENGINE_COMPILE_ONLY): one pass that only builds the compute
+ * pipelines, asynchronously and in parallel, then waits for all of them. What the app would do
+ * at load instead of compiling shader by shader during the first real batch.
+ */
+export async function precompile(run: () => tf.Tensor): Promise<number> {
+  const t0 = performance.now();
+  tf.env().set('WEBGPU_ENGINE_COMPILE_ONLY', true);
+  try {
+    const y = run();
+    await (tf.backend() as unknown as CompilingBackend).checkCompileCompletionAsync();
+    y.dispose();
+  } finally {
+    tf.env().set('WEBGPU_ENGINE_COMPILE_ONLY', false);
+  }
+  return performance.now() - t0;
+}
