@@ -81,7 +81,7 @@ export function exportModel(projectId: string): Promise<boolean> {
     const fine = tuned && tuned.extractorKey === row.extractorKey ? tuned : null;
     const files = await bundle.buildModelBundle({
       head: (fine ? fine.head : row.head) as TrainedHead,
-      fineTuned: fine ? { fromLayer: fine.fromLayer, weights: fine.weights.map((w) => ({ name: w.name, shape: w.shape, data: w.data as Float32Array })), metrics: fine.metrics } : null,
+      fineTuned: fine ? { fromLayer: fine.fromLayer, weights: fine.weights.map((w) => ({ name: w.name, shape: w.shape, data: w.data })), metrics: fine.metrics } : null,
       classNames: row.classNames,
       classIds: row.labels,
       extractor: spec,
