@@ -42,6 +42,16 @@ const entryRule = {
   message: 'main.tsx imports app, ui styles, state and pwa only.',
 };
 
+const textOnly = { selector: "JSXAttribute[name.name='dangerouslySetInnerHTML']", message: 'Labels and user text render as text only.' };
+
+/** The folders `folder` may not import, as selectors for dynamic import() of them. */
+function dynamicBoundaries(folder) {
+  const allowed = new Set(mayImport[folder]);
+  const banned = FOLDERS.filter((f) => f !== folder && !allowed.has(f));
+  if (banned.length === 0) return [];
+  return [{ selector: `ImportExpression[source.value=/^(\\.\\.\\/)+(${banned.join('|')})(\\/|$)/]`, message: `${folder}/ may import ${mayImport[folder].join(', ') || 'nothing'} (README "Layout").` }];
+}
+
 function boundaries(folder) {
   const allowed = new Set(mayImport[folder]);
   const patterns = FOLDERS.filter((f) => f !== folder && !allowed.has(f) && !(f === 'worker' && folder !== 'worker' && allowed.has('worker'))).map((f) => ({
@@ -79,7 +89,11 @@ export default tseslint.config(
   },
   ...FOLDERS.map((folder) => ({
     files: [`src/${folder}/**/*.{ts,tsx}`],
-    rules: { 'no-restricted-imports': ['error', { patterns: boundaries(folder) }] },
+    rules: {
+      'no-restricted-imports': ['error', { patterns: boundaries(folder) }],
+      // import() is not checked by no-restricted-imports: the same table for dynamic imports.
+      'no-restricted-syntax': ['error', textOnly, ...dynamicBoundaries(folder)],
+    },
   })),
   {
     // The entry: renders the app, registers the service worker, loads the bench hooks on demand.
@@ -87,12 +101,7 @@ export default tseslint.config(
     rules: { 'no-restricted-imports': ['error', { patterns: [entryRule] }] },
   },
   {
-    files: ['src/**/*.{ts,tsx}'],
-    rules: {
-      'no-restricted-syntax': [
-        'error',
-        { selector: "JSXAttribute[name.name='dangerouslySetInnerHTML']", message: 'Labels and user text render as text only.' },
-      ],
-    },
+    files: ['src/*.{ts,tsx}'],
+    rules: { 'no-restricted-syntax': ['error', textOnly] },
   },
 );

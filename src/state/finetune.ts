@@ -123,7 +123,7 @@ export async function syncTunedModel(projectId: string, headId: string | null): 
       id: row.id,
       extractorKey: row.extractorKey,
       fromLayer: row.fromLayer,
-      weights: row.weights.map((w) => ({ name: w.name, shape: w.shape, data: w.data as Float32Array })),
+      weights: row.weights.map((w) => ({ name: w.name, shape: w.shape, data: w.data })),
       head: row.head as never,
     },
   });

@@ -38,7 +38,7 @@ export type { NewSample, DeletedSamples } from './samples';
 export type { TrainingSet, LoadOptions } from './embeddings';
 export type { NewHead } from './heads';
 export type { AugmentSet } from './augments';
-export type { NewTuned } from './tuned';
+export type { NewTuned, StoredTuned } from './tuned';
 export type { WholeProject } from './project-import';
 export type * from './types';
 export { SCHEMA_VERSION, DB_NAME, onVersionChange } from './db';

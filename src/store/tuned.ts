@@ -30,8 +30,11 @@ function check(t: NewTuned): void {
   if (!ok) throw new GlimpseError('invalid-input', 'Cannot save this fine-tuned model: its weights or labels are malformed.');
 }
 
+/** A fine-tuned model as read back: its weights are always Float32Arrays. */
+export type StoredTuned = Omit<TunedRow, 'weights'> & { weights: { name: string; shape: number[]; data: Float32Array }[] };
+
 /** Weights as read back: always Float32Array (rows may hold ArrayBuffers). */
-function normalise(row: TunedRow): TunedRow {
+function normalise(row: TunedRow): StoredTuned {
   return {
     ...row,
     weights: row.weights.map((w) => ({ ...w, data: w.data instanceof Float32Array ? w.data : new Float32Array(w.data) })),
@@ -57,7 +60,7 @@ export function tunedRepo(db: GlimpseDB) {
     },
 
     /** The fine-tuned model made from this head, if any. */
-    async forHead(headId: string): Promise<TunedRow | undefined> {
+    async forHead(headId: string): Promise<StoredTuned | undefined> {
       const row = await ro(db, [db.tuned], () => db.tuned.where('headId').equals(headId).first());
       return row ? normalise(row) : undefined;
     },

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
 import { EXPECTED, makeBadCorpus } from '../../scripts/make-bad-fixtures.mjs';
 import { blockModelHosts, datasetFiles, dropFiles, fileForDrop, type DropFile } from './helpers';
+import { readStores } from './db';
 
 const corpus = makeBadCorpus();
 const TYPES: Record<string, string> = { '.jpg': 'image/jpeg', '.png': 'image/png', '.gif': 'image/gif', '.svg': 'image/svg+xml', '.heic': 'image/heic' };
@@ -14,22 +15,10 @@ const expected = EXPECTED as Record<string, string>;
 const bad = corpus.filter((f) => expected[path.basename(f)] !== 'ok');
 const okFixtures = corpus.filter((f) => expected[path.basename(f)] === 'ok');
 
-async function storedSamples(page: Page) {
-  return page.evaluate(
-    () =>
-      new Promise<{ name: string; width: number; height: number }[]>((resolve, reject) => {
-        const req = indexedDB.open('glimpse');
-        req.onerror = () => reject(req.error);
-        req.onsuccess = () => {
-          const tx = req.result.transaction('samples', 'readonly');
-          const all = tx.objectStore('samples').getAll();
-          tx.oncomplete = () => {
-            resolve((all.result as { name: string; width: number; height: number }[]).map((s) => ({ name: s.name, width: s.width, height: s.height })));
-            req.result.close();
-          };
-        };
-      }),
-  );
+/** Stored samples' names and sizes, read straight from IndexedDB. */
+async function storedSamples(page: Page): Promise<{ name: string; width: number; height: number }[]> {
+  const { samples } = await readStores(page, ['samples']);
+  return samples.map((s) => ({ name: s.name as string, width: s.width as number, height: s.height as number }));
 }
 
 async function openWithClass(page: Page): Promise<void> {

@@ -18,15 +18,13 @@ import { expect, test, type Page } from '@playwright/test';
 import * as tf from '@tensorflow/tfjs';
 import { strToU8, unzipSync, zipSync } from 'fflate';
 import { badArchives, HTML_LABELS, htmlLabelArchive, sha256 } from './export-fixtures';
-import { blockModelHosts, datasetFiles, dropFiles, fileForDrop, repoRoot, waitForEngine, watchCsp } from './helpers';
+import { blockModelHosts, datasetFiles, dropFiles, fileForDrop, repoRoot, waitForEngine, watchCsp, classCard as card } from './helpers';
+import { countStores } from './db';
 
 const CLASSES = ['daisy', 'roses', 'sunflowers'];
 const PER_CLASS = 6;
 const outDir = path.join(repoRoot, '.cache', 'e2e-export', String(process.pid));
 
-function card(page: Page, name: string) {
-  return page.getByTestId('class-card').filter({ has: page.getByTestId('class-name').getByText(name, { exact: true }) });
-}
 
 interface Shown {
   top: string;
@@ -42,26 +40,9 @@ async function predict(page: Page, file: string): Promise<Shown> {
   return { top: (await page.getByTestId('prediction-top').getAttribute('data-class-id'))!, scores: new Map(scores) };
 }
 
-async function storeCounts(page: Page): Promise<Record<string, number>> {
-  return page.evaluate(async () => {
-    const db = await new Promise<IDBDatabase>((resolve, reject) => {
-      const r = indexedDB.open('glimpse');
-      r.onsuccess = () => resolve(r.result);
-      r.onerror = () => reject(r.error);
-    });
-    const names = ['projects', 'classes', 'samples', 'embeddings', 'heads'];
-    const tx = db.transaction(names, 'readonly');
-    const out: Record<string, number> = {};
-    await Promise.all(names.map((n) => new Promise<void>((resolve) => {
-      const q = tx.objectStore(n).count();
-      q.onsuccess = () => {
-        out[n] = q.result;
-        resolve();
-      };
-    })));
-    db.close();
-    return out;
-  });
+/** Rows of the app's tables, read straight from IndexedDB. */
+function storeCounts(page: Page): Promise<Record<string, number>> {
+  return countStores(page, ['projects', 'classes', 'samples', 'embeddings', 'heads']);
 }
 
 async function download(page: Page, testId: string, name: string): Promise<Uint8Array> {

@@ -7,13 +7,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
 import { unzipSync } from 'fflate';
-import { blockModelHosts, datasetFiles, dropFiles, fileForDrop, waitForEngine, watchCsp } from './helpers';
+import { blockModelHosts, datasetFiles, dropFiles, fileForDrop, waitForEngine, watchCsp, classCard as card } from './helpers';
 
 const CLASSES = ['daisy', 'roses', 'sunflowers'];
 
-function card(page: Page, name: string) {
-  return page.getByTestId('class-card').filter({ has: page.getByTestId('class-name').getByText(name, { exact: true }) });
-}
 
 /** Score of `classId` for a held-out photo dropped on the predict panel. */
 async function scoreOf(page: Page, file: string, classId: string, previous?: string): Promise<number> {

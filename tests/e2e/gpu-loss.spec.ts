@@ -4,17 +4,13 @@
 // Chromium here runs WebGL on SwiftShader (seconds per ResNet-50 image): one image per test.
 import path from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
+import { benchCall, type BenchApi } from './bench-api';
 import { blockModelHosts, datasetFiles, dropFiles, fileForDrop, waitForEngine } from './helpers';
 
 const WEBGL_APP = './?bench=1&backend=webgl&extractor=resnet50-imagenet';
 
-type LossWhen = { afterMs?: number; onNextWork?: boolean; atEpoch?: number };
-
-async function loseContext(page: Page, when: LossWhen): Promise<void> {
-  const r = await page.evaluate(
-    (w) => (window as unknown as { __glimpseBench: { loseGpuContext(w: LossWhen): Promise<{ backend: string; scheduled: boolean }> } }).__glimpseBench.loseGpuContext(w),
-    when,
-  );
+async function loseContext(page: Page, when: Parameters<BenchApi['loseGpuContext']>[0]): Promise<void> {
+  const r = await benchCall(page, 'loseGpuContext', when);
   expect(r).toEqual({ backend: 'webgl', scheduled: true });
 }
 

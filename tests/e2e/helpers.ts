@@ -1,9 +1,10 @@
 // Shared helpers for the browser tests: real files from ../shared/datasets, dropping files onto
-// the page the way a user's drag and drop does, and collecting CSP violations.
+// the page the way a user's drag and drop does, collecting CSP violations, finding a class card.
+// The database reader is db.ts, the bench hooks' types and calls bench-api.ts.
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Page } from '@playwright/test';
+import type { Locator, Page } from '@playwright/test';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const datasets = path.resolve(repoRoot, '..', 'shared', 'datasets');
@@ -85,4 +86,9 @@ export async function blockModelHosts(page: Page): Promise<void> {
 
 export async function waitForEngine(page: Page, timeoutMs = 120_000): Promise<void> {
   await page.locator('[data-testid="engine-status"][data-status="ready"]').waitFor({ timeout: timeoutMs });
+}
+
+/** The card of the class named `name` (exact match on its visible name). */
+export function classCard(page: Page, name: string): Locator {
+  return page.getByTestId('class-card').filter({ has: page.getByTestId('class-name').getByText(name, { exact: true }) });
 }

@@ -5,15 +5,24 @@
 //   every photo is stored once, with the same numbers, and the app carries on with one worker.
 // Embeddings are read straight from IndexedDB and matched by the photo's SHA-256.
 import { expect, test, type Browser, type Page } from '@playwright/test';
+import { benchCall, type BenchApi } from './bench-api';
 import { blockModelHosts, datasetFiles, dropFiles, fileForDrop, waitForEngine, type DropFile } from './helpers';
+import { readStores } from './db';
 
-interface Memory {
-  lanes: number;
-  helperBatches: number;
-  numTensors: number;
+type Memory = Awaited<ReturnType<BenchApi['memory']>>;
+
+/** Embeddings by SHA-256 of the photo, straight from IndexedDB. */
+async function storedBySha(page: Page): Promise<Record<string, number[]>> {
+  const { samples, embeddings } = await readStores(page, ['samples', 'embeddings']);
+  const sha = new Map(samples.map((x) => [x.id as string, x.sha256 as string]));
+  const out: Record<string, number[]> = {};
+  for (const row of embeddings) {
+    const key = sha.get(row.sampleId as string) ?? `missing sample ${String(row.sampleId)}`;
+    if (out[key]) out[`duplicate ${key}`] = [];
+    out[key] = row.vector as number[];
+  }
+  return out;
 }
-
-type Bench = { __glimpseBench: { memory(): Promise<Memory>; crashHelperLane(): Promise<{ armed: boolean }> } };
 
 function photos(cls: string, count: number, offset = 0): DropFile[] {
   return datasetFiles('flower_photos', cls, count, offset).map((f) => fileForDrop(f, `${cls}/${f.split('/').pop()}`));
@@ -29,7 +38,7 @@ async function open(browser: Browser, lanes: number): Promise<Page> {
 }
 
 function memory(page: Page): Promise<Memory> {
-  return page.evaluate(() => (window as unknown as Bench).__glimpseBench.memory());
+  return benchCall(page, 'memory');
 }
 
 async function totalCount(page: Page): Promise<number> {
@@ -41,34 +50,6 @@ async function dropAndWait(page: Page, files: DropFile[]): Promise<void> {
   const before = await totalCount(page);
   await dropFiles(page, '[data-testid="folder-drop"]', files);
   await expect.poll(() => totalCount(page), { timeout: 170_000, intervals: [500] }).toBe(before + files.length);
-}
-
-/** Embeddings by SHA-256 of the photo, straight from IndexedDB. */
-function storedBySha(page: Page): Promise<Record<string, number[]>> {
-  return page.evaluate(
-    () =>
-      new Promise<Record<string, number[]>>((resolve, reject) => {
-        const req = indexedDB.open('glimpse');
-        req.onerror = () => reject(req.error ?? new Error('open failed'));
-        req.onsuccess = () => {
-          const db = req.result;
-          const tx = db.transaction(['samples', 'embeddings'], 'readonly');
-          const s = tx.objectStore('samples').getAll();
-          const e = tx.objectStore('embeddings').getAll();
-          tx.oncomplete = () => {
-            const sha = new Map((s.result as { id: string; sha256: string }[]).map((x) => [x.id, x.sha256]));
-            const out: Record<string, number[]> = {};
-            for (const row of e.result as { sampleId: string; vector: Float32Array }[]) {
-              const key = sha.get(row.sampleId) ?? `missing sample ${row.sampleId}`;
-              if (out[key]) out[`duplicate ${key}`] = [];
-              out[key] = Array.from(row.vector);
-            }
-            db.close();
-            resolve(out);
-          };
-        };
-      }),
-  );
 }
 
 function maxAbsDiff(a: Record<string, number[]>, b: Record<string, number[]>): number {
@@ -117,7 +98,7 @@ test.describe('two embedding workers on WASM', () => {
     expect(sharedDiff).toBeLessThanOrEqual(1e-5);
 
     // The next batch sent to the second worker finds it killed: the first worker redoes it.
-    expect((await two.evaluate(() => (window as unknown as Bench).__glimpseBench.crashHelperLane())).armed).toBe(true);
+    expect((await benchCall(two, 'crashHelperLane')).armed).toBe(true);
     await dropAndWait(two, crashed);
     const afterCrash = await memory(two);
     expect(afterCrash.lanes).toBe(1);

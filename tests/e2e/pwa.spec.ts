@@ -7,7 +7,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
-import { blockModelHosts, datasetFiles, dropFiles, fileForDrop, repoRoot, waitForEngine, watchCsp } from './helpers';
+import { blockModelHosts, datasetFiles, dropFiles, fileForDrop, repoRoot, waitForEngine, watchCsp, classCard as card } from './helpers';
 
 const APP = '?extractor=resnet50-imagenet';
 const RESNET = '[data-testid="model-offline"][data-extractor="resnet50-imagenet"]';
@@ -24,9 +24,6 @@ async function waitForServiceWorker(page: Page): Promise<void> {
   await expect.poll(() => page.evaluate(() => navigator.serviceWorker.controller?.state ?? null), { timeout: 90_000 }).toBe('activated');
 }
 
-function card(page: Page, name: string) {
-  return page.getByTestId('class-card').filter({ has: page.getByTestId('class-name').getByText(name, { exact: true }) });
-}
 
 test.describe('pwa', () => {
   // Other people build dist/ while tests run: these tests serve a build of their own, on a port

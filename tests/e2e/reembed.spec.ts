@@ -5,7 +5,8 @@
 // for the new extractor key only and the head is trained on that key.
 import path from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
-import { blockModelHosts, datasetFiles, dropFiles, fileForDrop, waitForEngine } from './helpers';
+import { blockModelHosts, datasetFiles, dropFiles, fileForDrop, waitForEngine, classCard as card } from './helpers';
+import { readStores } from './db';
 
 const CLASSES = ['daisy', 'roses'];
 const PER_CLASS = 3;
@@ -13,33 +14,13 @@ const TOTAL = CLASSES.length * PER_CLASS;
 const FIRST = 'inception-v3-nsfwjs';
 const SECOND = 'resnet50-imagenet';
 
-function card(page: Page, name: string) {
-  return page.getByTestId('class-card').filter({ has: page.getByTestId('class-name').getByText(name, { exact: true }) });
-}
-
 /** Every sample id with the extractor key of its embedding ('' when it has none), read straight from IndexedDB. */
 async function embeddingKeys(page: Page): Promise<{ samples: number; keys: Record<string, string>; dims: number[] }> {
-  return page.evaluate(
-    () =>
-      new Promise((resolve, reject) => {
-        const open = indexedDB.open('glimpse');
-        open.onerror = () => reject(open.error);
-        open.onsuccess = () => {
-          const db = open.result;
-          const tx = db.transaction(['samples', 'embeddings'], 'readonly');
-          const samples = tx.objectStore('samples').getAllKeys();
-          const embeddings = tx.objectStore('embeddings').getAll();
-          tx.oncomplete = () => {
-            const byId = new Map((embeddings.result as { sampleId: string; extractorKey: string; dim: number }[]).map((e) => [e.sampleId, e]));
-            const keys: Record<string, string> = {};
-            for (const id of samples.result as string[]) keys[id] = byId.get(id)?.extractorKey ?? '';
-            db.close();
-            resolve({ samples: samples.result.length, keys, dims: [...byId.values()].map((e) => e.dim) });
-          };
-          tx.onerror = () => reject(tx.error);
-        };
-      }),
-  );
+  const { samples, embeddings } = await readStores(page, ['samples', 'embeddings']);
+  const byId = new Map(embeddings.map((e) => [e.sampleId as string, e]));
+  const keys: Record<string, string> = {};
+  for (const s of samples) keys[s.id as string] = (byId.get(s.id as string)?.extractorKey as string | undefined) ?? '';
+  return { samples: samples.length, keys, dims: [...byId.values()].map((e) => e.dim as number) };
 }
 
 /** Records every state the re-embedding live region goes through (status and done/total). */
@@ -110,21 +91,7 @@ test('switching extractor re-embeds in the background with progress, cancels, re
   expect(after.samples).toBe(TOTAL);
   expect(Object.values(after.keys).every((k) => k.startsWith(`${SECOND}@`))).toBe(true);
   expect(after.dims.every((d) => d === 2048)).toBe(true);
-  const headKeys = await page.evaluate(
-    () =>
-      new Promise<string[]>((resolve, reject) => {
-        const open = indexedDB.open('glimpse');
-        open.onerror = () => reject(open.error);
-        open.onsuccess = () => {
-          const req = open.result.transaction('heads', 'readonly').objectStore('heads').getAll();
-          req.onsuccess = () => {
-            open.result.close();
-            resolve((req.result as { extractorKey: string }[]).map((h) => h.extractorKey));
-          };
-          req.onerror = () => reject(req.error);
-        };
-      }),
-  );
+  const headKeys = (await readStores(page, ['heads'])).heads.map((h) => h.extractorKey as string);
   expect(headKeys).toHaveLength(1);
   expect(headKeys[0]!.startsWith(`${SECOND}@`)).toBe(true);
 

@@ -4,6 +4,7 @@
 // count and the JS heaps (after a forced GC) measured before and after.
 import path from 'node:path';
 import type { Page } from '@playwright/test';
+import { benchCall, waitForBench } from './bench-api';
 import { datasetFiles, dropFiles, fileForDrop } from './helpers';
 
 export interface SoakOptions {
@@ -32,18 +33,10 @@ export interface SoakResult {
 /** Chromium flags the soak needs on top of the usual ones: gc() in the worker, an immediate memory measurement. */
 export const SOAK_BROWSER_ARGS = ['--js-flags=--expose-gc', '--enable-blink-features=ForceEagerMeasureMemory'];
 
-type Hooks = {
-  ready(): boolean;
-  memory(): Promise<{ numTensors: number }>;
-  soakCycles(url: string, n: number): Promise<{ ms: number; failures: string[] }>;
-  soakTrain(n: number): Promise<{ msPerRun: number; phases: string[] }>;
-};
-
 const bench = (page: Page) => ({
-  memory: () => page.evaluate(() => (window as unknown as { __glimpseBench: Hooks }).__glimpseBench.memory()),
-  cycles: (url: string, n: number) =>
-    page.evaluate(([u, k]) => (window as unknown as { __glimpseBench: Hooks }).__glimpseBench.soakCycles(u, k), [url, n] as const),
-  train: (n: number) => page.evaluate((k) => (window as unknown as { __glimpseBench: Hooks }).__glimpseBench.soakTrain(k), n),
+  memory: () => benchCall(page, 'memory'),
+  cycles: (url: string, n: number) => benchCall(page, 'soakCycles', url, n),
+  train: (n: number) => benchCall(page, 'soakTrain', n),
 });
 
 async function heaps(page: Page): Promise<{ page: number; worker: number | null }> {
@@ -81,7 +74,7 @@ export async function runSoak(page: Page, opts: SoakOptions): Promise<SoakResult
   await page.route('**/soak-image.jpg', (r) => r.fulfill({ path: image!, contentType: 'image/jpeg' }));
   const url = new URL('soak-image.jpg', opts.baseUrl).toString();
   await page.goto(new URL('./?bench=1&extractor=resnet50-imagenet', opts.baseUrl).toString());
-  await page.waitForFunction(() => (window as unknown as { __glimpseBench?: Hooks }).__glimpseBench?.ready(), null, { timeout: 300_000 });
+  await waitForBench(page);
 
   const classes = ['daisy', 'sunflowers'];
   const files = classes.flatMap((c) => datasetFiles('flower_photos', c, 3).map((f) => fileForDrop(f, `soak/${c}/${path.basename(f)}`)));

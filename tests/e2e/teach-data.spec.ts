@@ -10,13 +10,26 @@ import {
   fileForDrop,
   waitForEngine,
   type DropFile,
+  classCard as card,
 } from './helpers';
 import { fakeCameraLaunch } from './chromium';
+import { readStores } from './db';
 
 const APP = './?extractor=resnet50-imagenet';
 
 // The config's launch options plus a fake camera (Chromium's synthetic test pattern).
 test.use({ launchOptions: fakeCameraLaunch() });
+
+/** Row counts straight from IndexedDB, bypassing the app. */
+async function storedRows(page: Page): Promise<{ samples: number; embeddings: number; dims: number[]; keys: string[] }> {
+  const { samples, embeddings } = await readStores(page, ['samples', 'embeddings']);
+  return {
+    samples: samples.length,
+    embeddings: embeddings.length,
+    dims: [...new Set(embeddings.map((r) => r.dim as number))],
+    keys: [...new Set(embeddings.map((r) => r.extractorKey as string))],
+  };
+}
 
 async function open(page: Page): Promise<void> {
   await blockModelHosts(page);
@@ -28,45 +41,10 @@ async function classNames(page: Page): Promise<string[]> {
   return page.getByTestId('class-name').allTextContents();
 }
 
-function card(page: Page, name: string) {
-  return page.getByTestId('class-card').filter({
-    has: page.getByTestId('class-name').getByText(name, { exact: true }),
-  });
-}
-
 async function addClass(page: Page, name: string): Promise<void> {
   await page.getByTestId('class-new-name').fill(name);
   await page.getByTestId('class-add').click();
   await expect(card(page, name)).toHaveCount(1);
-}
-
-/** Row counts straight from IndexedDB, bypassing the app. */
-async function storedRows(page: Page) {
-  return page.evaluate(
-    () =>
-      new Promise<{ samples: number; embeddings: number; dims: number[]; keys: string[] }>(
-        (resolve, reject) => {
-          const req = indexedDB.open('glimpse');
-          req.onerror = () => reject(req.error);
-          req.onsuccess = () => {
-            const db = req.result;
-            const tx = db.transaction(['samples', 'embeddings'], 'readonly');
-            const s = tx.objectStore('samples').count();
-            const e = tx.objectStore('embeddings').getAll();
-            tx.oncomplete = () => {
-              const rows = e.result as { dim: number; extractorKey: string }[];
-              resolve({
-                samples: s.result,
-                embeddings: rows.length,
-                dims: [...new Set(rows.map((r) => r.dim))],
-                keys: [...new Set(rows.map((r) => r.extractorKey))],
-              });
-              db.close();
-            };
-          };
-        },
-      ),
-  );
 }
 
 test.describe('teach: data', () => {

@@ -4,7 +4,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
-import { blockModelHosts, datasetFiles, dropFiles, fileForDrop, waitForEngine, watchCsp } from './helpers';
+import { blockModelHosts, datasetFiles, dropFiles, fileForDrop, waitForEngine, watchCsp, classCard as card } from './helpers';
 import { fakeCameraLaunch } from './chromium';
 import { writeY4m } from './fake-webcam';
 
@@ -14,9 +14,6 @@ writeY4m(video, datasetFiles('flower_photos', 'daisy', 6, 40));
 
 test.use({ launchOptions: fakeCameraLaunch(video) });
 
-function card(page: Page, name: string) {
-  return page.getByTestId('class-card').filter({ has: page.getByTestId('class-name').getByText(name, { exact: true }) });
-}
 
 async function classIdOf(page: Page, name: string): Promise<string> {
   const id = await card(page, name).getAttribute('data-class-id');
