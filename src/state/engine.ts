@@ -158,6 +158,19 @@ export async function fileToInput(file: File, id: string): Promise<ImageInput> {
 }
 
 let nextResultId = 1;
+let labellerAsked = false;
+
+/** "What is this?" was opened: load the ImageNet labeller now if the extractor has none (once). */
+export function prepareLabeller(): void {
+  const { status, extractor } = useEngine.getState();
+  if (labellerAsked || status !== 'ready' || !extractor || extractor.hasClassifier) return;
+  labellerAsked = true;
+  embedBridge()
+    .call('prepareLabeller', {})
+    .catch(() => {
+      labellerAsked = false; // the first question will say what is wrong
+    });
+}
 
 export async function whatIsThis(file: File): Promise<void> {
   const state = useEngine.getState();

@@ -62,7 +62,7 @@ export function PwaSettings() {
                   <strong>{spec.name}</strong>
                 </div>
                 {spec.optIn && (
-                  <p className="muted small wrap-anywhere" data-testid="opt-in-note">
+                  <p className="muted small wrap-anywhere span-all" data-testid="opt-in-note">
                     {spec.note} Nothing is requested from there unless you press Download or choose it as the feature extractor.
                   </p>
                 )}
@@ -82,7 +82,7 @@ export function PwaSettings() {
                   )}
                 </div>
                 {v?.error && (
-                  <div className="small error-text wrap-anywhere" role="alert">
+                  <div className="small error-text wrap-anywhere span-all" role="alert">
                     {v.error}
                   </div>
                 )}

@@ -1,5 +1,5 @@
 import { useEffect } from 'react';
-import { useEngine, whatIsThis } from '../state/engine';
+import { prepareLabeller, useEngine, whatIsThis } from '../state/engine';
 import { Camera } from './Camera';
 import { DropZone } from './DropZone';
 import { percent, prettyLabel } from './format';
@@ -8,6 +8,10 @@ import { percent, prettyLabel } from './format';
 export function WhatIsThis({ active = true }: { active?: boolean }) {
   const { status, results, busy, extractor } = useEngine();
   const ready = status === 'ready';
+
+  useEffect(() => {
+    if (active && ready) prepareLabeller();
+  }, [active, ready]);
 
   useEffect(() => {
     if (!active) return;
@@ -30,8 +34,8 @@ export function WhatIsThis({ active = true }: { active?: boolean }) {
       </p>
       {extractor && !extractor.hasClassifier && (
         <p className="muted small" data-testid="labeller-note">
-          Names come from the bundled ResNet-50 (1,000 ImageNet classes). It loads the first time you
-          ask here; teaching never waits for it.
+          Names come from the bundled ResNet-50 (1,000 ImageNet classes). It loads when this view is
+          first opened; teaching never waits for it.
         </p>
       )}
       <div className="two-col">

@@ -123,7 +123,11 @@ async function augmentMany(images: ImageInput[], ctx: WorkContext<Requests['augm
   return { done, failed };
 }
 
-export const embedHandlers: Pick<WorkMap<Requests>, 'classify' | 'embed' | 'augment' | 'predict' | 'memory'> = {
+export const embedHandlers: Pick<WorkMap<Requests>, 'classify' | 'prepareLabeller' | 'embed' | 'augment' | 'predict' | 'memory'> = {
+  prepareLabeller: async () => {
+    await imagenetClassifier();
+    return { data: { ok: true } };
+  },
   classify: async ({ image, topK }) => {
     readyExtractor();
     const t0 = performance.now();

@@ -42,6 +42,7 @@ const policy: PolicyMap<Requests> = {
   setHead: { run: 'none', why: 'keeps a head' },
   setTuned: { run: 'none', why: 'keeps a model; its weights are written by the next request that wants them' },
   memory: { run: 'none', why: 'reads counters' },
+  prepareLabeller: { run: 'none', why: 'only loads a model; a lost context shows (and is recovered) at the next classify' },
   // The written weights are the shipped ones (a fine-tuned project's replace them in the bytes only).
   exportComplete: { run: 'gpu', what: 'exporting the complete model', weights: 'base', retry: 'request' },
 };

@@ -164,6 +164,8 @@ export interface Requests {
   /** The fine-tuned model prediction uses (null: the extractor as shipped). */
   setTuned: { req: { model: TunedModel | null }; res: { ok: true }; progress: never };
   /** numTensors includes the helper lanes' tensors; lanes = workers embedding now (1 + ready helpers). */
+  /** Loads the ImageNet labeller for "What is this?" ahead of the first question (view opened). */
+  prepareLabeller: { req: Record<string, never>; res: { ok: true }; progress: never };
   memory: { req: Record<string, never>; res: { numTensors: number; numBytes: number; backend: string; lanes: number; helperBatches: number }; progress: never };
 }
 
