@@ -27,6 +27,7 @@ const { values: a } = parseArgs({
     backends: { type: 'string', default: 'webgpu,webgl' },
     batches: { type: 'string', default: '1,8,32' },
     repeats: { type: 'string', default: '10' },
+    extractor: { type: 'string', default: 'inception-v3-2015-mixed8' },
   },
 });
 const { chromium } = createRequire(import.meta.url)(path.resolve(a.playwright));
@@ -100,11 +101,20 @@ async function main() {
     runs[backend] = run;
     try {
       const page = await browser.newPage();
-      page.on('console', (m) => m.type() === 'error' && console.log(`[page ${backend}] ${m.text()}`));
-      await page.goto(`${base}?bench=1&backend=${backend}`);
+      page.on('console', (m) => ['error', 'warning'].includes(m.type()) && console.log(`[page ${backend}] ${m.text().slice(0, 300)}`));
+      page.on('pageerror', (e) => console.log(`[page ${backend}] pageerror ${String(e).slice(0, 300)}`));
+      page.on('requestfailed', (r) => console.log(`[page ${backend}] request failed ${r.url()} ${r.failure()?.errorText}`));
+      await page.goto(`${base}?bench=1&backend=${backend}&extractor=${a.extractor}`);
       run.gpu = await gpuInfo(page);
       console.log(`[browser] ${backend}: ${JSON.stringify(run.gpu)}`);
-      await page.waitForFunction(() => window.__glimpseBench?.ready(), null, { timeout: 180_000 });
+      await page.waitForFunction(() => window.__glimpseBench?.ready(), null, { timeout: Number(process.env.READY_TIMEOUT_MS ?? 180_000) }).catch(async (e) => {
+        const status = await page.evaluate(() => {
+          const el = document.querySelector('[data-testid="engine-status"]');
+          return { status: el?.getAttribute('data-status'), text: el?.textContent, hooks: Boolean(window.__glimpseBench), body: document.body.innerText.slice(0, 600) };
+        });
+        console.log(`[browser] ${backend}: not ready: ${JSON.stringify(status)}`);
+        throw e;
+      });
       run.info = await call(page, 'info');
       console.log(`[browser] ${backend}: engine ${JSON.stringify(run.info)}`);
       if (run.info.backend !== backend) {
