@@ -183,9 +183,12 @@ test('dataset zip -> train -> model export used from Node -> project archive rou
   // (Deleting the only project opens a fresh "My first project": check the id, not the name.)
   await expect(page.getByTestId('project-select').locator(`option[value="${projectId}"]`)).toHaveCount(0);
   await expect(page.getByTestId('project-select')).not.toHaveValue(projectId);
-  await page.getByTestId('import-project-input').setInputFiles({ name: 'project.zip', mimeType: 'application/zip', buffer: Buffer.from(projectZip) });
-  await expect(page.getByTestId('export-message')).toContainText(`Imported “${projectName}”: 3 classes, ${3 * PER_CLASS} samples, trained model.`);
+  // The fresh project has the deleted one's name, so the import is named "<name> (2)".
   await expect(page.getByTestId('project-select').locator('option:checked')).toHaveText(projectName);
+  const importedName = `${projectName} (2)`;
+  await page.getByTestId('import-project-input').setInputFiles({ name: 'project.zip', mimeType: 'application/zip', buffer: Buffer.from(projectZip) });
+  await expect(page.getByTestId('export-message')).toContainText(`Imported “${importedName}”: 3 classes, ${3 * PER_CLASS} samples, trained model.`);
+  await expect(page.getByTestId('project-select').locator('option:checked')).toHaveText(importedName);
   for (const c of CLASSES) await expect(card(page, c).getByTestId('class-count')).toHaveText(String(PER_CLASS));
   await expect(page.getByTestId('predict-drop')).toBeVisible();
   const newIds = new Map<string, string>();
@@ -197,7 +200,8 @@ test('dataset zip -> train -> model export used from Node -> project archive rou
     for (const [id, score] of again.scores) expect(Math.abs(score - shown[i]!.scores.get(oldIds.get(newIds.get(id)!)!)!)).toBeLessThan(1e-6);
   }
   const reexported = openArchive(await download(page, 'export-project', 'project-again.zip'));
-  expect(comparable(reexported)).toEqual(comparable(archive));
+  expect(reexported.project.name).toBe(importedName);
+  expect({ ...comparable(reexported), name: projectName }).toEqual(comparable(archive));
 
   // ---- bad archives: each refused with its own message; nothing stored changes.
   const before = await storeCounts(page);
