@@ -9,6 +9,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import { chromium } from 'playwright-core';
+import { DEFAULT_EXTRACTOR_ID } from '../src/embed/specs';
 import { defaultHeadSettings, trainHead } from '../src/train/head';
 import { availableExtractors, decodeImageFile, initNodeBackend, loadNodeExtractor, repoRoot, sharedRoot } from './lib/node-env';
 import { waitForServer } from './lib/server';
@@ -138,14 +139,14 @@ async function pipelineRun(page: import('playwright-core').Page, files: string[]
   return { imagesPerS: +(files.length / seconds).toFixed(3), longestTaskMs };
 }
 
-/** ResNet-50 network time at batch 1 on each other backend, with its floor. */
+/** The default extractor's network time at batch 1 on each other backend, with its floor. */
 async function otherBackends(browser: import('playwright-core').Browser, base: string, rows: Row[]): Promise<Record<string, unknown>> {
   const out: Record<string, unknown> = {};
   for (const want of (args.backends ?? '').split(',').filter(Boolean)) {
     const context = await browser.newContext();
     const page = await context.newPage();
     try {
-      await page.goto(`${base}?bench=1&extractor=resnet50-imagenet&backend=${want}`);
+      await page.goto(`${base}?bench=1&extractor=${DEFAULT_EXTRACTOR_ID}&backend=${want}`);
       await page.waitForFunction(() => (window as unknown as { __glimpseBench?: { ready(): boolean } }).__glimpseBench?.ready(), null, { timeout: 600_000 });
       const info = await call<{ backend: string; threads: string }>(page, 'info');
       if (info.backend !== want) {
@@ -154,7 +155,7 @@ async function otherBackends(browser: import('playwright-core').Browser, base: s
       }
       const batches = [1];
       const prof = await call<{ macsPerImage: number | null; matmulMacsPerS: number; embedMsPerImage: Record<string, number> }>(page, 'profile', batches, 1);
-      for (const [b, ms] of Object.entries(prof.embedMsPerImage)) rows.push({ where: `chromium (network only, ${info.threads})`, extractor: 'resnet50-imagenet', backend: want, batch: Number(b), msPerImage: ms });
+      for (const [b, ms] of Object.entries(prof.embedMsPerImage)) rows.push({ where: `chromium (network only, ${info.threads})`, extractor: DEFAULT_EXTRACTOR_ID, backend: want, batch: Number(b), msPerImage: ms });
       out[want] = {
         detail: info.threads,
         embed_ms_per_image: prof.embedMsPerImage,
@@ -242,7 +243,7 @@ async function browserBench(rows: Row[], extra: Record<string, unknown>): Promis
         rows.push({ where: 'chromium (decode+embed)', extractor: spec.id, backend: info.backend, batch: 8, msPerImage: e2e.ms / e2e.done });
       }
       console.log(`chromium ${spec.id}: ${JSON.stringify(out)}`);
-      if (spec.id === 'resnet50-imagenet') {
+      if (spec.id === DEFAULT_EXTRACTOR_ID) {
         // Training in the worker, and the longest main-thread task meanwhile.
         for (const [n, k] of [[1000, 10], [5000, 26]] as const) {
           const t = await call<{ ms: number; longestTaskMs: number }>(page, 'trainSynthetic', n, k, 2048);
@@ -281,7 +282,7 @@ async function browserBench(rows: Row[], extra: Record<string, unknown>): Promis
         out.baseline_threads = b.threads;
         out.pipeline_vs_baseline = +(Number(out.pipeline_images_per_s) / Number(out.baseline_images_per_s)).toFixed(2);
         extra.baseline_backend = b.backend;
-        if (spec.id === 'resnet50-imagenet' || extra.pipeline_images_per_s === undefined) {
+        if (spec.id === DEFAULT_EXTRACTOR_ID || extra.pipeline_images_per_s === undefined) {
           extra.pipeline_images_per_s = out.pipeline_images_per_s;
           extra.baseline_images_per_s = out.baseline_images_per_s;
         }

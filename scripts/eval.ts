@@ -19,6 +19,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { DEFAULT_EXTRACTOR_ID } from '../src/embed/specs';
 import * as tf from '@tensorflow/tfjs';
 import { stratifiedSplit } from '../src/dataset/split';
 import type { Extractor } from '../src/embed/extractor';
@@ -38,7 +39,7 @@ import { registerWasmConvGrad } from '../src/embed/wasm-grad';
 
 const { values: args } = parseArgs({
   options: {
-    extractor: { type: 'string', default: 'resnet50-imagenet' },
+    extractor: { type: 'string', default: DEFAULT_EXTRACTOR_ID },
     train: { type: 'string' },
     test: { type: 'string' },
     data: { type: 'string' },
