@@ -30,7 +30,8 @@ export function TrainResults({ outcome, classes }: { outcome: TrainingOutcome; c
       <p data-testid="val-accuracy" data-value={v.accuracy}>
         Validation accuracy: <strong>{percent(v.accuracy)}</strong> on {v.n} held-out samples · trained in {outcome.trainMs.toFixed(0)} ms (best epoch {outcome.bestEpoch}){outcome.nAugmented > 0 && <> · {outcome.nAugmented} augmentation embeddings added to training</>}
       </p>
-      <div className="table-scroll">
+      {/* Focusable scroll regions: long class names may make a table scroll sideways. */}
+      <div className="table-scroll" tabIndex={0} role="region" aria-label="Recall per class">
         <table className="per-class">
           <caption>Recall per class (share of its validation samples recognised)</caption>
           <tbody>
@@ -43,7 +44,7 @@ export function TrainResults({ outcome, classes }: { outcome: TrainingOutcome; c
           </tbody>
         </table>
       </div>
-      <div className="table-scroll">
+      <div className="table-scroll" tabIndex={0} role="region" aria-label="Confusion matrix">
         <table className="confusion" data-testid="confusion" data-drillable={drillable}>
           <caption>
             Confusion matrix (rows: true class, columns: predicted).{' '}

@@ -125,25 +125,3 @@ test('Settings: forcing a backend shows the slow-down hint, and Automatic takes 
   await expect(page.getByTestId('engine-status')).toHaveAttribute('data-backend', auto!);
   await expect(page.getByTestId('backend-hint')).toHaveCount(0);
 });
-
-test('"Add images…" on a class keeps that class in view while the import progress appears', async ({ page }) => {
-  test.setTimeout(300_000);
-  await page.setViewportSize({ width: 1280, height: 800 });
-  await blockModelHosts(page);
-  await page.goto('./?extractor=resnet50-imagenet');
-  await waitForEngine(page);
-  const classes = ['daisy', 'roses', 'sunflowers', 'tulips', 'dandelion'];
-  const files = classes.flatMap((c) => datasetFiles('flower_photos', c, 3).map((f) => fileForDrop(f, `flowers/${c}/${path.basename(f)}`)));
-  await dropFiles(page, '[data-testid="folder-drop"]', files);
-  for (const c of classes) await expect(card(page, c).getByTestId('class-count')).toHaveText('3', { timeout: 300_000 });
-  await page.getByTestId('import-close').click();
-  await expect(page.getByTestId('import-panel')).toHaveCount(0);
-  const last = card(page, 'dandelion');
-  await last.scrollIntoViewIfNeeded();
-  const top = await last.evaluate((el) => el.getBoundingClientRect().top);
-  await last.getByTestId('class-drop-input').setInputFiles(datasetFiles('flower_photos', 'dandelion', 2, 10));
-  await expect(page.getByTestId('import-panel')).toBeVisible();
-  await expect(last.getByTestId('class-count')).toHaveText('5', { timeout: 120_000 });
-  const after = await last.evaluate((el) => el.getBoundingClientRect().top);
-  expect(Math.abs(after - top)).toBeLessThanOrEqual(2);
-});
