@@ -84,6 +84,9 @@ test('fine-tune ResNet-50 on WASM: progress per epoch, predictions change, the m
   expect(bundle['extractor-finetuned/weights.bin']!.byteLength).toBe(manifest.weights.reduce((a, w) => a + w.length * 4, 0));
 
   // "Use the head alone": the worker writes the shipped weights back, exactly (same score as before).
+  // The reload closed the "Training settings" disclosure that holds it.
+  const settings = page.locator('details', { has: page.locator('summary', { hasText: 'Training settings' }) });
+  if ((await settings.getAttribute('open')) === null) await settings.locator('summary').click();
   await page.getByRole('button', { name: 'Use the head alone' }).click();
   await expect(page.getByTestId('finetune-panel')).toHaveAttribute('data-tuned', 'no');
   const back = await scoreOf(page, probe!, roses, String(afterReload));
