@@ -11,6 +11,7 @@ import { blockModelHosts, datasetFiles, dropFiles, fileForDrop, repoRoot, waitFo
 
 const APP = '?extractor=resnet50-imagenet';
 const RESNET = '[data-testid="model-offline"][data-extractor="resnet50-imagenet"]';
+const DEFAULT_MODEL = '[data-testid="model-offline"][data-extractor="inception-v3-2015-mixed8"]';
 
 /** Width and height from a PNG's IHDR chunk. */
 function pngSize(buf: Buffer): { width: number; height: number } {
@@ -135,6 +136,9 @@ test.describe('pwa', () => {
     await expect(page.locator(RESNET).getByTestId('model-offline-state')).toHaveText(/^Available offline \(4\d\.\d MB\)$/);
     expect(await page.evaluate(() => (window as unknown as { __sawProgress: boolean }).__sawProgress)).toBe(true);
     await expect(page.getByTestId('storage-usage')).toContainText('Storage used');
+    // The bundled default too: it is what the app falls back to when a model cannot be had.
+    await page.locator(DEFAULT_MODEL).getByTestId('model-download').click();
+    await expect(page.locator(DEFAULT_MODEL)).toHaveAttribute('data-available', 'true', { timeout: 120_000 });
     await page.getByTestId('settings-toggle').click();
 
     // Network off, reload.
@@ -170,10 +174,11 @@ test.describe('pwa', () => {
       await expect(page.getByTestId('prediction-top')).toHaveAttribute('data-class-id', id!, { timeout: 60_000 });
     }
 
-    // A model that was never downloaded, needed offline: say so plainly, carry on with ResNet-50.
+    // A model that was never downloaded, needed offline: say so plainly, carry on with the bundled
+    // Inception-v3 (the fallback).
     await page.goto(`${app.url}?extractor=inception-v3-nsfwjs`);
     await waitForEngine(page);
-    await expect(page.getByTestId('engine-status')).toHaveAttribute('data-extractor', 'resnet50-imagenet');
+    await expect(page.getByTestId('engine-status')).toHaveAttribute('data-extractor', 'inception-v3-2015-mixed8');
     await expect(page.getByTestId('notice')).toContainText("You are offline and this model isn't downloaded yet");
     expect(modelRequests.filter((u) => !u.includes('inception-v3-nsfwjs'))).toEqual([]);
     expect(await csp()).toEqual([]);
