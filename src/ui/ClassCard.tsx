@@ -92,8 +92,11 @@ export const ClassCard = memo(function ClassCard({
             {cls.name}
           </h3>
         )}
-        {selected && classes.length > 1 && (
-          <span className="badge" data-testid="class-paste-target">
+        {classes.length > 1 && (
+          // Always laid out, shown only on the selected card: selecting a card (on focus, which
+          // comes with the mouse press) must not move its buttons between press and release, or
+          // the click lands on something else.
+          <span className="badge" data-testid={selected ? 'class-paste-target' : undefined} aria-hidden={!selected} style={{ visibility: selected ? 'visible' : 'hidden' }}>
             Paste target
           </span>
         )}
