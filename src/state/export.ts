@@ -5,7 +5,8 @@
 import { create } from 'zustand';
 // The exact TF.js build of the app, copied into every model export for its offline example page.
 import tfjsUrl from '@tensorflow/tfjs/dist/tf.min.js?url';
-import { BUILTIN_EXTRACTORS, extractorKey } from '../embed/specs';
+import { extractorKey } from '../embed/specs';
+import { extractorByKey } from './catalog';
 import { GlimpseError, serializeError } from '../shared/errors';
 import type { TrainedHead } from '../train/head';
 import { importFolder, importPickedFiles } from './importer';
@@ -80,7 +81,8 @@ async function exportSource(projectId: string) {
   const project = await r.projects.get(projectId);
   const row = await r.heads.latest(projectId);
   if (!project || !row) throw new GlimpseError('invalid-input', 'Train the model first: there is no trained classifier to export.');
-  const spec = BUILTIN_EXTRACTORS.find((s) => extractorKey(s) === row.extractorKey);
+  // Builtin extractors first, then models the user loaded from files.
+  const spec = extractorByKey(row.extractorKey, extractorKey);
   if (!spec) throw new GlimpseError('invalid-input', `The model was trained with an extractor this version does not know (${row.extractorKey}).`);
   const metrics = row.metrics as { validation?: unknown; trainMs?: unknown } | null;
   const { checkMetrics } = await import('../export/validate');
