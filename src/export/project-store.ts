@@ -7,11 +7,9 @@ import type { Repo } from '../store/repo';
 import { stamp } from '../store/tx';
 import type { ClassRow, EmbeddingRow, HeadRow, ProjectRow, SampleRow } from '../store/types';
 import { newId } from '../store/validate';
-import type { TrainedHead } from '../train/head-types';
 import { GlimpseError } from '../shared/errors';
 import type { ProjectSnapshot, SnapshotSample } from './project-archive';
 import { sha256Hex } from '../dataset/hash';
-import { checkMetrics } from './validate';
 
 async function bytesOf(blob: Blob): Promise<Uint8Array> {
   return new Uint8Array(await blob.arrayBuffer());
@@ -28,7 +26,8 @@ export async function snapshotProject(repo: Repo, projectId: string): Promise<Pr
   const latest = await repo.heads.latest(projectId);
   const classIds = new Set(classes.map((c) => c.id));
   // A head whose classes were deleted since it was trained cannot be re-keyed: it is left out.
-  const headUsable = latest && latest.labels.every((l) => classIds.has(l));
+  // So is a head the store could not restore (an older format): there is nothing to carry.
+  const headUsable = latest?.head && latest.labels.every((l) => classIds.has(l));
   const snapSamples: SnapshotSample[] = [];
   for (const s of samples) {
     snapSamples.push({
@@ -56,14 +55,14 @@ export async function snapshotProject(repo: Repo, projectId: string): Promise<Pr
     samples: snapSamples,
     embeddings: vectors.size > 0 ? { extractorKey: project.extractorKey, dim, vectors } : null,
     head:
-      latest && headUsable
+      latest?.head && headUsable
         ? {
             extractorKey: latest.extractorKey,
             labels: latest.labels,
             classNames: latest.classNames,
             createdAt: latest.createdAt,
-            head: latest.head as TrainedHead,
-            metrics: checkMetrics(latest.metrics, latest.labels.length),
+            head: latest.head,
+            metrics: { validation: latest.metrics.validation, trainMs: latest.metrics.trainMs },
           }
         : null,
   };

@@ -2,8 +2,7 @@
 // ever rendered as text), colours, plain JSON values and training metrics.
 import { GlimpseError } from '../shared/errors';
 import { normalizeColor, normalizeName } from '../store/validate';
-import type { Metrics } from '../train/metrics';
-import type { HeadSettings } from '../train/head-types';
+import { isFiniteNumber, restoreMetrics, type HeadSettings, type Metrics } from '../shared/head-format';
 import { archiveError } from './zip-read';
 
 export interface HeadMetrics {
@@ -47,8 +46,6 @@ export function isPlainJson(v: unknown, maxNodes: number): boolean {
   return walk(v, 0);
 }
 
-const finite = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x);
-
 /** The metrics saved with a head: validation metrics sized for numClasses (or null). */
 export function checkMetrics(v: unknown, numClasses: number): HeadMetrics | null {
   if (v === null || v === undefined) return null;
@@ -56,22 +53,14 @@ export function checkMetrics(v: unknown, numClasses: number): HeadMetrics | null
   if (typeof v !== 'object' || Array.isArray(v)) throw bad();
   const o = v as Record<string, unknown>;
   const trainMs = o.trainMs === undefined ? 0 : o.trainMs;
-  if (!finite(trainMs)) throw bad();
+  if (!isFiniteNumber(trainMs)) throw bad();
   let validation: Metrics | null = null;
   if (o.validation !== null && o.validation !== undefined) {
-    const m = o.validation as Record<string, unknown>;
-    if (typeof m !== 'object' || !finite(m.accuracy) || !Number.isInteger(m.n) || (m.n as number) < 0) throw bad();
-    if (!Array.isArray(m.perClass) || m.perClass.length !== numClasses || !m.perClass.every((x) => x === null || finite(x))) throw bad();
-    if (!Array.isArray(m.confusion) || m.confusion.length !== numClasses) throw bad();
-    for (const row of m.confusion as unknown[]) {
-      if (!Array.isArray(row) || row.length !== numClasses || !row.every((x) => Number.isInteger(x) && (x as number) >= 0)) throw bad();
+    try {
+      validation = restoreMetrics(o.validation, numClasses);
+    } catch {
+      throw bad();
     }
-    validation = {
-      accuracy: m.accuracy,
-      perClass: [...(m.perClass as (number | null)[])],
-      confusion: (m.confusion as number[][]).map((r) => [...r]),
-      n: m.n as number,
-    };
   }
   return { validation, trainMs };
 }

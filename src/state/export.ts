@@ -8,7 +8,6 @@ import tfjsUrl from '@tensorflow/tfjs/dist/tf.min.js?url';
 import { extractorKey } from '../embed/specs';
 import { extractorByKey } from './catalog';
 import { GlimpseError, serializeError } from '../shared/errors';
-import type { TrainedHead } from '../train/head';
 import { importFolder, importPickedFiles } from './importer';
 import { switchProject } from './projects';
 import { repo } from './repo';
@@ -84,21 +83,20 @@ async function exportSource(projectId: string) {
   // Builtin extractors first, then models the user loaded from files.
   const spec = extractorByKey(row.extractorKey, extractorKey);
   if (!spec) throw new GlimpseError('invalid-input', `The model was trained with an extractor this version does not know (${row.extractorKey}).`);
-  const metrics = row.metrics as { validation?: unknown; trainMs?: unknown } | null;
-  const { checkMetrics } = await import('../export/validate');
+  if (!row.head) throw new GlimpseError('invalid-input', row.problem ?? 'The saved model cannot be read; train again.');
   // With a fine-tuned network for this head, the bundle carries its top layers and the head
   // trained with them (store/tuned.ts); otherwise the head on the shipped extractor.
   const tuned = await r.tuned.forHead(row.id);
-  const fine = tuned && tuned.extractorKey === row.extractorKey ? tuned : null;
+  const fine = tuned?.head && tuned.extractorKey === row.extractorKey ? { ...tuned, head: tuned.head } : null;
   return {
     project,
     spec,
-    head: (fine ? fine.head : row.head) as TrainedHead,
-    fineTuned: fine ? { fromLayer: fine.fromLayer, weights: fine.weights.map((w) => ({ name: w.name, shape: w.shape, data: w.data as Float32Array })), metrics: fine.metrics } : null,
+    head: fine ? fine.head : row.head,
+    fineTuned: fine ? { fromLayer: fine.fromLayer, weights: fine.weights, metrics: fine.metrics } : null,
     classNames: row.classNames,
     classIds: row.labels,
     extractorKey: row.extractorKey,
-    metrics: metrics ? checkMetrics(metrics, row.labels.length) : null,
+    metrics: { validation: row.metrics.validation, trainMs: row.metrics.trainMs },
   };
 }
 

@@ -11,6 +11,7 @@ import { selectClasses } from '../dataset/labelled-set';
 import { GlimpseError, serializeError, type SerializedError } from '../shared/errors';
 import { embedBridge, useEngine } from './engine';
 import { repo } from './repo';
+import type { TunedMetrics } from '../store/restore';
 import { useTraining } from './training';
 
 export type { FineTuneEpoch };
@@ -89,20 +90,20 @@ export function pickRows(ids: string[], classIds: string[], validation: Set<stri
   return [...val.map((id) => ({ id, val: true })), ...train.map((id) => ({ id, val: false }))];
 }
 
-function summarise(row: { id: string; headId: string; fromLayer: string; createdAt: number; metrics: unknown }): TunedSummary {
-  const m = (row.metrics ?? {}) as Partial<TunedSummary>;
+function summarise(row: { id: string; headId: string; fromLayer: string; createdAt: number; metrics: TunedMetrics }): TunedSummary {
+  const m = row.metrics;
   return {
     id: row.id,
     headId: row.headId,
     fromLayer: row.fromLayer,
     createdAt: row.createdAt,
-    before: m.before ?? null,
-    after: m.after ?? null,
-    bestEpoch: m.bestEpoch ?? 0,
-    epochs: m.epochs ?? m.history?.length ?? 0,
-    nTrain: m.nTrain ?? 0,
-    nValidation: m.nValidation ?? 0,
-    history: m.history ?? [],
+    before: m.before,
+    after: m.after,
+    bestEpoch: m.bestEpoch,
+    epochs: m.epochs,
+    nTrain: m.nTrain,
+    nValidation: m.nValidation,
+    history: m.history,
   };
 }
 
@@ -113,7 +114,7 @@ function summarise(row: { id: string; headId: string; fromLayer: string; created
 export async function syncTunedModel(projectId: string, headId: string | null): Promise<void> {
   const key = useEngine.getState().extractor?.key;
   const row = headId ? await repo().tuned.forHead(headId) : undefined;
-  if (!row || row.extractorKey !== key) {
+  if (!row?.head || row.extractorKey !== key) {
     await embedBridge().call('setTuned', { model: null });
     useFineTune.setState({ active: null });
     return;
@@ -124,7 +125,7 @@ export async function syncTunedModel(projectId: string, headId: string | null): 
       extractorKey: row.extractorKey,
       fromLayer: row.fromLayer,
       weights: row.weights.map((w) => ({ name: w.name, shape: w.shape, data: w.data })),
-      head: row.head as never,
+      head: row.head,
     },
   });
   useFineTune.setState({ active: { ...summarise(row), projectId } });

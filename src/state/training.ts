@@ -5,7 +5,7 @@
 // current extractor go to the worker, and a head only ever sees one extractor key.
 import { useLiveQuery } from 'dexie-react-hooks';
 import { create } from 'zustand';
-import type { EpochReport, HeadSettings, TrainedHead } from '../train/head-types';
+import type { EpochReport, HeadSettings } from '../train/head-types';
 import { defaultHeadSettings } from '../train/head-types';
 import type { Metrics } from '../train/metrics';
 import { selectClasses } from '../dataset/labelled-set';
@@ -223,40 +223,33 @@ export async function loadLatestHead(projectId: string): Promise<boolean> {
   const engine = useEngine.getState();
   if (!engine.extractor) return false;
   const row = await repo().heads.latestFor(projectId, engine.extractor.key);
-  if (!row) {
+  // A head the store could not restore (an older format, a damaged row) is not loaded: the project
+  // shows as untrained, with the reason, and training again replaces it.
+  if (!row?.head) {
     useTraining.setState({
       loadedHead: null,
       outcome: null,
       phase: 'idle',
       history: [],
-      error: null,
+      error: row?.problem ? { code: 'invalid-input', message: row.problem } : null,
       projectId,
     });
     await embedBridge().call('setHead', { head: null, extractorKey: null });
     await syncTunedModel(projectId, null);
     return false;
   }
-  await embedBridge().call('setHead', {
-    head: row.head as TrainedHead,
-    extractorKey: row.extractorKey,
-  });
+  await embedBridge().call('setHead', { head: row.head, extractorKey: row.extractorKey });
   await syncTunedModel(projectId, row.id);
-  const metrics = row.metrics as {
-    validation?: Metrics | null;
-    trainMs?: number;
-    reviewed?: TrainingOutcome['reviewed'];
-    nTrain?: number;
-    nAugmented?: number;
-  } | null;
+  const { metrics } = row;
   useTraining.setState({
     loadedHead: { projectId, headId: row.id, classIds: row.labels, classNames: row.classNames },
     outcome: null,
     projectId,
     phase: 'idle',
-    history: (row.head as TrainedHead).history ?? [],
+    history: row.head.history,
     error: null,
   });
-  if (metrics?.validation) {
+  if (metrics.validation) {
     useTraining.setState({
       outcome: {
         headId: row.id,
@@ -264,11 +257,11 @@ export async function loadLatestHead(projectId: string): Promise<boolean> {
         classNames: row.classNames,
         validation: metrics.validation,
         // Heads saved before the validation rows were stored have none: their cells stay disabled.
-        reviewed: Array.isArray(metrics.reviewed) ? metrics.reviewed : [],
-        trainMs: metrics.trainMs ?? 0,
-        bestEpoch: (row.head as TrainedHead).bestEpoch,
-        nTrain: metrics.nTrain ?? 0,
-        nAugmented: metrics.nAugmented ?? 0,
+        reviewed: metrics.reviewed,
+        trainMs: metrics.trainMs,
+        bestEpoch: row.head.bestEpoch,
+        nTrain: metrics.nTrain,
+        nAugmented: metrics.nAugmented,
         extractorKey: row.extractorKey,
       },
     });

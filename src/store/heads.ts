@@ -6,10 +6,12 @@ import { Dexie } from 'dexie';
 import { GlimpseError } from '../shared/errors';
 import type { GlimpseDB } from './db';
 import { requireProject, ro, rw, stamp, touch } from './tx';
+import { restoreHeadRow, type HeadMetrics, type StoredHead } from './restore';
 import type { HeadRow } from './types';
+import type { TrainedHead } from '../shared/head-format';
 import { newId } from './validate';
 
-export type NewHead = Pick<HeadRow, 'extractorKey' | 'labels' | 'classNames' | 'head' | 'metrics'>;
+export type NewHead = Pick<HeadRow, 'extractorKey' | 'labels' | 'classNames'> & { head: TrainedHead; metrics: Partial<HeadMetrics> | null };
 
 function checkHead(head: NewHead): void {
   const ok =
@@ -37,7 +39,7 @@ export function headsRepo(db: GlimpseDB) {
   }
 
   return {
-    async save(projectId: string, head: NewHead): Promise<HeadRow> {
+    async save(projectId: string, head: NewHead): Promise<StoredHead> {
       checkHead(head);
       return rw(db, [db.projects, db.heads], async () => {
         await requireProject(db, projectId);
@@ -53,27 +55,30 @@ export function headsRepo(db: GlimpseDB) {
         };
         await db.heads.add(row);
         await touch(db, projectId);
-        return row;
+        return restoreHeadRow(row);
       });
     },
 
     /** The most recently trained head of the project, if any. */
-    latest(projectId: string): Promise<HeadRow | undefined> {
-      return ro(db, [db.heads], () => newestFirst(projectId).first());
+    async latest(projectId: string): Promise<StoredHead | undefined> {
+      const row = await ro(db, [db.heads], () => newestFirst(projectId).first());
+      return row && restoreHeadRow(row);
     },
 
     /** The most recently trained head of the project for one extractor (heads are kept per extractor). */
-    latestFor(projectId: string, extractorKey: string): Promise<HeadRow | undefined> {
-      return ro(db, [db.heads], () =>
+    async latestFor(projectId: string, extractorKey: string): Promise<StoredHead | undefined> {
+      const row = await ro(db, [db.heads], () =>
         newestFirst(projectId)
           .filter((h) => h.extractorKey === extractorKey)
           .first(),
       );
+      return row && restoreHeadRow(row);
     },
 
     /** All heads of the project, newest first. */
-    list(projectId: string): Promise<HeadRow[]> {
-      return ro(db, [db.heads], () => newestFirst(projectId).toArray());
+    async list(projectId: string): Promise<StoredHead[]> {
+      const rows = await ro(db, [db.heads], () => newestFirst(projectId).toArray());
+      return rows.map(restoreHeadRow);
     },
 
     async delete(headId: string): Promise<void> {

@@ -5,10 +5,12 @@
 import { GlimpseError } from '../shared/errors';
 import type { GlimpseDB } from './db';
 import { requireProject, ro, rw, stamp, touch } from './tx';
+import { restoreTunedRow, type StoredTuned, type TunedMetrics } from './restore';
 import type { TunedRow } from './types';
+import type { TrainedHead } from '../shared/head-format';
 import { newId } from './validate';
 
-export type NewTuned = Omit<TunedRow, 'id' | 'projectId' | 'createdAt'>;
+export type NewTuned = Omit<TunedRow, 'id' | 'projectId' | 'createdAt' | 'head' | 'metrics'> & { head: TrainedHead; metrics: TunedMetrics };
 
 function check(t: NewTuned): void {
   const ok =
@@ -30,16 +32,7 @@ function check(t: NewTuned): void {
   if (!ok) throw new GlimpseError('invalid-input', 'Cannot save this fine-tuned model: its weights or labels are malformed.');
 }
 
-/** A fine-tuned model as read back: its weights are always Float32Arrays. */
-export type StoredTuned = Omit<TunedRow, 'weights'> & { weights: { name: string; shape: number[]; data: Float32Array }[] };
-
-/** Weights as read back: always Float32Array (rows may hold ArrayBuffers). */
-function normalise(row: TunedRow): StoredTuned {
-  return {
-    ...row,
-    weights: row.weights.map((w) => ({ ...w, data: w.data instanceof Float32Array ? w.data : new Float32Array(w.data) })),
-  };
-}
+export type { StoredTuned };
 
 export function tunedRepo(db: GlimpseDB) {
   return {
@@ -62,15 +55,15 @@ export function tunedRepo(db: GlimpseDB) {
     /** The fine-tuned model made from this head, if any. */
     async forHead(headId: string): Promise<StoredTuned | undefined> {
       const row = await ro(db, [db.tuned], () => db.tuned.where('headId').equals(headId).first());
-      return row ? normalise(row) : undefined;
+      return row ? restoreTunedRow(row) : undefined;
     },
 
     /** Id, head and metrics of the project's fine-tuned model (no weights), if any. */
-    async summary(projectId: string): Promise<Omit<TunedRow, 'weights'> | undefined> {
+    async summary(projectId: string): Promise<Omit<StoredTuned, 'weights'> | undefined> {
       const rows = await ro(db, [db.tuned], () => db.tuned.where('projectId').equals(projectId).toArray());
       const row = rows.sort((a, b) => b.createdAt - a.createdAt)[0];
       if (!row) return undefined;
-      const { weights: _weights, ...rest } = row;
+      const { weights: _weights, ...rest } = restoreTunedRow({ ...row, weights: [] });
       return rest;
     },
 

@@ -97,9 +97,9 @@ export interface HeadRow {
   labels: string[];
   /** Class names at training time, in output order (the model must still label if renamed). */
   classNames: string[];
-  /** Serialized trained head; opaque to the store. */
+  /** Serialized trained head, as stored by any version: read through store/restore.ts (StoredHead). */
   head: unknown;
-  /** Training metrics; opaque to the store. */
+  /** Training metrics, as stored: read through store/restore.ts (HeadMetrics). */
   metrics: unknown;
 }
 

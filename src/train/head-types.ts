@@ -31,48 +31,12 @@
 //   but not centred (see head-util.ts standardisation).
 
 import { GlimpseError } from '../shared/errors';
+import { DEFAULT_HEAD_SETTINGS, type EpochReport, type HeadKind, type HeadSettings } from '../shared/head-format';
 
-export type HeadKind = 'softmax' | 'mlp';
+// The head's stored shape and its checks live in shared/ (store/ validates rows into them).
+export { checkSettings, DEFAULT_HEAD_SETTINGS } from '../shared/head-format';
+export type { DenseWeights, EpochReport, HeadKind, HeadSettings, TrainedHead } from '../shared/head-format';
 
-export interface HeadSettings {
-  kind: HeadKind;
-  /** Maximum epochs; with full batch an epoch is one optimiser step (one L-BFGS iteration). */
-  epochs: number;
-  /** Rows per optimiser step; 0 = full batch. */
-  batchSize: number;
-  /** Adam step size; the full-batch softmax head uses L-BFGS with a line search instead. */
-  learningRate: number;
-  /** mlp only. */
-  hiddenUnits: number;
-  /** mlp only: share of hidden units dropped at train time. */
-  dropout: number;
-  /** Weight decay on kernels: adds l2/2 * ||W||^2 to the mean loss. */
-  l2: number;
-  /** Used by callers to split off validation data. */
-  validationShare: number;
-  /** Epochs without a validation-loss improvement before stopping; 0 = off. */
-  earlyStoppingPatience: number;
-  /** Balanced class weights in the loss (each class contributes the same total weight). */
-  classWeighting: boolean;
-  seed: number;
-  /** Scale each embedding to unit L2 length first. Absent in settings saved before it existed: on. */
-  normalizeRows?: boolean;
-}
-
-export const DEFAULT_HEAD_SETTINGS: HeadSettings = Object.freeze({
-  kind: 'softmax',
-  epochs: 100,
-  batchSize: 0,
-  learningRate: 1e-3,
-  hiddenUnits: 128,
-  dropout: 0.25,
-  l2: 1e-2,
-  validationShare: 0.2,
-  earlyStoppingPatience: 0,
-  classWeighting: true,
-  seed: 1,
-  normalizeRows: true,
-}) as HeadSettings;
 
 /** Defaults for each kind: the mlp trains with Adam on mini-batches of 32 for up to 50 epochs. */
 export function defaultHeadSettings(kind: HeadKind = 'softmax'): HeadSettings {
@@ -106,39 +70,6 @@ export interface RowPart {
   scale: Float64Array | null;
 }
 
-export interface EpochReport {
-  epoch: number;
-  loss: number;
-  accuracy: number;
-  valLoss?: number;
-  valAccuracy?: number;
-}
-
-export interface DenseWeights {
-  /** Row-major [inDim, outDim]. */
-  kernel: Float32Array;
-  bias: Float32Array;
-  inDim: number;
-  outDim: number;
-}
-
-export interface TrainedHead {
-  kind: HeadKind;
-  inputDim: number;
-  numClasses: number;
-  /** 'l2': each embedding is scaled to unit length before anything else. Absent: used as is. */
-  inputNorm?: 'l2';
-  /** Feature scaling computed on the train set: x' = (x - mean) * invStd (mean = 0 for the mlp). */
-  mean: Float32Array;
-  invStd: Float32Array;
-  /** 1 layer (softmax) or 2 (mlp: ReLU hidden, then softmax). */
-  layers: DenseWeights[];
-  settings: HeadSettings;
-  history: EpochReport[];
-  /** 1-based epoch whose weights were kept. */
-  bestEpoch: number;
-}
-
 export interface TrainHeadOptions {
   validation?: HeadData;
   onEpoch?: (r: EpochReport) => void;
@@ -149,30 +80,6 @@ export interface TrainHeadOptions {
 
 function invalid(message: string): GlimpseError {
   return new GlimpseError('invalid-input', message);
-}
-
-export function checkSettings(s: HeadSettings): void {
-  if (s.kind !== 'softmax' && s.kind !== 'mlp')
-    throw invalid(`Unknown head kind: ${String(s.kind)}.`);
-  if (!Number.isInteger(s.epochs) || s.epochs < 1)
-    throw invalid(`Epochs must be a positive whole number, got ${s.epochs}.`);
-  if (!Number.isInteger(s.batchSize) || s.batchSize < 0)
-    throw invalid(
-      `Batch size must be 0 (full batch) or a positive whole number, got ${s.batchSize}.`,
-    );
-  if (!(s.learningRate > 0) || !Number.isFinite(s.learningRate))
-    throw invalid(`Learning rate must be positive, got ${s.learningRate}.`);
-  if (s.kind === 'mlp' && (!Number.isInteger(s.hiddenUnits) || s.hiddenUnits < 1))
-    throw invalid(`Hidden units must be a positive whole number, got ${s.hiddenUnits}.`);
-  if (!(s.dropout >= 0 && s.dropout < 1))
-    throw invalid(`Dropout must be in [0, 1), got ${s.dropout}.`);
-  if (!(s.l2 >= 0) || !Number.isFinite(s.l2))
-    throw invalid(`L2 must be zero or positive, got ${s.l2}.`);
-  if (!Number.isInteger(s.earlyStoppingPatience) || s.earlyStoppingPatience < 0)
-    throw invalid(
-      `Early-stopping patience must be a whole number >= 0, got ${s.earlyStoppingPatience}.`,
-    );
-  if (!Number.isFinite(s.seed)) throw invalid(`Seed must be a number, got ${s.seed}.`);
 }
 
 /** A packed data set as a RowSet of one part, its rows multiplied by `scale` when given. */

@@ -3,16 +3,9 @@
 // arithmetic on plain arrays, so it runs anywhere and tests without TF.js.
 
 import { GlimpseError } from '../shared/errors';
+import type { Metrics } from '../shared/head-format';
 
-export interface Metrics {
-  /** Share of samples predicted correctly; 0 when there are no samples (see `n`). */
-  accuracy: number;
-  /** Recall per class; null for a class with no true samples (nothing to be right about). */
-  perClass: (number | null)[];
-  /** confusion[true][predicted] = count. */
-  confusion: number[][];
-  n: number;
-}
+export type { Metrics } from '../shared/head-format';
 
 /** Counts of (true, predicted) pairs: rows are true classes, columns predicted classes. */
 export function confusionMatrix(

@@ -6,7 +6,7 @@
 // the visit, the workers' included, is recorded: none may leave the app's origin.
 import path from 'node:path';
 import { expect, test, type BrowserContext, type Page } from '@playwright/test';
-import { datasetFiles, dropFiles, fileForDrop, waitForEngine } from './helpers';
+import { classCard, datasetFiles, dropFiles, fileForDrop, waitForEngine } from './helpers';
 
 const CLASSES = ['daisy', 'sunflowers', 'tulips'];
 // Held-out photos (sorted index in their class folder; the first 8 train). The head is
@@ -25,12 +25,8 @@ function recordForeignRequests(context: BrowserContext, baseURL: string): string
   return foreign;
 }
 
-function card(page: Page, name: string) {
-  return page.getByTestId('class-card').filter({ has: page.getByTestId('class-name').getByText(name, { exact: true }) });
-}
-
 async function expectPredicted(page: Page, cls: string, file: string): Promise<void> {
-  const id = await card(page, cls).getAttribute('data-class-id');
+  const id = await classCard(page, cls).getAttribute('data-class-id');
   await dropFiles(page, '[data-testid="predict-drop"]', [fileForDrop(file)]);
   await expect(page.getByTestId('prediction-top')).toHaveAttribute('data-class-id', id!, { timeout: 60_000 });
 }
@@ -58,7 +54,7 @@ test('fresh profile: bundled Inception-v3, no notice, nothing sent elsewhere; te
 
   const files = CLASSES.flatMap((c) => datasetFiles('flower_photos', c, 8).map((f) => fileForDrop(f, `flowers/${c}/${path.basename(f)}`)));
   await dropFiles(page, '[data-testid="folder-drop"]', files);
-  for (const c of CLASSES) await expect(card(page, c).getByTestId('class-count')).toHaveText('8', { timeout: 300_000 });
+  for (const c of CLASSES) await expect(classCard(page, c).getByTestId('class-count')).toHaveText('8', { timeout: 300_000 });
 
   await page.getByTestId('train-button').click();
   await expect(page.getByTestId('train-panel')).toHaveAttribute('data-phase', 'done', { timeout: 120_000 });

@@ -3,7 +3,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
-import { blockModelHosts, datasetFiles, dropFiles, fileForDrop, waitForEngine } from './helpers';
+import { blockModelHosts, classCard, datasetFiles, dropFiles, fileForDrop, waitForEngine } from './helpers';
 import { fakeCameraLaunch } from './chromium';
 import { writeY4m } from './fake-webcam';
 
@@ -11,17 +11,13 @@ const video = path.join(os.tmpdir(), `glimpse-one-daisy-${process.pid}.y4m`);
 writeY4m(video, datasetFiles('flower_photos', 'daisy', 1, 45), 10, 10);
 test.use({ launchOptions: fakeCameraLaunch(video) });
 
-function card(page: Page, name: string) {
-  return page.getByTestId('class-card').filter({ has: page.getByTestId('class-name').getByText(name, { exact: true }) });
-}
-
 async function setUp(page: Page, classes: string[], perClass: number): Promise<void> {
   await blockModelHosts(page);
   await page.goto('./?extractor=resnet50-imagenet');
   await waitForEngine(page);
   const files = classes.flatMap((c) => datasetFiles('flower_photos', c, perClass).map((f) => fileForDrop(f, `flowers/${c}/${path.basename(f)}`)));
   await dropFiles(page, '[data-testid="folder-drop"]', files);
-  for (const c of classes) await expect(card(page, c).getByTestId('class-count')).toHaveText(String(perClass), { timeout: 300_000 });
+  for (const c of classes) await expect(classCard(page, c).getByTestId('class-count')).toHaveText(String(perClass), { timeout: 300_000 });
   await page.getByTestId('train-button').click();
   await expect(page.getByTestId('train-panel')).toHaveAttribute('data-phase', 'done', { timeout: 120_000 });
 }
@@ -33,7 +29,7 @@ test('teach while previewing: a digit adds the live frame to class N, the head r
   await setUp(page, ['daisy', 'sunflowers'], 4);
   const names = await page.getByTestId('class-name').allTextContents();
   const n = names.indexOf('sunflowers') + 1;
-  const sunflowers = (await card(page, 'sunflowers').getAttribute('data-class-id'))!;
+  const sunflowers = (await classCard(page, 'sunflowers').getAttribute('data-class-id'))!;
   const head0 = await page.getByTestId('predict-panel').getAttribute('data-head-id');
   expect(head0).toBeTruthy();
 
@@ -42,8 +38,8 @@ test('teach while previewing: a digit adds the live frame to class N, the head r
   const before = await scoreOf(page, sunflowers);
 
   await page.locator('body').press(String(n));
-  await expect(card(page, 'sunflowers').getByTestId('class-count')).toHaveText('5', { timeout: 60_000 });
-  await expect(card(page, 'daisy').getByTestId('class-count')).toHaveText('4');
+  await expect(classCard(page, 'sunflowers').getByTestId('class-count')).toHaveText('5', { timeout: 60_000 });
+  await expect(classCard(page, 'daisy').getByTestId('class-count')).toHaveText('4');
   await expect(page.getByTestId('teach-live-status')).toHaveAttribute('data-status', 'done', { timeout: 120_000 });
   await expect(page.getByTestId('predict-panel')).not.toHaveAttribute('data-head-id', head0!);
   // The frame now labelled "sunflowers" is the frame on screen: the new head scores it higher.
@@ -95,7 +91,7 @@ test('results come back after a reload (cells clickable); review works from the 
   const target = ids.findIndex((id) => id !== labelled);
   await page.keyboard.press(String(target + 1));
   await expect(page.locator(`[data-testid="review-item"][data-sample-id="${sampleId}"]`)).toHaveCount(0);
-  await expect(card(page, names[target]!).getByTestId('class-count')).toHaveText('7');
+  await expect(classCard(page, names[target]!).getByTestId('class-count')).toHaveText('7');
   await expect(items.nth(0)).toBeFocused();
 
   // Delete removes the focused sample; Undo in the toast brings it back.

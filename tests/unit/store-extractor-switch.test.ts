@@ -5,6 +5,7 @@ import 'fake-indexeddb/auto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { GlimpseDB } from '../../src/store/db';
 import { createRepo, type Repo as StoreRepo } from '../../src/store/repo';
+import { tinyHead } from './head-fixture';
 
 type Repo = StoreRepo & { db: GlimpseDB };
 
@@ -74,7 +75,7 @@ describe('switching extractor away and back', () => {
   it('keeps the newest head per extractor', async () => {
     const repo = freshRepo();
     const { project, cls } = await twoSamples(repo);
-    const head = (key: string) => ({ extractorKey: key, labels: [cls.id], classNames: ['daisy'], head: { tag: key }, metrics: null });
+    const head = (key: string) => ({ extractorKey: key, labels: [cls.id, cls.id], classNames: ['daisy', 'daisy'], head: tinyHead(2), metrics: null });
     const a = await repo.heads.save(project.id, head('A'));
     const b = await repo.heads.save(project.id, head('B'));
     expect((await repo.heads.latest(project.id))?.id).toBe(b.id);

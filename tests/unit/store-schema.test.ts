@@ -3,8 +3,7 @@
 // store layout, then opened with the current code, which must upgrade it and read it back.
 import 'fake-indexeddb/auto';
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readdirSync } from 'node:fs';
 import { Dexie } from 'dexie';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
@@ -20,45 +19,8 @@ import {
 import { RELOAD_MESSAGE } from '../../src/store/errors';
 import { createRepo } from '../../src/store/repo';
 import type { ClassRow, EmbeddingRow, ProjectRow, SampleRow } from '../../src/store/types';
+import { FIXTURES, readFixture, writeFixture } from './db-fixture';
 
-const FIXTURES = join(import.meta.dirname, '../fixtures/db');
-
-interface Fixture {
-  format: 'glimpse-db-fixture';
-  schemaVersion: number;
-  stores: Record<string, string>;
-  tables: Record<string, unknown[]>;
-}
-
-type Rows = Record<string, Record<string, unknown>[]>;
-
-/** Turns the JSON markers back into what the app stored: Blobs and Float32Arrays. */
-function decode(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(decode);
-  if (value === null || typeof value !== 'object') return value;
-  const obj = value as Record<string, unknown>;
-  if (typeof obj.$blob === 'string') {
-    return new Blob([Buffer.from(obj.$blob, 'base64')], { type: String(obj.type ?? '') });
-  }
-  if (Array.isArray(obj.$f32)) return Float32Array.from(obj.$f32 as number[]);
-  return Object.fromEntries(Object.entries(obj).map(([k, v]) => [k, decode(v)]));
-}
-
-function readFixture(file: string): { fx: Fixture; rows: Rows } {
-  const fx = JSON.parse(readFileSync(join(FIXTURES, file), 'utf8')) as Fixture;
-  expect(fx.format).toBe('glimpse-db-fixture');
-  return { fx, rows: decode(fx.tables) as Rows };
-}
-
-/** Writes the fixture with its own schema version and layout, then closes the connection. */
-async function writeFixture(name: string, fx: Fixture, rows: Rows): Promise<void> {
-  const old = new Dexie(name);
-  old.version(fx.schemaVersion).stores(fx.stores);
-  await old.transaction('rw', Object.keys(rows), async () => {
-    for (const [table, list] of Object.entries(rows)) await old.table(table).bulkAdd(list);
-  });
-  old.close();
-}
 
 /** Blobs become their bytes so rows compare with toEqual. */
 async function plain(rows: unknown[]): Promise<unknown[]> {

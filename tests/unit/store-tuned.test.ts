@@ -4,36 +4,17 @@
 import 'fake-indexeddb/auto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Dexie } from 'dexie';
 import { afterEach, describe, expect, it } from 'vitest';
 import { GlimpseDB, SCHEMA_V5, SCHEMA_VERSION } from '../../src/store/db';
 import { createRepo } from '../../src/store/repo';
+import { restoreTunedMetrics } from '../../src/store/restore';
+import { tinyHead } from './head-fixture';
+import { FIXTURES, openFixture, type Rows } from './db-fixture';
 
-const FIXTURES = join(import.meta.dirname, '../fixtures/db');
-
-function decode(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(decode);
-  if (value === null || typeof value !== 'object') return value;
-  const obj = value as Record<string, unknown>;
-  if (typeof obj.$blob === 'string') return new Blob([Buffer.from(obj.$blob, 'base64')], { type: String(obj.type ?? '') });
-  if (Array.isArray(obj.$f32)) return Float32Array.from(obj.$f32 as number[]);
-  return Object.fromEntries(Object.entries(obj).map(([k, v]) => [k, decode(v)]));
-}
-
-async function open(file: string): Promise<{ db: GlimpseDB; rows: Record<string, Record<string, unknown>[]> }> {
-  const fx = JSON.parse(readFileSync(join(FIXTURES, file), 'utf8')) as { schemaVersion: number; stores: Record<string, string>; tables: unknown };
-  const rows = decode(fx.tables) as Record<string, Record<string, unknown>[]>;
-  const name = `tuned-${file}-${crypto.randomUUID()}`;
-  const old = new Dexie(name);
-  old.version(fx.schemaVersion).stores(fx.stores);
-  await old.transaction('rw', Object.keys(rows), async () => {
-    for (const [table, list] of Object.entries(rows)) await old.table(table).bulkAdd(list);
-  });
-  old.close();
-  const db = new GlimpseDB(name);
-  dbs.push(db);
-  await db.open();
-  return { db, rows };
+async function open(file: string): Promise<{ db: GlimpseDB; rows: Rows }> {
+  const opened = await openFixture(file, 'tuned');
+  dbs.push(opened.db);
+  return opened;
 }
 
 const dbs: GlimpseDB[] = [];
@@ -79,13 +60,13 @@ describe('schema v5: fine-tuned models', () => {
       labels: ['a', 'b'],
       classNames: ['A', 'B'],
       weights: [{ name: 'x/kernel', shape: [2], data: Float32Array.from([1, 2]) }],
-      head: {},
-      metrics: {},
+      head: tinyHead(2),
+      metrics: restoreTunedMetrics({}),
     });
     expect(await db.tuned.where('projectId').equals(projectId).count()).toBe(1);
     expect((await repo.tuned.forHead(headId))?.id).toBe(saved.id);
     await expect(
-      repo.tuned.save(projectId, { headId, extractorKey: 'k', fromLayer: 'x', labels: ['a'], classNames: ['A'], weights: [{ name: 'w', shape: [3], data: Float32Array.from([1]) }], head: {}, metrics: {} }),
+      repo.tuned.save(projectId, { headId, extractorKey: 'k', fromLayer: 'x', labels: ['a'], classNames: ['A'], weights: [{ name: 'w', shape: [3], data: Float32Array.from([1]) }], head: tinyHead(1), metrics: restoreTunedMetrics({}) }),
     ).rejects.toThrow(/malformed/);
     await repo.projects.delete(projectId);
     expect(await db.tuned.count()).toBe(0);

@@ -15,6 +15,7 @@ import { createRepo, type NewSample, type Repo as StoreRepo } from '../../src/st
 /** The repositories with the test's own database handle (the app's Repo has none). */
 type Repo = StoreRepo & { db: GlimpseDB };
 import { GlimpseError } from '../../src/shared/errors';
+import { tinyHead } from './head-fixture';
 
 const opened: GlimpseDB[] = [];
 
@@ -394,8 +395,8 @@ describe('projects', () => {
         extractorKey: 'k1',
         labels: [p.cats.id, p.dogs.id],
         classNames: ['Cats', 'Dogs'],
-        head: { w: [1, 2] },
-        metrics: { accuracy: 1 },
+        head: tinyHead(2),
+        metrics: { trainMs: 1 },
       });
     }
     await repo.db.quarantine.add({
@@ -438,9 +439,9 @@ describe('projects', () => {
     ]);
     await repo.heads.save(project.id, {
       extractorKey: 'k1',
-      labels: [],
-      classNames: [],
-      head: null,
+      labels: [cats.id, dogs.id],
+      classNames: ['Cats', 'Dogs'],
+      head: tinyHead(2),
       metrics: null,
     });
     const copy = await repo.projects.duplicate(project.id);
@@ -464,18 +465,19 @@ describe('projects', () => {
 
   it('heads: latest is the newest; settings round-trip', async () => {
     const repo = freshRepo();
-    const { project, cats } = await setup(repo);
+    const { project, cats, dogs } = await setup(repo);
     const h = (n: number) => ({
       extractorKey: 'k1',
-      labels: [cats.id],
-      classNames: ['Cats'],
-      head: { n },
+      labels: [cats.id, dogs.id],
+      classNames: ['Cats', 'Dogs'],
+      head: tinyHead(2, 2, n),
       metrics: {},
     });
     await repo.heads.save(project.id, h(1));
     const second = await repo.heads.save(project.id, h(2));
     expect(await repo.heads.latest(project.id)).toEqual(second);
-    expect((await repo.heads.list(project.id)).map((r) => r.head)).toEqual([{ n: 2 }, { n: 1 }]);
+    expect((await repo.heads.list(project.id)).map((r) => r.head)).toEqual([tinyHead(2, 2, 2), tinyHead(2, 2, 1)]);
+    expect(second.head?.layers[0]!.bias).toBeInstanceOf(Float32Array);
     await expectCode(repo.heads.save(project.id, { ...h(3), classNames: [] }), 'invalid-input');
     expect(await repo.settings.get('theme', 'light')).toBe('light');
     await repo.settings.set('theme', { mode: 'dark' });
