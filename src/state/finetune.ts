@@ -209,7 +209,7 @@ export async function fineTuneProject(projectId: string): Promise<void> {
       trainMs: res.trainMs,
       learningRate: FINE_TUNE_LEARNING_RATE,
     };
-    await r.tuned.save(projectId, {
+    const saved = await r.tuned.save(projectId, {
       headId: loaded.headId,
       extractorKey: key,
       fromLayer: res.model.fromLayer,
@@ -219,7 +219,9 @@ export async function fineTuneProject(projectId: string): Promise<void> {
       head: res.model.head,
       metrics,
     });
-    await syncTunedModel(projectId, loaded.headId);
+    // The worker keeps the model it just made (no weights sent back); prediction uses it now.
+    await bridge.call('setTuned', { keep: res.model.id, id: saved.id });
+    useFineTune.setState({ active: { ...summarise({ ...saved, metrics }), projectId } });
     useFineTune.setState({ phase: 'done' });
   } catch (err) {
     const e = serializeError(err);

@@ -29,6 +29,8 @@ interface Session {
   val: ActivationSet;
 }
 let session: Session | null = null;
+/** The model the last ftRun made: kept (setTuned `keep`) once the app has saved it. */
+let lastRun: TunedModel | null = null;
 
 /** The loaded extractor, which must still be the one the session started with. */
 function sessionExtractor(s: Session): Extractor {
@@ -41,6 +43,7 @@ async function start(ex: Extractor, req: FineTuneStartRequest): Promise<FineTune
   const st = modelSplit(ex);
   if (req.extractorKey !== ex.key) throw new GlimpseError('invalid-input', 'The model changed since these embeddings were made; train again.');
   session = null;
+  lastRun = null;
   // The head fine-tuning starts from: softmax, fitted on the training rows only (no refit), so
   // early stopping on the validation rows is honest (as npm run eval --finetune does).
   const fit = await fitHead({ ids: req.ids, labels: req.labels, x: req.x, dim: req.dim }, req.numClasses, { ...req.settings, kind: 'softmax' }, { refit: false });
@@ -144,6 +147,7 @@ async function runSession(req: Req<'ftRun'>, signal: AbortSignal, onEpoch: (e: F
       weights,
       head: tunedHead(res, s.head),
     };
+    lastRun = model;
     return { model, history: res.history, bestEpoch: res.bestEpoch, initial: res.initial, nTrain: s.train.n, nValidation: s.val.n, trainMs: performance.now() - t0 };
   } finally {
     // The shipped weights go back whatever happened (cancel, error).
@@ -155,15 +159,19 @@ export const fineTuneHandlers: Pick<WorkMap<Requests>, FineTuneKinds> = {
   ftStart: async (req) => ({ data: await start(readyExtractor(), req) }),
   ftAdd: async (req, { signal, gpu }) => ({ data: await add(req, signal, gpu) }),
   ftRun: async (req, { signal, progress }) => {
-    const data = await runSession(req, signal, (e) => progress(e));
-    return { data, transfer: data.model.weights.map((w) => w.data.buffer) };
+    // Copied to the app (which stores them), not transferred: the worker keeps the model it made.
+    return { data: await runSession(req, signal, (e) => progress(e)) };
   },
   ftEnd: async () => {
     session = null;
     return { data: { ok: true } };
   },
-  setTuned: async ({ model }) => {
-    setTunedModel(model);
+  setTuned: async (req) => {
+    if ('keep' in req) {
+      if (lastRun?.id !== req.keep) throw new GlimpseError('internal', 'That fine-tuning run is no longer held by the worker.');
+      setTunedModel({ ...lastRun, id: req.id });
+      lastRun = null;
+    } else setTunedModel(req.model);
     return { data: { ok: true } };
   },
 };

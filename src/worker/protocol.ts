@@ -162,7 +162,12 @@ export interface Requests {
   /** Frees the session's activations (after a run, a cancel or an error). */
   ftEnd: { req: Record<string, never>; res: { ok: true }; progress: never };
   /** The fine-tuned model prediction uses (null: the extractor as shipped). */
-  setTuned: { req: { model: TunedModel | null }; res: { ok: true }; progress: never };
+  /**
+   * The fine-tuned model prediction uses: one sent whole (a project's, read from the store), none,
+   * or `keep`: the model the worker's last ftRun made, under the id it was saved with. The worker
+   * already holds that one, so saving a run never sends its weights back.
+   */
+  setTuned: { req: { model: TunedModel | null } | { keep: string; id: string }; res: { ok: true }; progress: never };
   /** numTensors includes the helper lanes' tensors; lanes = workers embedding now (1 + ready helpers). */
   /** Loads the ImageNet labeller for "What is this?" ahead of the first question (view opened). */
   prepareLabeller: { req: Record<string, never>; res: { ok: true }; progress: never };
