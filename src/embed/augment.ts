@@ -11,7 +11,7 @@
 // - bright: the centre square with brightness x1.2 (clipped to 255).
 // No randomness: the same image always gives the same variants.
 import * as tf from '@tensorflow/tfjs';
-import { centreCropBox, mapValues, type PixelImage } from './preprocess';
+import { centreCropBox, mapValues, rgbTensor, type PixelImage } from './preprocess';
 import type { Preprocessing } from './specs';
 
 import { AUGMENT_VARIANTS, type AugmentVariant } from './augment-recipe';
@@ -45,14 +45,8 @@ export function variantBoxes(
 /** The variants of one image as model input, [AUGMENT_VARIANTS.length, size, size, 3]. */
 export function augmentToBatch(image: PixelImage, size: number, mode: Preprocessing): tf.Tensor4D {
   return tf.tidy(() => {
-    const { width, height, channels } = image;
-    const data =
-      image.data instanceof Uint8Array
-        ? image.data
-        : new Uint8Array(image.data.buffer, image.data.byteOffset, image.data.byteLength);
-    let px: tf.Tensor3D = tf.tensor3d(data, [height, width, channels], 'int32');
-    if (channels === 4) px = tf.slice(px, [0, 0, 0], [height, width, 3]);
-    const rgb = tf.cast(px, 'float32') as tf.Tensor3D;
+    const { width, height } = image;
+    const rgb = tf.cast(rgbTensor(image), 'float32') as tf.Tensor3D;
     const boxes = variantBoxes(width, height);
     const out = AUGMENT_VARIANTS.map((v) => {
       const [t, l, s] = boxes[v];

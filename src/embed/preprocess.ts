@@ -35,6 +35,17 @@ export function mapValues(rgb: tf.Tensor, mode: Preprocessing): tf.Tensor {
   });
 }
 
+/** The image's RGB values as an int32 [height, width, 3] tensor (alpha dropped). Call inside tidy. */
+export function rgbTensor(image: PixelImage): tf.Tensor3D {
+  const { width, height, channels } = image;
+  const data =
+    image.data instanceof Uint8Array
+      ? image.data
+      : new Uint8Array(image.data.buffer, image.data.byteOffset, image.data.byteLength);
+  const px: tf.Tensor3D = tf.tensor3d(data, [height, width, channels], 'int32');
+  return channels === 4 ? tf.slice(px, [0, 0, 0], [height, width, 3]) : px;
+}
+
 /** One image -> float32 [size, size, 3] in the model's input range. */
 export function imageToInput(image: PixelImage, size: number, mode: Preprocessing): tf.Tensor3D {
   return tf.tidy(() => mapValues(imageToPixels(image, size), mode) as tf.Tensor3D);
@@ -46,14 +57,8 @@ export function imageToInput(image: PixelImage, size: number, mode: Preprocessin
  */
 export function imageToPixels(image: PixelImage, size: number): tf.Tensor3D {
   return tf.tidy(() => {
-    const { width, height, channels } = image;
-    const data =
-      image.data instanceof Uint8Array
-        ? image.data
-        : new Uint8Array(image.data.buffer, image.data.byteOffset, image.data.byteLength);
-    let px: tf.Tensor3D = tf.tensor3d(data, [height, width, channels], 'int32');
-    if (channels === 4) px = tf.slice(px, [0, 0, 0], [height, width, 3]);
-    const [top, left, side] = centreCropBox(width, height);
+    const px = rgbTensor(image);
+    const [top, left, side] = centreCropBox(image.width, image.height);
     const square = tf.slice(px, [top, left, 0], [side, side, 3]);
     return side === size
       ? (tf.cast(square, 'float32') as tf.Tensor3D)
