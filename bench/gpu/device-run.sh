@@ -15,7 +15,7 @@ step() { echo; echo "=== $* ($(date +%T))"; }
 
 step "Vulkan/EGL loaders"
 if [ -z "${SKIP_GL:-}" ]; then
-  for f in .gl/*.deb; do dpkg -x "$f" /; done
+  for f in "${GLDIR:-.gl}"/*.deb; do dpkg -x "$f" /; done
   ldconfig
 fi
 ldconfig -p | grep -E 'libvulkan|libEGL\.so' || echo "no libvulkan/libEGL after unpacking .gl"

@@ -16,45 +16,52 @@ CHROMIUM_TAR=${CHROMIUM_TAR:-/tmp/chromium.tar.xz}
 EXTRA_DIR=${EXTRA_DIR:-/tmp/extra}
 IMAGES_DIR=${IMAGES_DIR:-/tmp/brw/bench-images}
 REFS_DIR=${REFS_DIR:-/tmp/gpuw/glimpse-gpu}
-D=.device-carry
+# The device tool sends the session's checkout (DEST's parent), which may not be this worktree.
+D=${DEST:-.device-carry}
+TREE=${TREE:-.}
 LIMIT=$((64 * 1024 * 1024 - 1024 * 1024)) # bytes per call, with a little room
-rm -rf $D/c1 $D/c2 $D/c3 $D/c4 $D/stage
-mkdir -p $D/c1 $D/c2 $D/c3 $D/c4 $D/stage/glimpse-gpu/models
-tree=$(git ls-files -z | xargs -0 stat -c %s | awk '{s+=$1} END {print s}')
-gl=$(du -sb .gl | cut -f1)
-echo "working tree $tree bytes, .gl $gl bytes"
+mkdir -p $D
+D=$(cd $D && pwd)
+rm -rf $D/gpu-c1 $D/gpu-c2 $D/gpu-c3 $D/gpu-c4 $D/stage
+mkdir -p $D/gpu-c1 $D/gpu-c2 $D/gpu-c3 $D/gpu-c4/gl $D/stage/glimpse-gpu/models
+# What travels with every call: the tracked and the untracked-not-ignored files of that checkout.
+tree=$(cd "$TREE" && (git ls-files -z; git ls-files -z --others --exclude-standard) | xargs -0 stat -c %s 2>/dev/null | awk '{s+=$1} END {print s}')
+echo "working tree $tree bytes"
+cp .gl/*.deb $D/gpu-c4/gl/
+tar -cf $D/gpu-c4/scripts.tar bench/gpu/device-all.sh bench/gpu/device-run.sh bench/gpu/browser-run.mjs \
+  bench/gpu/results.py bench/gpu/report.py bench/gpu/torch_ref.py
 
 # c4: the small things and the run itself.
 S=$D/stage/glimpse-gpu
 cp .cache/bench-gpu/glimpse-gpu-bench.mjs "$S/"
 cp "$REFS_DIR"/reference-*.json "$S/"
-tar -cJf $D/c4/bundle.tar.xz -C $D/stage glimpse-gpu
+tar -cJf $D/gpu-c4/bundle.tar.xz -C $D/stage glimpse-gpu
 rm -rf "$S" && mkdir -p "$S/models/inception-v3-nsfwjs"
 cp public/models/inception-v3-nsfwjs/model.json public/models/inception-v3-nsfwjs/*.bin "$S/models/inception-v3-nsfwjs/"
-tar -cf $D/c3/nsfwjs.tar -C $D/stage glimpse-gpu
-tar -cJf $D/c4/extra.tar.xz -C "$EXTRA_DIR" chromium
-tar -cJf $D/c4/dist.tar.xz --exclude='dist/models' --exclude='*.map' dist
-tar -cJf $D/c4/pw.tar.xz -C node_modules playwright-core
-tar -cf $D/c4/images.tar -C "$(dirname "$IMAGES_DIR")" "$(basename "$IMAGES_DIR")"
-cp "$NODE_TAR" $D/c1/glimpse-node.tar.xz
+tar -cf $D/gpu-c4/nsfwjs.tar -C $D/stage glimpse-gpu
+tar -cJf $D/gpu-c4/extra.tar.xz -C "$EXTRA_DIR" chromium
+tar -cJf $D/gpu-c4/dist.tar.xz --exclude='dist/models' --exclude='*.map' dist
+tar -cJf $D/gpu-c4/pw.tar.xz -C node_modules playwright-core
+# One font and a fontconfig file naming /tmp/brw/fonts, where device-all.sh unpacks it.
+mkdir -p $D/stage/fonts/fonts
+cp "${FONT:-/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf}" $D/stage/fonts/fonts/
+printf '<?xml version="1.0"?>\n<!DOCTYPE fontconfig SYSTEM "fonts.dtd">\n<fontconfig>\n  <dir>/tmp/brw/fonts</dir>\n  <cachedir>/tmp/brw/fontcache</cachedir>\n</fontconfig>\n' >$D/stage/fonts/fonts/fonts.conf
+tar -cf $D/gpu-c4/fonts.tar -C $D/stage/fonts fonts
+tar -cf $D/gpu-c4/images.tar -C "$(dirname "$IMAGES_DIR")" "$(basename "$IMAGES_DIR")"
+cp "$NODE_TAR" $D/gpu-c1/glimpse-node.tar.xz
 rm -rf $D/stage
 
-# Chromium in parts: what is left in c1 after Node, then c2, then c3 beside the nsfwjs model.
+# Chromium in parts: what is left in c1 after Node, then c2, then c3.
 size() { find "$@" -type f -printf '%s\n' | awk '{s+=$1} END {print s+0}'; }
-room1=$((LIMIT - tree - $(size $D/c1)))
+room1=$((LIMIT - tree - $(size $D/gpu-c1)))
 room2=$((LIMIT - tree))
-split -b $room1 -d -a 1 "$CHROMIUM_TAR" $D/stage-chr.
-mv $D/stage-chr.0 $D/c1/chrpart.0
-cat $D/stage-chr.* | split -b $room2 -d -a 1 - $D/stage-chr2.
-rm -f $D/stage-chr.[1-9]
-mv $D/stage-chr2.0 $D/c2/chrpart.1
-mv $D/stage-chr2.1 $D/c3/chrpart.2
-[ -e $D/stage-chr2.2 ] && { echo "chromium needs a fifth call"; exit 1; }
-for c in c1 c2 c3 c4; do
-  extra=0
-  [ $c = c4 ] && extra=$gl
-  n=$((tree + $(size $D/$c) + extra))
+cut() { dd if="$CHROMIUM_TAR" of="$1" bs=1M iflag=skip_bytes,count_bytes skip="$2" ${3:+count=$3} status=none; }
+cut $D/gpu-c1/chrpart.0 0 $room1
+cut $D/gpu-c2/chrpart.1 $room1 $room2
+cut $D/gpu-c3/chrpart.2 $((room1 + room2))
+for c in gpu-c1 gpu-c2 gpu-c3 gpu-c4; do
+  n=$((tree + $(size $D/$c)))
   echo "$c: $(ls $D/$c | tr '\n' ' ') -> $n bytes with the tree (limit $LIMIT)"
   [ $n -le $LIMIT ] || { echo "$c is too large"; exit 1; }
 done
-cat $D/c1/chrpart.0 $D/c2/chrpart.1 $D/c3/chrpart.2 | cmp - "$CHROMIUM_TAR" && echo "chromium parts reassemble"
+cat $D/gpu-c1/chrpart.0 $D/gpu-c2/chrpart.1 $D/gpu-c3/chrpart.2 | cmp - "$CHROMIUM_TAR" && echo "chromium parts reassemble"

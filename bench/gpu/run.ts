@@ -23,6 +23,8 @@ import { findExtractor } from '../../src/embed/specs';
 import type { ByteFetcher } from '../../src/embed/loader';
 import type { PixelImage } from '../../src/embed/preprocess';
 import { LEVERS, applyLever, precompile } from './levers';
+import { foldBatchNorms } from './fold-bn';
+import { imagesToBatch } from '../../src/embed/preprocess';
 import { checkPreprocess, profilePreprocess } from './check-preprocess';
 import { getUploadMode, setUploadMode, type UploadMode } from '../../src/embed/preprocess-webgpu';
 
@@ -496,7 +498,65 @@ async function runLevers(ex: Extractor, a: Args, refFile?: string): Promise<Leve
     out.push(r);
   }
   applyLever(LEVERS[0]!);
+  const folded = await foldLever(ex, a, ref);
+  if (folded) out.push(folded);
   return out;
+}
+
+/**
+ * Batch norms folded into the convolutions at load (fold-bn.ts), for layers models that have
+ * them (the full Inception-v3); the default extractor's weights were folded by its converter.
+ */
+async function foldLever(
+  ex: Extractor,
+  a: Args,
+  ref?: Reference,
+): Promise<LeverResult | undefined> {
+  const base = ex.layersModel;
+  if (!base || !base.layers.some((l) => l.getClassName() === 'BatchNormalization'))
+    return undefined;
+  const t0 = performance.now();
+  const f = await foldBatchNorms(base, [ex.spec.embeddingOutput]);
+  const foldMs = performance.now() - t0;
+  const out = f.model.getLayer(ex.spec.embeddingOutput).output as tf.SymbolicTensor;
+  const emb = tf.model({ inputs: f.model.inputs, outputs: out });
+  const s = ex.spec.inputSize;
+  const r: LeverResult = {
+    name: 'bn-folded',
+    what: `batch norms folded into the convolutions at load (${f.batchNorms} folded, ${f.activations} ReLUs fused with them; ${fmt(foldMs, 0)} ms)`,
+    flags: {},
+    forward: [],
+  };
+  if (ref) {
+    const img = syntheticImage(REF_IMAGE.width, REF_IMAGE.height, REF_IMAGE.seed);
+    const y = tf.tidy(
+      () => emb.predict(imagesToBatch([img], s, ex.spec.preprocessing)) as tf.Tensor,
+    );
+    r.cosineVsReference = compare((await y.data()) as Float32Array, ref.embedding).cosine;
+    y.dispose();
+  }
+  for (const n of a.batches) {
+    const x = tf.randomUniform([n, s, s, 3], 0, 1, 'float32', 7) as tf.Tensor4D;
+    const t = summarise(
+      await measure(async () => {
+        const y = emb.predict(x) as tf.Tensor;
+        await y.data();
+        y.dispose();
+      }, a),
+      n,
+    );
+    x.dispose();
+    r.forward.push({ batch: n, timing: t });
+  }
+  console.log(
+    `[lever] ${r.name.padEnd(14)} ${r.forward.map((q) => `b${q.batch} ${fmt(q.timing.msPerImage)}`).join('  ')} ms/image` +
+      (r.cosineVsReference !== undefined
+        ? `; cosine vs CPU ${r.cosineVsReference.toFixed(6)}`
+        : '') +
+      `; ${r.what}`,
+  );
+  f.model.dispose();
+  return r;
 }
 
 main().then(
