@@ -39,7 +39,8 @@ const TYPES = {
 };
 
 function serve() {
-  const roots = [['/shared-models/', a.models], ['/bench-images/', a.images], ['/', a.dist]];
+  // The app fetches the bundled model from /models/ (public/models) and others from /shared-models/.
+  const roots = [['/shared-models/', a.models], ['/models/', a.models], ['/bench-images/', a.images], ['/', a.dist]];
   const server = http.createServer((req, res) => {
     const url = decodeURIComponent(new URL(req.url, 'http://x').pathname);
     const [prefix, root] = roots.find(([p]) => url.startsWith(p));

@@ -15,7 +15,7 @@ step() { echo; echo "=== $* ($(date +%T))"; }
 
 step "Vulkan/EGL loaders"
 if [ -z "${SKIP_GL:-}" ]; then
-  for f in .gl/*.deb; do dpkg -x "$f" /; done
+  for f in "${GLDIR:-.gl}"/*.deb; do dpkg -x "$f" /; done
   ldconfig
 fi
 ldconfig -p | grep -E 'libvulkan|libEGL\.so' || echo "no libvulkan/libEGL after unpacking .gl"
@@ -30,13 +30,15 @@ nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | 
 gpu=$(head -1 "$OUT/gpu.txt")
 
 step "unpack .device-carry/*.tar.*"
-W=/tmp/glimpse-gpu-run
-rm -rf "$W" && mkdir -p "$W"
-# Node + dawn.node, the bundle + references, and models may travel as separate archives
-# (each call's carry is limited); every one of them unpacks into $W/glimpse-gpu.
-for f in .device-carry/*.tar.*; do
-  python3 -c 'import sys, tarfile; tarfile.open(sys.argv[1]).extractall(sys.argv[2])' "$f" "$W" || exit 1
-done
+W=${PREUNPACKED:-/tmp/glimpse-gpu-run}
+if [ -z "${PREUNPACKED:-}" ]; then # device-all.sh unpacks its archives itself
+  rm -rf "$W" && mkdir -p "$W"
+  # Node + dawn.node, the bundle + references, and models may travel as separate archives
+  # (each call's carry is limited); every one of them unpacks into $W/glimpse-gpu.
+  for f in .device-carry/*.tar.*; do
+    python3 -c 'import sys, tarfile; tarfile.open(sys.argv[1]).extractall(sys.argv[2])' "$f" "$W" || exit 1
+  done
+fi
 G=$W/glimpse-gpu
 mkdir -p "$G/models"
 # Models that did not travel in an archive: the repository's own public/models (the bundled default).

@@ -29,6 +29,11 @@ export const LEVERS: Lever[] = [
     flags: { WEBGPU_MATMUL_PROGRAM_TYPE: 3 },
   },
   {
+    name: 'workgroups-132',
+    what: 'small matmuls/convs (up to 132 workgroups of 32x32, one per H200 multiprocessor) through the split-K / small-tile shaders (the default threshold is 8)',
+    flags: { WEBGPU_THRESHOLD_TO_INCREASE_WORKGROUPS_FOR_MATMUL: 132 },
+  },
+  {
     name: 'im2col',
     what: 'convolutions as a separate im2col shader + matmul',
     flags: { WEBGPU_CONV_SEPARATE_IM2COL_SHADER: true },

@@ -71,6 +71,7 @@ def main() -> None:
     result: dict = {
         "gpu": load(args.dir, "gpu.txt"),
         "date": datetime.date.today().isoformat(),
+        "written_by": "bench/gpu/device-all.sh (one run on the GPU machine: Dawn in Node, PyTorch, headless Chromium)",
     }
     for ex, arch in PAIRS.items():
         tj = load(args.dir, f"tfjs-{ex}.json")
@@ -82,7 +83,18 @@ def main() -> None:
         result[f"{key}_extractor"] = tj["extractor"]
         result[f"{key}_check"] = tj.get("check")
         if tj.get("preprocessProfile"):
-            result["preprocess_profile"] = tj["preprocessProfile"]
+            result[f"{key}_preprocess_profile"] = tj["preprocessProfile"]
+        if tj.get("uploadMode"):
+            result[f"{key}_upload_mode"] = tj["uploadMode"]
+        kp = tj.get("kernelProfile")
+        if kp:
+            result[f"{key}_kernel_profile"] = {
+                "batch": kp["batch"],
+                "gpu_kernel_ms": round(kp["gpuKernelMs"], 3),
+                "plain_pass_ms": round(kp["plainMs"], 3),
+                "by_kernel": [{**k, "ms": round(k["ms"], 3)} for k in kp["byKernel"]],
+                "by_shader": [{**k, "ms": round(k["ms"], 3)} for k in kp.get("byProgram", [])],
+            }
         lv = load(args.levers_dir or args.dir, f"tfjs-{ex}.json")
         if lv and lv.get("levers"):
             result[f"{key}_levers"] = levers(lv)

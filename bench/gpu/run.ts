@@ -23,7 +23,10 @@ import { findExtractor } from '../../src/embed/specs';
 import type { ByteFetcher } from '../../src/embed/loader';
 import type { PixelImage } from '../../src/embed/preprocess';
 import { LEVERS, applyLever, precompile } from './levers';
+import { foldBatchNorms } from './fold-bn';
+import { imagesToBatch } from '../../src/embed/preprocess';
 import { checkPreprocess, profilePreprocess } from './check-preprocess';
+import { getUploadMode, setUploadMode, type UploadMode } from '../../src/embed/preprocess-webgpu';
 
 interface Args {
   backend: string;
@@ -241,6 +244,8 @@ async function main(): Promise<void> {
   await tf.ready();
   console.log(`[tfjs] backend: ${tf.getBackend()}`);
 
+  const up = process.argv.find((v) => v.startsWith('--upload='))?.slice(9);
+  if (up) setUploadMode(up as UploadMode);
   const spec = findExtractor(a.extractor);
   const resolveUrl = (u: string): string =>
     path.join(a.models, u.split('?')[0]!.replace(/^(shared-)?models\//, ''));
@@ -329,6 +334,13 @@ async function main(): Promise<void> {
       );
     }
   }
+  const kernelProfile =
+    process.argv.includes('--kernel-profile') && a.backend === 'webgpu'
+      ? await profileKernels(ex, Math.max(...a.batches)).catch((e: unknown) => {
+          console.log(`[kern] profile failed: ${String(e)}`);
+          return undefined;
+        })
+      : undefined;
   const levers = a.levers
     ? await runLevers(ex, a, check !== undefined ? a.checkReference : undefined)
     : undefined;
@@ -350,12 +362,101 @@ async function main(): Promise<void> {
       check,
       preprocessMaxDiff,
       preprocessProfile,
+      uploadMode: getUploadMode(),
+      kernelProfile,
       results,
       levers,
     };
     await fs.writeFile(a.json, JSON.stringify(out, null, 2));
     console.log(`[tfjs] wrote ${a.json}`);
   }
+}
+
+interface KernelProfile {
+  batch: number;
+  /** Sum of the GPU time of every dispatch (timestamp queries), one forward pass. */
+  gpuKernelMs: number;
+  /** The same forward pass's wall time with per-kernel timing on (slower than a plain pass). */
+  wallMs: number;
+  /** Median wall time of a plain pass, for comparison. */
+  plainMs: number;
+  byKernel: { name: string; ms: number; count: number }[];
+  /** The same time by WebGPU program (shader) name, from the profile's extra info. */
+  byProgram: { name: string; ms: number; count: number }[];
+}
+
+/**
+ * Where one forward pass's GPU time goes, kernel by kernel (tf.profile with the backend's
+ * timestamp queries): whether the GPU is busy the whole pass (then the shaders are the limit) or
+ * idle between dispatches (then the JavaScript side is).
+ */
+async function profileKernels(ex: Extractor, n: number): Promise<KernelProfile | undefined> {
+  const s = ex.spec.inputSize;
+  const x = tf.randomUniform([n, s, s, 3], 0, 1, 'float32', 7) as tf.Tensor4D;
+  const pass = async (): Promise<void> => {
+    const y = ex.embedTensor(x);
+    await y.data();
+    y.dispose();
+  };
+  const plain: number[] = [];
+  for (let i = 0; i < 7; i++) {
+    const t0 = performance.now();
+    await pass();
+    plain.push(performance.now() - t0);
+  }
+  await tf.profile(pass); // the timing queries' own first use
+  const t0 = performance.now();
+  const info = await tf.profile(pass);
+  const wallMs = performance.now() - t0;
+  x.dispose();
+  const by = new Map<string, { ms: number; count: number }>();
+  const byProg = new Map<string, { ms: number; count: number }>();
+  const add = (m: typeof by, name: string, ms: number): void => {
+    const e = m.get(name) ?? { ms: 0, count: 0 };
+    e.ms += ms;
+    e.count += 1;
+    m.set(name, e);
+  };
+  let total = 0;
+  for (const k of info.kernels) {
+    const ms = typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : NaN;
+    if (!Number.isFinite(ms)) continue;
+    total += ms;
+    add(by, k.name, ms);
+    // extraInfo: "Conv2DMMProgram: 9.1, ReduceProgram: 0.4"
+    for (const part of String(k.extraInfo ?? '').split(', ')) {
+      const m = /^(\w+): ([\d.]+)$/.exec(part.trim());
+      if (m) add(byProg, m[1]!, Number(m[2]));
+    }
+  }
+  if (by.size === 0) return undefined;
+  const sorted = (m: typeof by): { name: string; ms: number; count: number }[] =>
+    [...m.entries()]
+      .map(([name, e]) => ({ name, ms: e.ms, count: e.count }))
+      .sort((p, q) => q.ms - p.ms);
+  const byKernel = sorted(by);
+  const byProgram = sorted(byProg);
+  const r: KernelProfile = {
+    batch: n,
+    gpuKernelMs: total,
+    wallMs,
+    plainMs: plain.sort((p, q) => p - q)[3]!,
+    byKernel,
+    byProgram,
+  };
+  console.log(
+    `[kern] batch ${n}: GPU time of all kernels ${fmt(total)} ms, plain pass ${fmt(r.plainMs)} ms; ` +
+      byKernel
+        .slice(0, 8)
+        .map((k) => `${k.name} ${fmt(k.ms)} (${k.count})`)
+        .join(', ') +
+      '; by shader: ' +
+      byProgram
+        .slice(0, 8)
+        .map((k) => `${k.name} ${fmt(k.ms)} (${k.count})`)
+        .join(', '),
+  );
+  return r;
 }
 
 interface LeverResult {
@@ -397,7 +498,65 @@ async function runLevers(ex: Extractor, a: Args, refFile?: string): Promise<Leve
     out.push(r);
   }
   applyLever(LEVERS[0]!);
+  const folded = await foldLever(ex, a, ref);
+  if (folded) out.push(folded);
   return out;
+}
+
+/**
+ * Batch norms folded into the convolutions at load (fold-bn.ts), for layers models that have
+ * them (the full Inception-v3); the default extractor's weights were folded by its converter.
+ */
+async function foldLever(
+  ex: Extractor,
+  a: Args,
+  ref?: Reference,
+): Promise<LeverResult | undefined> {
+  const base = ex.layersModel;
+  if (!base || !base.layers.some((l) => l.getClassName() === 'BatchNormalization'))
+    return undefined;
+  const t0 = performance.now();
+  const f = await foldBatchNorms(base, [ex.spec.embeddingOutput]);
+  const foldMs = performance.now() - t0;
+  const out = f.model.getLayer(ex.spec.embeddingOutput).output as tf.SymbolicTensor;
+  const emb = tf.model({ inputs: f.model.inputs, outputs: out });
+  const s = ex.spec.inputSize;
+  const r: LeverResult = {
+    name: 'bn-folded',
+    what: `batch norms folded into the convolutions at load (${f.batchNorms} folded, ${f.activations} ReLUs fused with them; ${fmt(foldMs, 0)} ms)`,
+    flags: {},
+    forward: [],
+  };
+  if (ref) {
+    const img = syntheticImage(REF_IMAGE.width, REF_IMAGE.height, REF_IMAGE.seed);
+    const y = tf.tidy(
+      () => emb.predict(imagesToBatch([img], s, ex.spec.preprocessing)) as tf.Tensor,
+    );
+    r.cosineVsReference = compare((await y.data()) as Float32Array, ref.embedding).cosine;
+    y.dispose();
+  }
+  for (const n of a.batches) {
+    const x = tf.randomUniform([n, s, s, 3], 0, 1, 'float32', 7) as tf.Tensor4D;
+    const t = summarise(
+      await measure(async () => {
+        const y = emb.predict(x) as tf.Tensor;
+        await y.data();
+        y.dispose();
+      }, a),
+      n,
+    );
+    x.dispose();
+    r.forward.push({ batch: n, timing: t });
+  }
+  console.log(
+    `[lever] ${r.name.padEnd(14)} ${r.forward.map((q) => `b${q.batch} ${fmt(q.timing.msPerImage)}`).join('  ')} ms/image` +
+      (r.cosineVsReference !== undefined
+        ? `; cosine vs CPU ${r.cosineVsReference.toFixed(6)}`
+        : '') +
+      `; ${r.what}`,
+  );
+  f.model.dispose();
+  return r;
 }
 
 main().then(

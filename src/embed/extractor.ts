@@ -5,6 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import { GlimpseError } from '../shared/errors';
 import { loadArtifacts, modelFromArtifacts, type ByteFetcher, type LoadProgress } from './loader';
 import { imagesToBatch, type PixelImage } from './preprocess';
+import { releaseUploadBuffers } from './preprocess-webgpu';
 import { extractorKey, type ExtractorSpec } from './specs';
 
 export interface ClassScore {
@@ -180,6 +181,8 @@ export async function loadExtractor(spec: ExtractorSpec, opts: LoadOptions): Pro
       disposed = true;
       model.dispose();
       classifierModel?.dispose();
+      // The WebGPU upload buffers kept between batches (none on other backends).
+      if (tf.getBackend() === 'webgpu') releaseUploadBuffers();
     },
   };
   return extractor;

@@ -170,37 +170,109 @@ tf.registerKernel({
 });
 
 interface GpuBufferLike {
+  readonly size: number;
   destroy(): void;
+  getMappedRange(offset?: number, size?: number): ArrayBuffer;
+  unmap(): void;
+  mapAsync(mode: number): Promise<void>;
+}
+interface GpuDeviceLike {
+  createBuffer(d: { size: number; usage: number; mappedAtCreation?: boolean }): GpuBufferLike;
+  queue: {
+    writeBuffer(b: GpuBufferLike, offset: number, data: ArrayBufferView): void;
+    onSubmittedWorkDone(): Promise<void>;
+  };
 }
 interface UploadBackend {
-  device: {
-    createBuffer(d: { size: number; usage: number }): GpuBufferLike;
-    queue: {
-      writeBuffer(b: GpuBufferLike, offset: number, data: Int32Array): void;
-      onSubmittedWorkDone(): Promise<void>;
-    };
-  };
+  device: GpuDeviceLike;
+  commandEncoder: {
+    copyBufferToBuffer(
+      s: GpuBufferLike,
+      so: number,
+      d: GpuBufferLike,
+      dof: number,
+      n: number,
+    ): void;
+  } | null;
+  ensureCommandEncoderReady(): void;
   endComputePassEncoder(): void;
   submitQueue(): void;
 }
-const usage = (): { STORAGE: number; COPY_SRC: number; COPY_DST: number } =>
+const usage = (): Record<'STORAGE' | 'COPY_SRC' | 'COPY_DST' | 'MAP_WRITE', number> =>
   (
     globalThis as unknown as {
-      GPUBufferUsage: { STORAGE: number; COPY_SRC: number; COPY_DST: number };
+      GPUBufferUsage: Record<'STORAGE' | 'COPY_SRC' | 'COPY_DST' | 'MAP_WRITE', number>;
     }
   ).GPUBufferUsage;
+const MAP_WRITE_MODE = 2; // GPUMapMode.WRITE
 
 /**
- * How the words reach the GPU. 'queue' (default): a buffer of our own, each image written straight
- * into its place with queue.writeBuffer (no copy into one big array in JavaScript, which cost more
- * than the upload: 1.2 ms per image at batch 32 on the H200 machine), handed to TF.js without a
- * copy (zeroCopy) and destroyed once the dispatch that reads it has finished. 'tensor': the
- * images packed into one Int32Array, then tf.tensor1d.
+ * How the words reach the GPU.
+ * - 'mapped' (default): two buffers kept across calls, a mappable staging buffer and the storage
+ *   buffer the shader reads. Each image is copied straight into the mapped staging memory (one
+ *   memcpy, no allocation), one copyBufferToBuffer on TF.js's own command encoder moves it (so it
+ *   is ordered before the dispatch that reads it), and the staging buffer is mapped again once
+ *   that copy has run. If it is not mapped yet (calls back to back), that call writes with
+ *   queue.writeBuffer into the kept storage buffer instead.
+ * - 'persistent': queue.writeBuffer of each image into the kept storage buffer.
+ * - 'queue': a new storage buffer per call, queue.writeBuffer per image, destroyed once read
+ *   (the first WebGPU path; the per-call 39 MB buffer at batch 32 cost time).
+ * - 'tensor': the images packed into one Int32Array, then tf.tensor1d.
+ * The kept buffers are reused only while they are large enough and at most
+ * MAX_PIXELS_PER_UPLOAD words; they are replaced when a larger batch comes, and
+ * releaseUploadBuffers() frees them.
  */
-export type UploadMode = 'tensor' | 'queue';
-let uploadMode: UploadMode = 'queue';
+export type UploadMode = 'tensor' | 'queue' | 'persistent' | 'mapped';
+let uploadMode: UploadMode = 'mapped';
 export function setUploadMode(mode: UploadMode): void {
   uploadMode = mode;
+}
+export function getUploadMode(): UploadMode {
+  return uploadMode;
+}
+
+interface Kept {
+  device: GpuDeviceLike;
+  storage: GpuBufferLike;
+  staging: GpuBufferLike;
+  /** Whether the staging buffer is mapped now (set when a mapAsync resolves). */
+  mapped: boolean;
+}
+let kept: Kept | null = null;
+
+function destroyLater(device: GpuDeviceLike, buffers: GpuBufferLike[]): void {
+  void device.queue.onSubmittedWorkDone().then(() => buffers.forEach((b) => b.destroy()));
+}
+
+/** Frees the kept upload buffers (after the work that reads them). */
+export function releaseUploadBuffers(): void {
+  if (!kept) return;
+  const { device, storage, staging } = kept;
+  kept = null;
+  destroyLater(device, [storage, staging]);
+}
+
+function keptBuffers(device: GpuDeviceLike, bytes: number): Kept {
+  if (kept && kept.device === device && kept.storage.size >= bytes) return kept;
+  if (kept) releaseUploadBuffers();
+  const u = usage();
+  // Room for a little more than asked, so that a slightly larger next batch does not reallocate.
+  const size = Math.min(Math.ceil((bytes * 1.25) / 1024) * 1024, MAX_PIXELS_PER_UPLOAD * 4);
+  kept = {
+    device,
+    storage: device.createBuffer({ size, usage: u.STORAGE | u.COPY_SRC | u.COPY_DST }),
+    staging: device.createBuffer({ size, usage: u.MAP_WRITE | u.COPY_SRC, mappedAtCreation: true }),
+    mapped: true,
+  };
+  return kept;
+}
+
+function bytesOf(im: PixelImage): Uint8Array {
+  const d = im.data;
+  const n = im.width * im.height * 4;
+  return d instanceof Uint8Array
+    ? d.subarray(0, n)
+    : new Uint8Array(d.buffer, d.byteOffset, Math.min(n, d.byteLength));
 }
 
 function upload(
@@ -210,20 +282,45 @@ function upload(
 ): tf.Tensor1D {
   if (uploadMode === 'tensor') return tf.tensor1d(packRgba(images).words, 'int32');
   const total = images.reduce((s, im) => s + im.width * im.height, 0);
-  const { device } = tf.backend() as unknown as UploadBackend;
+  const bytes = Math.max(4, total * 4);
+  const backend = tf.backend() as unknown as UploadBackend;
+  const { device } = backend;
   const u = usage();
-  const buffer = device.createBuffer({
-    size: Math.max(4, total * 4),
-    usage: u.STORAGE | u.COPY_SRC | u.COPY_DST,
-  });
-  images.forEach((im, i) => device.queue.writeBuffer(buffer, layout[i * 3]! * 4, words32(im)));
-  owned.push(buffer);
+  let buffer: GpuBufferLike;
+  // The kept buffers serve one chunk per call: a second chunk in the same call would overwrite
+  // the first before its dispatch ran.
+  if (uploadMode === 'queue' || keptTaken || bytes > MAX_PIXELS_PER_UPLOAD * 4) {
+    buffer = device.createBuffer({ size: bytes, usage: u.STORAGE | u.COPY_SRC | u.COPY_DST });
+    owned.push(buffer);
+    images.forEach((im, i) => device.queue.writeBuffer(buffer, layout[i * 3]! * 4, words32(im)));
+  } else {
+    const k = keptBuffers(device, bytes);
+    keptTaken = true;
+    buffer = k.storage;
+    if (uploadMode === 'mapped' && k.mapped) {
+      const dst = new Uint8Array(k.staging.getMappedRange(0, bytes));
+      images.forEach((im, i) => dst.set(bytesOf(im), layout[i * 3]! * 4));
+      k.staging.unmap();
+      k.mapped = false;
+      // On TF.js's own encoder, so the copy comes before the dispatch recorded next.
+      backend.ensureCommandEncoderReady();
+      backend.endComputePassEncoder();
+      backend.commandEncoder!.copyBufferToBuffer(k.staging, 0, k.storage, 0, bytes);
+      stagingToRemap = k;
+    } else {
+      // Ordered before the next submit, which holds the dispatch that reads it; every earlier
+      // dispatch that read this buffer was submitted at the end of its own call.
+      images.forEach((im, i) => device.queue.writeBuffer(buffer, layout[i * 3]! * 4, words32(im)));
+    }
+  }
   return tf.tensor(
     { buffer, zeroCopy: true } as unknown as tf.TensorLike,
     [total],
     'int32',
   ) as tf.Tensor1D;
 }
+let stagingToRemap: Kept | null = null;
+let keptTaken = false;
 
 /** [n, size, size, 3] float32 from RGBA images, on the WebGPU backend (fusedEligible first). */
 export function fusedImagesToBatch(
@@ -232,6 +329,7 @@ export function fusedImagesToBatch(
   mode: Preprocessing,
 ): tf.Tensor4D {
   const owned: GpuBufferLike[] = [];
+  keptTaken = false;
   const out = tf.tidy(() => {
     const parts = planChunks(images).map(([a, b]) => {
       const chunk = images.slice(a, b);
@@ -242,12 +340,24 @@ export function fusedImagesToBatch(
     });
     return parts.length === 1 ? parts[0]! : tf.concat(parts, 0);
   });
-  if (owned.length > 0) {
-    // Our buffers may go only after the dispatches that read them ran: submit them now, then free.
+  // Our buffers may be reused or freed only after the dispatches that read them ran: submit now.
+  if (uploadMode !== 'tensor') {
     const backend = tf.backend() as unknown as UploadBackend;
+    backend.ensureCommandEncoderReady();
     backend.endComputePassEncoder();
     backend.submitQueue();
-    void backend.device.queue.onSubmittedWorkDone().then(() => owned.forEach((b) => b.destroy()));
+    if (owned.length > 0) destroyLater(backend.device, owned);
+    const k = stagingToRemap;
+    stagingToRemap = null;
+    if (k) {
+      // Mapped again once the copy has run; a call before that writes with writeBuffer instead.
+      k.staging.mapAsync(MAP_WRITE_MODE).then(
+        () => {
+          if (kept === k) k.mapped = true;
+        },
+        () => undefined, // destroyed meanwhile (a larger batch replaced it)
+      );
+    }
   }
   return out;
 }
