@@ -28,7 +28,7 @@ export function Header() {
         <img src="./icon.svg" alt="" width={28} height={28} />
         <span>Glimpse</span>
       </div>
-      <div className="status" aria-live="polite" data-testid="engine-status" data-status={status} data-backend={backend?.name ?? ''} data-extractor={extractor?.id ?? ''}>
+      <div className="status" aria-live="polite" data-testid="engine-status" data-status={status} data-backend={backend?.name ?? ''} data-extractor={extractor?.id ?? ''} data-extractor-key={extractor?.key ?? ''}>
         {loading && (
           <span className="status-item">
             Loading model{progress ? ` (${progress.phase.replace(/^model:/, '')})` : ''}…
