@@ -77,7 +77,8 @@ async function dropClasses(page: Page, root: string, classes: string[], perClass
 async function vectorsByName(page: Page, key: string): Promise<Map<string, number[]>> {
   const { samples, embeddings, classes } = await readStores(page, ['samples', 'embeddings', 'classes']);
   const className = new Map(classes.map((c) => [c.id as string, c.name as string]));
-  const byId = new Map(samples.map((s) => [s.id as string, `${className.get(s.classId as string)}/${s.name as string}`]));
+  // A sample's name is its path in the drop ("flowers/daisy/x.jpg"): keyed by class and file name.
+  const byId = new Map(samples.map((s) => [s.id as string, `${className.get(s.classId as string)}/${(s.name as string).split('/').pop()}`]));
   const out = new Map<string, number[]>();
   for (const e of embeddings) if (e.extractorKey === key) out.set(byId.get(e.sampleId as string)!, e.vector as number[]);
   return out;
@@ -93,7 +94,7 @@ function maxAbsDiff(a: number[], b: number[]): number {
 async function printLoad(page: Page, what: string): Promise<void> {
   const el = page.getByTestId('engine-status');
   const [files, bytes, hashMs, loadMs] = await Promise.all(['data-verified-files', 'data-verified-bytes', 'data-hash-ms', 'data-load-ms'].map((a) => el.getAttribute(a)));
-  console.log(`integrity: ${what}: ${files} files, ${(Number(bytes) / 2 ** 20).toFixed(1)} MiB verified, hashing ${hashMs} ms (summed over files), model load ${loadMs} ms`);
+  console.log(`integrity: ${what}: ${files} files, ${(Number(bytes) / 2 ** 20).toFixed(1)} MiB verified, hashing ${hashMs} ms (wall clock), model load ${loadMs} ms`);
 }
 
 test.describe('model integrity', () => {
