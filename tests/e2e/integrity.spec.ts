@@ -237,6 +237,45 @@ test.describe('model integrity', () => {
   });
 });
 
+test('a model loaded from files: a damaged file is named on the next load, and Glimpse carries on with the bundled model', async ({ page }) => {
+  test.setTimeout(300_000);
+  await blockModelHosts(page);
+  await page.goto('./');
+  await waitForEngine(page);
+  await page.getByTestId('settings-toggle').click();
+  const box = page.getByTestId('custom-model');
+  await box.getByRole('combobox').selectOption('signed');
+  const files = fs.readdirSync(MODEL_DIR).filter((f) => /^(model\.json|.*\.bin)$/.test(f)).map((f) => path.join(MODEL_DIR, f));
+  await page.getByTestId('custom-model-input').setInputFiles(files);
+  await expect(page.getByTestId('custom-model-message')).toContainText('is in use (1280-d embeddings)', { timeout: 120_000 });
+  const status = page.getByTestId('engine-status');
+  const id = (await status.getAttribute('data-extractor'))!;
+  expect(id).toMatch(/^custom-[0-9a-f]{12}$/);
+  await expect(status).toHaveAttribute('data-verified-files', '8');
+
+  // One byte of shard 4 changes in Cache Storage.
+  const key = await page.evaluate(
+    async ({ name, model }) => {
+      const cache = await caches.open(name);
+      const req = (await cache.keys()).find((r) => r.url.includes(`/custom-models/${model}/group1-shard4of7.bin?sha256=`))!;
+      const res = (await cache.match(req))!;
+      const bytes = new Uint8Array(await res.arrayBuffer());
+      bytes[12345] = bytes[12345]! ^ 0x01;
+      await cache.put(req, new Response(bytes, { headers: res.headers }));
+      return req.url;
+    },
+    { name: CACHE, model: id },
+  );
+  expect(key).toBeTruthy();
+  await page.reload();
+  await waitForEngine(page);
+  await expect(status).toHaveAttribute('data-extractor', 'inception-v3-2015-mixed8');
+  await expect(page.getByTestId('notice')).toContainText('The file group1-shard4of7.bin of “Your model (model.json)” is damaged on this device');
+  await expect(page.getByTestId('notice')).toContainText('load it again from your files');
+  await page.getByTestId('settings-toggle').click();
+  await expect(page.getByTestId('custom-model-item')).toHaveCount(1);
+});
+
 test.describe('eviction', () => {
   test('persistence refused is said once with a working export; a project deleted behind the app is reported at start until acknowledged', async ({ page }) => {
     test.setTimeout(300_000);
