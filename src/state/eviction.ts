@@ -79,7 +79,7 @@ function writeMarker(kept: KeptProject[]): void {
   } catch {
     // a full or disabled localStorage: the cookie still counts
   }
-  document.cookie = `${COOKIE}=${kept.length}; Max-Age=${400 * 24 * 3600}; Path=${cookiePath()}; SameSite=Strict`;
+  if (typeof document !== 'undefined') document.cookie = `${COOKIE}=${kept.length}; Max-Age=${400 * 24 * 3600}; Path=${cookiePath()}; SameSite=Strict`;
 }
 
 let checked = false;
@@ -116,8 +116,12 @@ async function askPersistence(list: readonly ProjectRow[]): Promise<void> {
   const persisted = await requestPersistence();
   // Asked once a visit (installing the app may change the answer later); said only once ever.
   if (persisted) return;
-  if (localStorage.getItem(NOTICE_KEY)) return;
-  localStorage.setItem(NOTICE_KEY, String(Date.now()));
+  try {
+    if (localStorage.getItem(NOTICE_KEY)) return;
+    localStorage.setItem(NOTICE_KEY, String(Date.now()));
+  } catch {
+    return; // no localStorage to remember "said once": better unsaid than said on every visit
+  }
   useEviction.setState({ persistDenied: true });
 }
 
