@@ -75,7 +75,8 @@ export function customModelSpec(
   files: PickedFile[],
   opts: { id: string; name?: string; preprocessing: Preprocessing; inputSize?: number },
 ): { spec: ExtractorSpec; store: { path: string; bytes: ArrayBuffer; type: string }[] } {
-  const jsons = files.filter((f) => f.name.toLowerCase().endsWith('.json'));
+  // A bundled model's folder also holds Glimpse's manifest.json (file hashes): not a model.
+  const jsons = files.filter((f) => f.name.toLowerCase().endsWith('.json') && f.name.toLowerCase() !== 'manifest.json');
   if (jsons.length !== 1) invalid(jsons.length === 0 ? 'Pick the model’s model.json together with its weight files (.bin).' : 'Pick one model at a time: there is more than one .json file.');
   const modelFile = jsons[0]!;
   let json: Record<string, unknown>;

@@ -39,6 +39,8 @@ export interface LoadOptions {
   resolveUrl?: (url: string) => string;
   signal?: AbortSignal;
   onProgress?: (p: LoadProgress) => void;
+  /** Digest of the verified files (model-files.ts); other weights than the spec pins get their own key. */
+  weightsDigest?: string;
 }
 
 function softmaxIfLogits(t: tf.Tensor2D, activation: 'softmax' | 'logits'): tf.Tensor2D {
@@ -138,7 +140,7 @@ export async function loadExtractor(spec: ExtractorSpec, opts: LoadOptions): Pro
   let disposed = false;
   const extractor: Extractor = {
     spec,
-    key: extractorKey(spec),
+    key: extractorKey(spec, opts.weightsDigest),
     hasClassifier: Boolean(cls),
     layersModel: model instanceof tf.LayersModel ? model : null,
     async embed(images, embedOpts = {}) {

@@ -7,7 +7,7 @@ import { configureWasm } from './backend-browser';
 import { embedItems } from './embed-items';
 import { loadExtractor, type Extractor } from './extractor';
 import { measureMatmulRate, timeNetwork } from './flops';
-import { cachingFetcher } from './fetch-cache';
+import { modelSource } from './fetch-cache';
 import type { HelperRequests } from './helper-protocol';
 
 let extractor: Extractor | null = null;
@@ -19,10 +19,10 @@ const handlers: HandlerMap<HelperRequests> = {
     if (!(await tf.setBackend('wasm'))) throw new GlimpseError('internal', 'WASM is not available in the helper worker.');
     await tf.ready();
     extractor?.dispose();
-    extractor = await loadExtractor(spec, {
-      fetchBytes: cachingFetcher(),
-      resolveUrl: (url) => new URL(url, baseUrl).toString(),
-    });
+    // The same checked bytes as the main worker's (its key names the weights, compared by lanes.ts).
+    const resolveUrl = (url: string) => new URL(url, baseUrl).toString();
+    const source = await modelSource(spec, resolveUrl);
+    extractor = await loadExtractor(spec, { fetchBytes: source.fetchBytes, resolveUrl, ...(source.report ? { weightsDigest: source.report.digest } : {}) });
     await extractor.warmup(1);
     return { data: { key: extractor.key, backend: tf.getBackend(), ms: performance.now() - t0 } };
   },

@@ -57,6 +57,8 @@ export async function loadArtifacts(
       try {
         buffers[i] = await fetchBytes(url, opts.signal);
       } catch (err) {
+        // The fetcher's own message says more (offline, a damaged or mismatching file by name).
+        if (err instanceof GlimpseError) throw err;
         throw new GlimpseError('model-fetch-failed', `Could not fetch model weights ${url}.`, String(err));
       }
       progress.loadedBytes += buffers[i]!.byteLength;

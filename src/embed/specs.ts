@@ -45,6 +45,12 @@ export interface ExtractorSpec {
    * only); the cut is this layer's single input, shared by every branch of the unfrozen block.
    */
   fineTuneFrom?: string;
+  /**
+   * SHA-256 digest of the model's manifest (model-files.ts manifestDigest): the weights this
+   * spec's version names. Bundled models pin it here (a unit test checks it against the files);
+   * a model loaded from files gets it at import. Weights with another digest get another key.
+   */
+  weightsDigest?: string;
   note?: string;
 }
 
@@ -65,6 +71,8 @@ export const BUILTIN_EXTRACTORS: readonly ExtractorSpec[] = [
     // The first layer of block mixed_8 (it reads mixed_7): fine-tuning unfreezes the last block,
     // the 17x17 -> 8x8 grid reduction (3x3 stride-2 convolutions, BN folded into their biases).
     fineTuneFrom: 'mixed_8_tower_conv',
+    // public/models/inception-v3-2015-mixed8/manifest.json (the hashes SOURCE.md lists).
+    weightsDigest: '11e18dbeb2763048d693e8213eb0c0a9efd5ad5a5b7ea14867276689a30dd38e',
     userFacing: true,
     note: 'Bundled, works offline from the first start. Google’s 2015 ImageNet Inception-v3 up to block mixed_8 (1280-d).',
   },
@@ -108,6 +116,8 @@ export const BUILTIN_EXTRACTORS: readonly ExtractorSpec[] = [
     origin: 'bundled',
     userFacing: true,
     fineTuneFrom: 'res5a_branch2a',
+    // The manifest scripts/prepare-models.mjs writes (its pinned hashes).
+    weightsDigest: 'd213682758728ef7030d0fee45d978e432cfe69da0d6f375571a348f5c50e796',
     note: 'Bundled. Also names the 1,000 ImageNet classes in “What is this?”. Weights stored as float16.',
   },
   {
@@ -125,6 +135,7 @@ export const BUILTIN_EXTRACTORS: readonly ExtractorSpec[] = [
     // The first layer of block mixed9 (it reads mixed8): fine-tuning unfreezes mixed9 and mixed10.
     // (The layer named mixed9 is that block's concatenation, which has several inputs.)
     fineTuneFrom: 'conv2d_77',
+    weightsDigest: '743510c218784be6e131a297d9ae8408f34092ba4183ea78759918a0008b5a7f',
     note: 'Fine-tuned away from ImageNet: for speed measurements and layer names, poor features.',
   },
 ];
@@ -136,9 +147,21 @@ export const FALLBACK_EXTRACTOR_ID = 'inception-v3-2015-mixed8';
 /** Names the 1,000 ImageNet classes for "What is this?" when the active extractor has no classifier. */
 export const LABELLER_EXTRACTOR_ID = 'resnet50-imagenet';
 
-/** Stable identity of the numbers an extractor produces: model, version and preprocessing. */
-export function extractorKey(spec: ExtractorSpec): string {
-  return `${spec.id}@${spec.version}/${spec.preprocessing}/${spec.inputSize}`;
+/**
+ * Stable identity of the numbers an extractor produces: model, version and preprocessing, and the
+ * weights. `weightsDigest` is the digest of the files actually loaded: when it is not the one the
+ * spec pins (an update shipped other weights at the same URLs), the key names it, so embeddings
+ * and heads made with other weights are never taken for these (the re-embedding path runs).
+ */
+export function extractorKey(spec: ExtractorSpec, weightsDigest?: string): string {
+  const base = `${spec.id}@${spec.version}/${spec.preprocessing}/${spec.inputSize}`;
+  return weightsDigest && weightsDigest !== spec.weightsDigest ? `${base}#${weightsDigest.slice(0, 16)}` : base;
+}
+
+/** The key without the weights part (what a spec alone can say). */
+export function baseExtractorKey(key: string): string {
+  const hash = key.indexOf('#');
+  return hash >= 0 ? key.slice(0, hash) : key;
 }
 
 export function findExtractor(id: string): ExtractorSpec {
@@ -200,6 +223,10 @@ export function parseExtractorSpec(input: unknown): ExtractorSpec {
     userFacing: o.userFacing === true,
   };
   if (!/^[a-z0-9][a-z0-9._-]{0,63}$/.test(spec.id)) fail('“id” may use a-z, 0-9, “.”, “_” and “-”');
+  if (o.weightsDigest !== undefined) {
+    if (typeof o.weightsDigest !== 'string' || !/^[0-9a-f]{64}$/.test(o.weightsDigest)) fail('“weightsDigest” must be 64 hex digits');
+    spec.weightsDigest = o.weightsDigest;
+  }
   if (o.classifier !== undefined) {
     const c = o.classifier as Record<string, unknown>;
     if (typeof c !== 'object' || c === null) fail('“classifier” must be an object');

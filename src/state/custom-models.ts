@@ -1,11 +1,13 @@
 // Models the user loaded from files (Settings → "Use a model from files"): their specs live in
 // localStorage, their bytes in the model cache (src/embed/fetch-cache.ts), so they load offline
-// like the bundled ones. The checks are in src/embed/custom-spec.ts.
+// like the bundled ones. The checks are in src/embed/custom-spec.ts. At import each file's SHA-256
+// goes into a manifest stored beside the files, and the manifest's digest into the spec: every load
+// checks the files against it and names a damaged one (src/embed/model-files.ts).
 import { create } from 'zustand';
 import { CUSTOM_MODELS_PATH, CUSTOM_PREFIX, customModelSpec } from '../embed/custom-spec';
 import { deleteModelFiles, putModelFiles } from '../embed/fetch-cache';
 import { parseExtractorSpec, type ExtractorSpec, type Preprocessing } from '../embed/specs';
-import { sha256Hex } from '../dataset/hash';
+import { contentKey, manifestDigest, manifestOf, manifestText, MANIFEST_FILE } from '../embed/model-files';
 
 const KEY = 'glimpse.customModels';
 
@@ -40,11 +42,23 @@ export function customModels(): ExtractorSpec[] {
 /** Checks and stores the picked files; returns the new model's spec (not loaded yet). */
 export async function addCustomModel(files: File[], opts: { name?: string; preprocessing: Preprocessing; inputSize?: number }): Promise<ExtractorSpec> {
   const picked = await Promise.all(files.map(async (f) => ({ name: f.name, bytes: await f.arrayBuffer() })));
-  const json = picked.find((f) => f.name.toLowerCase().endsWith('.json'));
-  const id = `${CUSTOM_PREFIX}${(await sha256Hex(new Uint8Array(json?.bytes ?? new ArrayBuffer(0)))).slice(0, 12)}`;
+  // Checked first with a placeholder id: the id names the content of every file (the digest).
+  const checked = customModelSpec(picked, { id: `${CUSTOM_PREFIX}pending`, ...opts });
+  const manifest = await manifestOf(checked.store.map((s) => ({ path: s.path.slice(s.path.lastIndexOf('/') + 1), bytes: s.bytes })));
+  const digest = await manifestDigest(manifest);
+  const id = `${CUSTOM_PREFIX}${digest.slice(0, 12)}`;
   const { spec, store } = customModelSpec(picked, { id, ...opts });
+  spec.weightsDigest = digest;
   const base = new URL('./', location.href);
-  await putModelFiles(store.map((s) => ({ url: new URL(s.path, base).toString(), bytes: s.bytes, type: s.type })));
+  const hashOf = new Map(manifest.files.map((f) => [f.path, f.sha256]));
+  const folder = new URL(`${CUSTOM_MODELS_PATH}${id}/`, base).toString();
+  await putModelFiles([
+    ...store.map((s) => {
+      const url = new URL(s.path, base).toString();
+      return { url: contentKey(url, hashOf.get(s.path.slice(s.path.lastIndexOf('/') + 1))!), bytes: s.bytes, type: s.type };
+    }),
+    { url: folder + MANIFEST_FILE, bytes: new TextEncoder().encode(manifestText(manifest)).buffer as ArrayBuffer, type: 'application/json' },
+  ]);
   save([...customModels().filter((s) => s.id !== id), spec]);
   return spec;
 }

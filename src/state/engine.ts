@@ -5,6 +5,7 @@ import { createEmbedBridge, type EmbedBridge } from '../worker/client';
 import type { BackendChoice, BackendName } from '../embed/backend';
 import { BACKEND_ORDER, isBackendName } from '../embed/backend';
 import type { ClassScore } from '../embed/extractor';
+import type { IntegrityReport } from '../embed/model-files';
 import type { ExtractorInfo, ImageInput, WorkerEvent } from '../worker/protocol';
 import { DEFAULT_EXTRACTOR_ID, FALLBACK_EXTRACTOR_ID } from '../embed/specs';
 import { findAnyExtractor } from './catalog';
@@ -43,6 +44,8 @@ export interface EngineState {
   busy: boolean;
   forcedBackend: BackendName | null;
   requestedExtractor: string;
+  /** The last load's check of the model files against their manifest (null: nothing to check). */
+  integrity: IntegrityReport | null;
 }
 
 export const useEngine = create<EngineState>(() => ({
@@ -57,6 +60,7 @@ export const useEngine = create<EngineState>(() => ({
   busy: false,
   forcedBackend: null,
   requestedExtractor: DEFAULT_EXTRACTOR_ID,
+  integrity: null,
 }));
 
 let bridge: EmbedBridge | null = null;
@@ -146,11 +150,20 @@ async function doStart(opts: { backend?: BackendName | null; extractor?: string 
       progress: null,
       loadMs: res.loadMs,
       requestedExtractor: res.extractor.id,
-      notice: res.fallback ? describeFallback(res.fallback.requestedId, res.fallback.reason, res.extractor.id) : null,
+      integrity: res.integrity ?? null,
+      notice: [res.fallback ? describeFallback(res.fallback.requestedId, res.fallback.reason, res.extractor.id) : null, describeRepair(res.extractor.name, res.integrity)].filter(Boolean).join(' ') || null,
     });
   } catch (err) {
     useEngine.setState({ status: 'error', error: serializeError(err), progress: null });
   }
+}
+
+/** Damaged files of the offline copy that were replaced while loading: said once, plainly. */
+function describeRepair(name: string, integrity: IntegrityReport | undefined): string | null {
+  const files = integrity?.repaired ?? [];
+  if (files.length === 0) return null;
+  const list = files.join(', ');
+  return `The offline copy of ${name} had ${files.length === 1 ? 'a damaged file' : `${files.length} damaged files`} (${list}); ${files.length === 1 ? 'it was' : 'they were'} downloaded again and checked.`;
 }
 
 export async function fileToInput(file: File, id: string): Promise<ImageInput> {

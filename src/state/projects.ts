@@ -3,10 +3,12 @@
 // nothing is written until the first read of projects and settings has finished, so a slow or
 // failing first load can never overwrite what is already stored.
 import { useLiveQuery } from 'dexie-react-hooks';
+import { useEffect } from 'react';
 import { DEFAULT_EXTRACTOR_ID, extractorKey, findExtractor } from '../embed/specs';
 import { findAnyExtractor } from './catalog';
 import { GlimpseError, serializeError } from '../shared/errors';
 import { RELOAD_MESSAGE } from '../store/errors';
+import { checkEviction, projectsChanged } from './eviction';
 import { onVersionChange } from '../store/repo';
 import { readPreferences, useEngine } from './engine';
 import { repo, type ProjectRow } from './repo';
@@ -66,7 +68,9 @@ async function doInit(): Promise<void> {
     r.projects.list(),
     r.settings.get<string | null>(LAST_PROJECT_KEY, null),
   ]);
-  // First load complete: from here on writes are allowed.
+  // First load complete: from here on writes are allowed. Projects deleted behind our back (the
+  // browser evicted the data) are reported before the empty state could be mistaken for them.
+  checkEviction(list);
   let id = list.find((p) => p.id === last)?.id ?? list[0]?.id ?? null;
   if (id === null) {
     const ex = currentExtractor();
@@ -86,6 +90,15 @@ async function doInit(): Promise<void> {
 /** All projects, most recently changed first (undefined while loading). */
 export function useProjects(): ProjectRow[] | undefined {
   return useLiveQuery(() => repo().projects.list(), []);
+}
+
+/** Keeps the eviction marker in step with the project list (App mounts it once). */
+export function useEvictionMarker(): void {
+  const list = useProjects();
+  const loaded = useSession((s) => s.loaded);
+  useEffect(() => {
+    if (list && loaded) projectsChanged(list);
+  }, [list, loaded]);
 }
 
 export function useCurrentProjectId(): string | null {

@@ -26,6 +26,8 @@ export interface ReembedState {
   /** Samples the worker could not embed this time. */
   failed: number;
   error: string | null;
+  /** switch: the user chose another extractor; update: the same extractor with other weights (an app update). */
+  reason: 'switch' | 'update';
 }
 
 const IDLE: ReembedState = {
@@ -38,6 +40,7 @@ const IDLE: ReembedState = {
   noOriginal: 0,
   failed: 0,
   error: null,
+  reason: 'switch',
 };
 
 export const useReembed = create<ReembedState>(() => ({ ...IDLE }));
@@ -90,6 +93,7 @@ async function runJob(target: Target, signal: AbortSignal): Promise<void> {
     return !signal.aborted && e.status === 'ready' && e.extractor?.key === target.extractorKey;
   };
   let announced = false;
+  let reason: ReembedState['reason'] = 'switch';
   // Vectors this project already had for this extractor (before a switch away) come back first.
   await r.embeddings.restoreStashed(target.projectId, target.extractorKey);
   for (;;) {
@@ -107,6 +111,8 @@ async function runJob(target: Target, signal: AbortSignal): Promise<void> {
       // The project now follows the running extractor (exports take this key's embeddings).
       const project = await r.projects.get(target.projectId);
       const running = useEngine.getState().extractor;
+      // Same extractor id, another key: the weights changed under it (extractorKey names them).
+      if (project && project.extractorKey !== target.extractorKey && project.extractorKey.split('@')[0] === target.extractorKey.split('@')[0]) reason = 'update';
       if (project && running && project.extractorKey !== target.extractorKey && stillValid()) {
         await r.projects.setExtractor(target.projectId, running.id, target.extractorKey);
       }
@@ -115,6 +121,7 @@ async function runJob(target: Target, signal: AbortSignal): Promise<void> {
     useReembed.setState({
       ...target,
       status: 'running',
+      reason,
       done: base,
       total: cov.total,
       ...counts,

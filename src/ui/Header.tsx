@@ -18,7 +18,7 @@ function BackendHint({ forced }: { forced: BackendName | null }) {
 }
 
 export function Header() {
-  const { status, backend, extractor, progress, forcedBackend, requestedExtractor } = useEngine();
+  const { status, backend, extractor, progress, forcedBackend, requestedExtractor, integrity, loadMs } = useEngine();
   const loading = status === 'loading';
   const pct = progress && progress.totalFiles > 0 ? progress.doneFiles / progress.totalFiles : null;
 
@@ -28,7 +28,14 @@ export function Header() {
         <img src="./icon.svg" alt="" width={28} height={28} />
         <span>Glimpse</span>
       </div>
-      <div className="status" aria-live="polite" data-testid="engine-status" data-status={status} data-backend={backend?.name ?? ''} data-extractor={extractor?.id ?? ''}>
+      <div className="status" aria-live="polite" data-testid="engine-status" data-status={status} data-backend={backend?.name ?? ''} data-extractor={extractor?.id ?? ''} data-extractor-key={extractor?.key ?? ''}
+        // The model files' check (tests and benchmarks read it): files, bytes and time spent hashing.
+        data-verified-files={integrity?.verifiedFiles ?? 0}
+        data-verified-bytes={integrity?.verifiedBytes ?? 0}
+        data-hash-ms={integrity ? Math.round(integrity.hashMs) : ''}
+        data-load-ms={loadMs === null ? '' : Math.round(loadMs)}
+        data-repaired={integrity?.repaired.join(' ') ?? ''}
+      >
         {loading && (
           <span className="status-item">
             Loading model{progress ? ` (${progress.phase.replace(/^model:/, '')})` : ''}…

@@ -24,13 +24,14 @@ export function ReembedStatus({ projectId }: { projectId: string }) {
       data-status={mine ? s.status : 'idle'}
       data-done={mine ? s.done : 0}
       data-total={mine ? s.total : 0}
+      data-reason={mine ? s.reason : ''}
     >
       {mine && (
         <>
           <p className="small">
             {s.status === 'running' && (
               <>
-                Re-embedding samples for {s.extractorName}:{' '}
+                {s.reason === 'update' ? `${s.extractorName} came with new weights in this version of Glimpse, so your samples are embedded again:` : `Re-embedding samples for ${s.extractorName}:`}{' '}
                 <strong data-testid="reembed-counts">
                   {s.done} / {s.total}
                 </strong>{' '}
@@ -39,11 +40,11 @@ export function ReembedStatus({ projectId }: { projectId: string }) {
             )}
             {s.status === 'done' && (
               <>
-                Samples re-embedded for {s.extractorName}:{' '}
+                {s.reason === 'update' ? `Samples embedded again with the new weights of ${s.extractorName}` : `Samples re-embedded for ${s.extractorName}`}:{' '}
                 <strong data-testid="reembed-counts">
                   {s.done} / {s.total}
                 </strong>
-                .
+                .{s.reason === 'update' ? ' A classifier trained with the old weights is not used with the new ones: train again.' : ''}
               </>
             )}
             {s.status === 'cancelled' && (

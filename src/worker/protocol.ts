@@ -5,6 +5,7 @@
 import type { BackendChoice, BackendName } from '../embed/backend';
 import type { ClassScore } from '../embed/extractor';
 import type { ExtractorSpec } from '../embed/specs';
+import type { IntegrityReport } from '../embed/model-files';
 import type { CompleteExportRequest } from '../export/complete-handler';
 import type { LabelledSet } from '../dataset/labelled-set';
 import type { AugmentItemResult, EmbedItemResult, ExtractorInfo, ImageInput } from '../embed/types';
@@ -35,6 +36,8 @@ export interface InitResult {
   fallback?: { requestedId: string; reason: SerializedError };
   loadMs: number;
   warmupMs: number;
+  /** What checking the model's files against its manifest found (absent: it has no manifest). */
+  integrity?: IntegrityReport;
 }
 
 export interface ClassifyResult {

@@ -5,7 +5,8 @@ import * as tf from '@tensorflow/tfjs';
 import { selectBackend, type BackendChoice, type BackendName, type BackendProbe } from '../embed/backend';
 import { probeBackends, setBrowserBackend } from '../embed/backend-browser';
 import { loadExtractor, type Extractor } from '../embed/extractor';
-import { cachingFetcher } from '../embed/fetch-cache';
+import { modelSource } from '../embed/fetch-cache';
+import type { IntegrityReport } from '../embed/model-files';
 import { watchActiveBackend } from '../embed/gpu-watchdog';
 import { setLaneOverride, stopHelperLanes } from '../embed/lanes';
 import { findExtractor, LABELLER_EXTRACTOR_ID, type ExtractorSpec } from '../embed/specs';
@@ -56,13 +57,31 @@ async function smokeTest(): Promise<void> {
   }
 }
 
-function loadBySpec(spec: ExtractorSpec, signal?: AbortSignal, onProgress?: (p: { loadedBytes: number; doneFiles: number; totalFiles: number }) => void): Promise<Extractor> {
-  return loadExtractor(spec, {
-    fetchBytes: cachingFetcher(),
-    resolveUrl: (url) => new URL(url, baseUrl).toString(),
+/**
+ * Loads an extractor through its manifest when it has one (every file hashed, a damaged cached
+ * file fetched again, the key naming the weights), then drops cached files the manifest no longer
+ * lists (the weights an update replaced).
+ */
+async function loadVerified(
+  spec: ExtractorSpec,
+  signal?: AbortSignal,
+  onProgress?: (p: { loadedBytes: number; doneFiles: number; totalFiles: number }) => void,
+): Promise<{ ex: Extractor; integrity: IntegrityReport | null }> {
+  const resolveUrl = (url: string) => new URL(url, baseUrl).toString();
+  const source = await modelSource(spec, resolveUrl, signal ? { signal } : {});
+  const ex = await loadExtractor(spec, {
+    fetchBytes: source.fetchBytes,
+    resolveUrl,
+    ...(source.report ? { weightsDigest: source.report.digest } : {}),
     ...(signal ? { signal } : {}),
     ...(onProgress ? { onProgress } : {}),
   });
+  await source.prune().catch(() => 0);
+  return { ex, integrity: source.report ? { ...source.report } : null };
+}
+
+async function loadBySpec(spec: ExtractorSpec, signal?: AbortSignal): Promise<Extractor> {
+  return (await loadVerified(spec, signal)).ex;
 }
 
 function dropLabeller(): void {
@@ -105,16 +124,17 @@ export async function init(req: Req<'init'>, progress: (p: Progress<'init'>) => 
   extractor?.dispose();
   extractor = null;
   loadedSpec = null;
-  const load = (spec: ExtractorSpec) => loadBySpec(spec, signal, (p) => progress({ phase: `model:${spec.id}`, ...p }));
+  const load = (spec: ExtractorSpec) => loadVerified(spec, signal, (p) => progress({ phase: `model:${spec.id}`, ...p }));
   let fallback: InitResult['fallback'];
-  let ex: Extractor;
+  let loaded: Awaited<ReturnType<typeof load>>;
   try {
-    ex = await load(req.spec ?? findExtractor(req.extractorId));
+    loaded = await load(req.spec ?? findExtractor(req.extractorId));
   } catch (err) {
     if (!req.fallbackId || req.fallbackId === req.extractorId || signal.aborted) throw err;
     fallback = { requestedId: req.extractorId, reason: serializeError(err) };
-    ex = await load(findExtractor(req.fallbackId));
+    loaded = await load(findExtractor(req.fallbackId));
   }
+  const ex = loaded.ex;
   extractor = ex;
   loadedSpec = ex.spec;
   const loadMs = performance.now() - start;
@@ -140,6 +160,7 @@ export async function init(req: Req<'init'>, progress: (p: Progress<'init'>) => 
     warmupMs: performance.now() - w0,
   };
   if (fallback) result.fallback = fallback;
+  if (loaded.integrity) result.integrity = loaded.integrity;
   return result;
 }
 
