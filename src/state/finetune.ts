@@ -9,6 +9,7 @@ import type { FineTuneEpoch, ImageInput } from '../worker/protocol';
 import { BUILTIN_EXTRACTORS, fineTuneSupport as specSupport } from '../embed/specs';
 import { selectClasses } from '../dataset/labelled-set';
 import { GlimpseError, serializeError, type SerializedError } from '../shared/errors';
+import { FINE_TUNE_RECIPE } from '../train/finetune-recipe';
 import { embedBridge, useEngine } from './engine';
 import { repo } from './repo';
 import { useTraining } from './training';
@@ -17,7 +18,6 @@ export type { FineTuneEpoch };
 
 /** Activation memory a session may hold in the worker: 192 MiB (ResNet-50: about 250 images). */
 export const FINE_TUNE_BUDGET_BYTES = 192 * 1024 * 1024;
-export const FINE_TUNE_LEARNING_RATE = 1e-4;
 const ADD_CHUNK = 4;
 
 export interface TunedSummary {
@@ -35,6 +35,24 @@ export interface TunedSummary {
   history: FineTuneEpoch[];
 }
 
+/**
+ * What the last run decided, by validation: the fine-tuned network is kept only when an epoch
+ * beat the head alone (higher validation accuracy, or the same and a lower validation loss);
+ * otherwise nothing is saved and predictions stay as they were.
+ */
+export interface FineTuneOutcome {
+  projectId: string;
+  /** Validation accuracy of the head alone on the shipped network (null: no validation samples). */
+  before: number | null;
+  /** Validation accuracy of the epoch kept, or the best epoch's when none was kept. */
+  after: number | null;
+  kept: 'fine-tuned' | 'head';
+  /** What predictions use when the head was kept: the head alone, or an earlier fine-tuned network. */
+  stillTuned: boolean;
+  bestEpoch: number;
+  epochs: number;
+}
+
 export interface FineTuneState {
   phase: 'idle' | 'preparing' | 'activations' | 'training' | 'saving' | 'done' | 'error' | 'cancelled';
   projectId: string | null;
@@ -42,6 +60,8 @@ export interface FineTuneState {
   history: FineTuneEpoch[];
   epochs: number;
   error: SerializedError | null;
+  /** The decision of the last finished run. */
+  outcome: FineTuneOutcome | null;
   /** The fine-tuned model prediction uses now (for the loaded head), if any. */
   active: (TunedSummary & { projectId: string }) | null;
 }
@@ -51,8 +71,9 @@ export const useFineTune = create<FineTuneState>(() => ({
   projectId: null,
   progress: null,
   history: [],
-  epochs: 4,
+  epochs: FINE_TUNE_RECIPE.epochs,
   error: null,
+  outcome: null,
   active: null,
 }));
 
@@ -149,7 +170,7 @@ export async function fineTuneProject(projectId: string): Promise<void> {
   const signal = controller.signal;
   const key = engine.extractor.key;
   const epochs = useFineTune.getState().epochs;
-  useFineTune.setState({ phase: 'preparing', projectId, progress: null, history: [], error: null });
+  useFineTune.setState({ phase: 'preparing', projectId, progress: null, history: [], error: null, outcome: null });
   const bridge = embedBridge();
   let started = false;
   try {
@@ -189,24 +210,35 @@ export async function fineTuneProject(projectId: string): Promise<void> {
     useFineTune.setState({ phase: 'training', progress: { done: 0, total: epochs } });
     const res = await bridge.call(
       'ftRun',
-      { epochs, learningRate: FINE_TUNE_LEARNING_RATE, batchSize: 16, patience: 2 },
+      { epochs, learningRate: FINE_TUNE_RECIPE.learningRate, batchSize: FINE_TUNE_RECIPE.batchSize, patience: FINE_TUNE_RECIPE.patience },
       {
         signal,
         onProgress: (e) => useFineTune.setState((s) => ({ history: [...s.history, e], progress: { done: e.epoch, total: epochs } })),
       },
     );
+    const before = res.initial?.valAccuracy ?? null;
+    const accs = res.history.flatMap((h) => (h.valAccuracy === undefined ? [] : [h.valAccuracy]));
+    const kept = res.bestEpoch > 0 ? 'fine-tuned' : 'head';
+    const after = res.bestEpoch > 0 ? (res.history[res.bestEpoch - 1]?.valAccuracy ?? null) : accs.length > 0 ? Math.max(...accs) : null;
+    const outcome: FineTuneOutcome = { projectId, before, after, kept, stillTuned: false, bestEpoch: res.bestEpoch, epochs: res.history.length };
+    if (kept === 'head') {
+      // No epoch beat the head alone on validation: nothing is saved, predictions stay as they were.
+      const active = useFineTune.getState().active;
+      outcome.stillTuned = !!active && active.projectId === projectId && active.headId === loaded.headId;
+      useFineTune.setState({ phase: 'done', progress: null, outcome });
+      return;
+    }
     useFineTune.setState({ phase: 'saving', progress: null });
-    const best = res.history[res.bestEpoch - 1];
     const metrics = {
       history: res.history,
       bestEpoch: res.bestEpoch,
       epochs: res.history.length,
-      before: res.initial?.valAccuracy ?? info.headValAccuracy,
-      after: res.bestEpoch > 0 ? (best?.valAccuracy ?? null) : (res.initial?.valAccuracy ?? null),
+      before,
+      after,
       nTrain: res.nTrain,
       nValidation: res.nValidation,
       trainMs: res.trainMs,
-      learningRate: FINE_TUNE_LEARNING_RATE,
+      recipe: FINE_TUNE_RECIPE,
     };
     await r.tuned.save(projectId, {
       headId: loaded.headId,
@@ -219,7 +251,7 @@ export async function fineTuneProject(projectId: string): Promise<void> {
       metrics,
     });
     await syncTunedModel(projectId, loaded.headId);
-    useFineTune.setState({ phase: 'done' });
+    useFineTune.setState({ phase: 'done', outcome });
   } catch (err) {
     const e = serializeError(err);
     useFineTune.setState({ phase: e.code === 'cancelled' ? 'cancelled' : 'error', error: e.code === 'cancelled' ? null : e, progress: null });
@@ -232,5 +264,5 @@ export async function fineTuneProject(projectId: string): Promise<void> {
 export async function discardFineTune(projectId: string): Promise<void> {
   await repo().tuned.deleteForProject(projectId);
   await syncTunedModel(projectId, null);
-  useFineTune.setState({ phase: 'idle', history: [] });
+  useFineTune.setState({ phase: 'idle', history: [], outcome: null });
 }

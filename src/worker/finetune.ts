@@ -12,7 +12,7 @@ import type { Extractor } from '../embed/extractor';
 import { GlimpseError, serializeError } from '../shared/errors';
 import { fitHead } from '../train/fit';
 import type { TrainedHead } from '../train/head';
-import { bottomActivations, fineTune, readTopWeights, tunedHead, type ActivationSet } from '../train/finetune';
+import { FINE_TUNE_RECIPE, bottomActivations, fineTune, readTopWeights, tunedHead, type ActivationSet } from '../train/finetune';
 import type { FineTuneRunResult, FineTuneStartRequest, FineTuneStartResult, ImageInput, Req, Requests, TunedModel } from './protocol';
 import type { WorkMap } from './policy';
 import { readyExtractor } from './runtime';
@@ -129,6 +129,7 @@ async function runSession(req: Req<'ftRun'>, signal: AbortSignal, onEpoch: (e: F
   const t0 = performance.now();
   try {
     const res = await fineTune(st.split, s.head, s.train, s.val.n > 0 ? s.val : null, {
+      ...FINE_TUNE_RECIPE,
       epochs: req.epochs,
       learningRate: req.learningRate,
       batchSize: req.batchSize,
