@@ -93,7 +93,7 @@ export function FineTunePanel({ projectId }: { projectId: string }) {
                 <li key={h.epoch}>
                   epoch {h.epoch}: loss {h.loss.toFixed(3)}
                   {h.valLoss !== undefined && ` · validation loss ${h.valLoss.toFixed(3)}`}
-                  {h.valAccuracy !== undefined && ` · validation accuracy ${percent(h.valAccuracy, 0)}`}
+                  {h.valAccuracy !== undefined && ` · validation accuracy ${percent(h.valAccuracy, 1)}`}
                 </li>
               ))}
             </ol>
