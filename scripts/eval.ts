@@ -373,8 +373,9 @@ async function runFineTune(ex: Extractor, trainEmb: Embedded[], testEmb: Embedde
   releaseSplit(split);
   const metrics = computeMetrics(testActs.y, pred, c);
   if (res.initial) log(`  finetune before epoch 1: val loss ${res.initial.valLoss.toFixed(4)} val acc ${res.initial.valAccuracy.toFixed(4)}`);
-  console.log(`finetune accuracy: ${metrics.accuracy.toFixed(4)} (n_test=${testActs.n}, best epoch ${res.bestEpoch}, ${Math.round(ftMs)} ms)`);
-  return { accuracy: metrics.accuracy, bestEpoch: res.bestEpoch, initial: res.initial, history: res.history, fromLayer: ex.spec.fineTuneFrom, activationMs: Math.round(actMs), trainMs: Math.round(ftMs), trainBackend, recipe: ftOpts };
+  // The app keeps the fine-tuned network only when it beats the head alone on validation.
+  console.log(`finetune accuracy: ${metrics.accuracy.toFixed(4)} (n_test=${testActs.n}, best epoch ${res.bestEpoch}, ${res.beatsHead ? 'beats the head alone on validation: the app keeps it' : 'does not beat the head alone on validation: the app keeps the head alone'}, ${Math.round(ftMs)} ms)`);
+  return { accuracy: metrics.accuracy, bestEpoch: res.bestEpoch, beatsHead: res.beatsHead, initial: res.initial, history: res.history, fromLayer: ex.spec.fineTuneFrom, activationMs: Math.round(actMs), trainMs: Math.round(ftMs), trainBackend, recipe: ftOpts };
 }
 
 async function writeJson(result: Record<string, unknown>): Promise<void> {

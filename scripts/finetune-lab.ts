@@ -101,7 +101,7 @@ async function run(): Promise<void> {
   for (let n = 0; n < te.n; n++) for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) flipped.x.set(te.x.subarray(((n * H + y) * W + (W - 1 - x)) * C, ((n * H + y) * W + (W - 1 - x)) * C + C), ((n * H + y) * W + x) * C);
   const pf = predictHead(head, await embedActivations(split, flipped), te.n);
   const avg = p.map((v, i) => (v + pf[i]!) / 2);
-  console.log(`RESULT ${dataset} ${json}: best ${res.bestEpoch} val ${res.bestEpoch ? res.history[res.bestEpoch - 1]!.valAccuracy!.toFixed(4) : res.initial?.valAccuracy.toFixed(4)} test ${acc(p, te.y).toFixed(4)} test+flip ${acc(avg, te.y).toFixed(4)} | ${Math.round((performance.now() - t1) / res.history.length)} ms/epoch, tensors ${tf.memory().numTensors}`);
+  console.log(`RESULT ${dataset} ${json}: best ${res.bestEpoch} (beats the head alone: ${res.beatsHead}) val ${res.history[res.bestEpoch - 1]?.valAccuracy?.toFixed(4)} test ${acc(p, te.y).toFixed(4)} test+flip ${acc(avg, te.y).toFixed(4)} | ${Math.round((performance.now() - t1) / res.history.length)} ms/epoch, tensors ${tf.memory().numTensors}`);
 }
 
 await (command === 'acts' ? acts() : run());

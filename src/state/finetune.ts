@@ -51,6 +51,8 @@ export interface FineTuneOutcome {
   stillTuned: boolean;
   bestEpoch: number;
   epochs: number;
+  /** The user kept the fine-tuned network although it did not beat the head alone. */
+  byUser: boolean;
 }
 
 export interface FineTuneState {
@@ -78,6 +80,29 @@ export const useFineTune = create<FineTuneState>(() => ({
 }));
 
 let controller: AbortController | null = null;
+/** The last run's fine-tuned network when it was not kept (until the next run or a head change). */
+let unkept: { projectId: string; headId: string; save: () => Promise<void> } | null = null;
+
+/** Keeps the last run's fine-tuned network although it did not beat the head alone on validation. */
+export async function keepFineTunedAnyway(projectId: string): Promise<void> {
+  const run = unkept;
+  const outcome = useFineTune.getState().outcome;
+  const loaded = useTraining.getState().loadedHead;
+  if (!run || run.projectId !== projectId || !outcome || loaded?.headId !== run.headId) return;
+  unkept = null;
+  useFineTune.setState({ phase: 'saving', projectId });
+  try {
+    await run.save();
+    useFineTune.setState({ phase: 'done', outcome: { ...outcome, kept: 'fine-tuned', byUser: true, stillTuned: false } });
+  } catch (err) {
+    useFineTune.setState({ phase: 'error', error: serializeError(err) });
+  }
+}
+
+/** Whether "Use it anyway" has a network to keep for this project's loaded head. */
+export function canKeepAnyway(projectId: string, headId: string | undefined): boolean {
+  return !!unkept && unkept.projectId === projectId && unkept.headId === headId;
+}
 
 export function setFineTuneEpochs(epochs: number): void {
   if (Number.isInteger(epochs) && epochs >= 1 && epochs <= 50) useFineTune.setState({ epochs });
@@ -170,6 +195,7 @@ export async function fineTuneProject(projectId: string): Promise<void> {
   const signal = controller.signal;
   const key = engine.extractor.key;
   const epochs = useFineTune.getState().epochs;
+  unkept = null;
   useFineTune.setState({ phase: 'preparing', projectId, progress: null, history: [], error: null, outcome: null });
   const bridge = embedBridge();
   let started = false;
@@ -217,40 +243,42 @@ export async function fineTuneProject(projectId: string): Promise<void> {
       },
     );
     const before = res.initial?.valAccuracy ?? null;
-    const accs = res.history.flatMap((h) => (h.valAccuracy === undefined ? [] : [h.valAccuracy]));
-    const kept = res.bestEpoch > 0 ? 'fine-tuned' : 'head';
-    const after = res.bestEpoch > 0 ? (res.history[res.bestEpoch - 1]?.valAccuracy ?? null) : accs.length > 0 ? Math.max(...accs) : null;
-    const outcome: FineTuneOutcome = { projectId, before, after, kept, stillTuned: false, bestEpoch: res.bestEpoch, epochs: res.history.length };
-    if (kept === 'head') {
-      // No epoch beat the head alone on validation: nothing is saved, predictions stay as they were.
+    const after = res.history[res.bestEpoch - 1]?.valAccuracy ?? null;
+    const outcome: FineTuneOutcome = { projectId, before, after, kept: res.beatsHead ? 'fine-tuned' : 'head', stillTuned: false, bestEpoch: res.bestEpoch, epochs: res.history.length, byUser: false };
+    const save = async () => {
+      await r.tuned.save(projectId, {
+        headId: loaded.headId,
+        extractorKey: key,
+        fromLayer: res.model.fromLayer,
+        labels: loaded.classIds,
+        classNames: loaded.classNames,
+        weights: res.model.weights,
+        head: res.model.head,
+        metrics: {
+          history: res.history,
+          bestEpoch: res.bestEpoch,
+          epochs: res.history.length,
+          before,
+          after,
+          nTrain: res.nTrain,
+          nValidation: res.nValidation,
+          trainMs: res.trainMs,
+          recipe: FINE_TUNE_RECIPE,
+        },
+      });
+      await syncTunedModel(projectId, loaded.headId);
+    };
+    if (!res.beatsHead) {
+      // No epoch beat the head alone on validation: nothing is saved, predictions stay as they
+      // were; the user may still keep the fine-tuned network ("Use it anyway").
       const active = useFineTune.getState().active;
       outcome.stillTuned = !!active && active.projectId === projectId && active.headId === loaded.headId;
+      unkept = { projectId, headId: loaded.headId, save };
       useFineTune.setState({ phase: 'done', progress: null, outcome });
       return;
     }
     useFineTune.setState({ phase: 'saving', progress: null });
-    const metrics = {
-      history: res.history,
-      bestEpoch: res.bestEpoch,
-      epochs: res.history.length,
-      before,
-      after,
-      nTrain: res.nTrain,
-      nValidation: res.nValidation,
-      trainMs: res.trainMs,
-      recipe: FINE_TUNE_RECIPE,
-    };
-    await r.tuned.save(projectId, {
-      headId: loaded.headId,
-      extractorKey: key,
-      fromLayer: res.model.fromLayer,
-      labels: loaded.classIds,
-      classNames: loaded.classNames,
-      weights: res.model.weights,
-      head: res.model.head,
-      metrics,
-    });
-    await syncTunedModel(projectId, loaded.headId);
+    await save();
     useFineTune.setState({ phase: 'done', outcome });
   } catch (err) {
     const e = serializeError(err);

@@ -63,9 +63,13 @@ export interface FineTuneResult {
   history: { epoch: number; loss: number; valLoss?: number; valAccuracy?: number }[];
   /** Validation loss and accuracy before the first step (the head alone on the frozen network). */
   initial: { valLoss: number; valAccuracy: number } | null;
-  /** The epoch kept: 0 when no epoch beat the starting head on validation (higher accuracy, or
-   * the same accuracy and a lower loss); the top then holds the shipped weights again. */
+  /** The best trained epoch on validation (higher accuracy, or the same accuracy and a lower
+   * loss); the top holds its weights. Without validation, the last epoch. */
   bestEpoch: number;
+  /** Whether that epoch beats the starting head (the head alone on the shipped network) on
+   * validation by the same rule; true without validation (nothing to compare with). The app keeps
+   * the fine-tuned network only when it does. */
+  beatsHead: boolean;
   /** The head after fine-tuning, on the raw embedding (standardisation folded in). */
   kernel: Float32Array;
   bias: Float32Array;
@@ -218,8 +222,10 @@ export async function fineTune(
     a.accuracy > than.accuracy + 1e-9 || (Math.abs(a.accuracy - than.accuracy) <= 1e-9 && a.loss < than.loss);
   const snapshot = () => tf.tidy(() => vars.map((v) => v.clone()));
   const start = validation ? evaluate(validation) : null;
-  let best = start ?? { loss: Infinity, accuracy: -1 };
-  let bestWeights: tf.Tensor[] | null = validation ? snapshot() : null;
+  // The best trained epoch (the starting weights are never kept by fine-tuning itself: whether the
+  // result beats them is reported as beatsHead, and the caller decides).
+  let best = { loss: Infinity, accuracy: -1 };
+  let bestWeights: tf.Tensor[] | null = null;
   let bestEpoch = 0;
   const history: FineTuneResult['history'] = [];
   const stepsPerEpoch = Math.ceil(train.n / batchSize);
@@ -299,6 +305,7 @@ export async function fineTune(
       history,
       initial: start ? { valLoss: start.loss, valAccuracy: start.accuracy } : null,
       bestEpoch,
+      beatsHead: !start || (bestWeights !== null && better(best, start)),
       kernel: (await W.data()) as Float32Array,
       bias: (await b.data()) as Float32Array,
       numClasses,

@@ -2,7 +2,7 @@
 // cancel, and what the project's fine-tuned model scored. Graph-model extractors say plainly that
 // they cannot be fine-tuned.
 import { useEngine } from '../state/engine';
-import { cancelFineTune, discardFineTune, fineTuneProject, fineTuneSupport, setFineTuneEpochs, useFineTune } from '../state/finetune';
+import { canKeepAnyway, cancelFineTune, discardFineTune, fineTuneProject, fineTuneSupport, keepFineTunedAnyway, setFineTuneEpochs, useFineTune } from '../state/finetune';
 import { useTraining } from '../state/training';
 import { percent } from './format';
 import { LineChart } from './LineChart';
@@ -104,13 +104,18 @@ export function FineTunePanel({ projectId }: { projectId: string }) {
                 <>
                   Validation accuracy: <span data-testid="finetune-before">{accuracyText(outcome.before)}</span> with the head alone,{' '}
                   <span data-testid="finetune-after">{accuracyText(outcome.after)}</span> fine-tuned (epoch {outcome.bestEpoch} of {outcome.epochs}).{' '}
-                  <strong>Kept: the fine-tuned network.</strong>
+                  <strong>Kept: the fine-tuned network{outcome.byUser ? ' (your choice: it did not beat the head alone)' : ''}.</strong>
                 </>
               ) : (
                 <>
                   Fine-tuning did not help: validation accuracy <span data-testid="finetune-before">{accuracyText(outcome.before)}</span> with the head alone,{' '}
-                  <span data-testid="finetune-after">{accuracyText(outcome.after)}</span> at best fine-tuned ({outcome.epochs} {outcome.epochs === 1 ? 'epoch' : 'epochs'}).{' '}
-                  <strong>Kept: {outcome.stillTuned ? 'the fine-tuned network from before' : 'the head alone'}</strong>; nothing new was saved.
+                  <span data-testid="finetune-after">{accuracyText(outcome.after)}</span> at best fine-tuned (epoch {outcome.bestEpoch} of {outcome.epochs}).{' '}
+                  <strong>Kept: {outcome.stillTuned ? 'the fine-tuned network from before' : 'the head alone'}</strong>; nothing new was saved.{' '}
+                  {canKeepAnyway(projectId, loaded?.headId) && (
+                    <button type="button" className="button" onClick={() => void keepFineTunedAnyway(projectId)} data-testid="finetune-keep-anyway">
+                      Use the fine-tuned network anyway
+                    </button>
+                  )}
                 </>
               )}
             </p>

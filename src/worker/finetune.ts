@@ -145,7 +145,7 @@ async function runSession(req: Req<'ftRun'>, signal: AbortSignal, onEpoch: (e: F
       weights,
       head: tunedHead(res, s.head),
     };
-    return { model, history: res.history, bestEpoch: res.bestEpoch, initial: res.initial, nTrain: s.train.n, nValidation: s.val.n, trainMs: performance.now() - t0 };
+    return { model, history: res.history, bestEpoch: res.bestEpoch, beatsHead: res.beatsHead, initial: res.initial, nTrain: s.train.n, nValidation: s.val.n, trainMs: performance.now() - t0 };
   } finally {
     // The shipped weights go back whatever happened (cancel, error).
     restoreBaseWeights(ex);
