@@ -74,7 +74,8 @@ test('fine-tune ResNet-50 on WASM: progress per epoch, predictions change, the m
   // beat the head, so the app says so and keeps the head alone, saving nothing.
   await expect(outcome).toHaveAttribute('data-kept', 'head');
   expect(before).toBe(1);
-  expect(after).toBeLessThan(before);
+  // At best a tie on accuracy (then with a higher validation loss): not better.
+  expect(after).toBeLessThanOrEqual(before);
   await expect(outcome).toContainText('Fine-tuning did not help');
   await expect(outcome).toContainText('Kept: the head alone; nothing new was saved.');
   await expect(panel).toHaveAttribute('data-tuned', 'no');
