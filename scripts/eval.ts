@@ -33,7 +33,7 @@ import { exportAndCheck } from './lib/eval-export';
 import { imagenetTable, labelIndex } from './lib/imagenet-index';
 import { isGlimpseError } from '../src/shared/errors';
 import { AUGMENT_VARIANTS, augmentKey, augmentToBatch } from '../src/embed/augment';
-import { bottomActivations, embedActivations, fineTune, releaseSplit, splitForFineTune, tunedHead, type ActivationSet } from '../src/train/finetune';
+import { FINE_TUNE_RECIPE, bottomActivations, embedActivations, fineTune, releaseSplit, splitForFineTune, tunedHead, type ActivationSet } from '../src/train/finetune';
 import { imagesToBatch } from '../src/embed/preprocess';
 import { registerWasmConvGrad } from '../src/embed/wasm-grad';
 
@@ -62,8 +62,9 @@ const { values: args } = parseArgs({
     // Few-shot runs: keep only the first N training files of each class (the test set is untouched).
     'per-class': { type: 'string' },
     finetune: { type: 'boolean', default: false },
-    'ft-lr': { type: 'string', default: '1e-4' },
-    'ft-epochs': { type: 'string', default: '8' },
+    // Overrides of the app's recipe (src/train/finetune-recipe.ts), for experiments.
+    'ft-lr': { type: 'string' },
+    'ft-epochs': { type: 'string' },
   },
 });
 
@@ -345,8 +346,9 @@ async function runFineTune(ex: Extractor, trainEmb: Embedded[], testEmb: Embedde
   let trainBackend = tf.getBackend();
   const t1 = performance.now();
   const ftOpts = {
-    learningRate: Number(args['ft-lr']),
-    epochs: Number(args['ft-epochs']),
+    ...FINE_TUNE_RECIPE,
+    ...(args['ft-lr'] !== undefined ? { learningRate: Number(args['ft-lr']) } : {}),
+    ...(args['ft-epochs'] !== undefined ? { epochs: Number(args['ft-epochs']) } : {}),
     onEpoch: (r: { epoch: number; loss: number; valLoss?: number; valAccuracy?: number }) =>
       log(`  finetune epoch ${r.epoch}: loss ${r.loss.toFixed(4)} val loss ${r.valLoss?.toFixed(4)} val acc ${r.valAccuracy?.toFixed(4)} (${Math.round(performance.now() - t1)} ms)`),
   };
@@ -371,8 +373,9 @@ async function runFineTune(ex: Extractor, trainEmb: Embedded[], testEmb: Embedde
   releaseSplit(split);
   const metrics = computeMetrics(testActs.y, pred, c);
   if (res.initial) log(`  finetune before epoch 1: val loss ${res.initial.valLoss.toFixed(4)} val acc ${res.initial.valAccuracy.toFixed(4)}`);
-  console.log(`finetune accuracy: ${metrics.accuracy.toFixed(4)} (n_test=${testActs.n}, best epoch ${res.bestEpoch}, ${Math.round(ftMs)} ms)`);
-  return { accuracy: metrics.accuracy, bestEpoch: res.bestEpoch, initial: res.initial, history: res.history, fromLayer: ex.spec.fineTuneFrom, activationMs: Math.round(actMs), trainMs: Math.round(ftMs), trainBackend, learningRate: Number(args['ft-lr']) };
+  // The app keeps the fine-tuned network only when it beats the head alone on validation.
+  console.log(`finetune accuracy: ${metrics.accuracy.toFixed(4)} (n_test=${testActs.n}, best epoch ${res.bestEpoch}, ${res.beatsHead ? 'beats the head alone on validation: the app keeps it' : 'does not beat the head alone on validation: the app keeps the head alone'}, ${Math.round(ftMs)} ms)`);
+  return { accuracy: metrics.accuracy, bestEpoch: res.bestEpoch, beatsHead: res.beatsHead, initial: res.initial, history: res.history, fromLayer: ex.spec.fineTuneFrom, activationMs: Math.round(actMs), trainMs: Math.round(ftMs), trainBackend, recipe: ftOpts };
 }
 
 async function writeJson(result: Record<string, unknown>): Promise<void> {

@@ -9,6 +9,7 @@ import type { FineTuneEpoch, ImageInput } from '../worker/protocol';
 import { BUILTIN_EXTRACTORS, fineTuneSupport as specSupport } from '../embed/specs';
 import { selectClasses } from '../dataset/labelled-set';
 import { GlimpseError, serializeError, type SerializedError } from '../shared/errors';
+import { FINE_TUNE_RECIPE } from '../train/finetune-recipe';
 import { embedBridge, useEngine } from './engine';
 import { repo } from './repo';
 import type { TunedMetrics } from '../store/restore';
@@ -18,7 +19,6 @@ export type { FineTuneEpoch };
 
 /** Activation memory a session may hold in the worker: 192 MiB (ResNet-50: about 250 images). */
 export const FINE_TUNE_BUDGET_BYTES = 192 * 1024 * 1024;
-export const FINE_TUNE_LEARNING_RATE = 1e-4;
 const ADD_CHUNK = 4;
 
 export interface TunedSummary {
@@ -36,6 +36,26 @@ export interface TunedSummary {
   history: FineTuneEpoch[];
 }
 
+/**
+ * What the last run decided, by validation: the fine-tuned network is kept only when an epoch
+ * beat the head alone (higher validation accuracy, or the same and a lower validation loss);
+ * otherwise nothing is saved and predictions stay as they were.
+ */
+export interface FineTuneOutcome {
+  projectId: string;
+  /** Validation accuracy of the head alone on the shipped network (null: no validation samples). */
+  before: number | null;
+  /** Validation accuracy of the epoch kept, or the best epoch's when none was kept. */
+  after: number | null;
+  kept: 'fine-tuned' | 'head';
+  /** What predictions use when the head was kept: the head alone, or an earlier fine-tuned network. */
+  stillTuned: boolean;
+  bestEpoch: number;
+  epochs: number;
+  /** The user kept the fine-tuned network although it did not beat the head alone. */
+  byUser: boolean;
+}
+
 export interface FineTuneState {
   phase: 'idle' | 'preparing' | 'activations' | 'training' | 'saving' | 'done' | 'error' | 'cancelled';
   projectId: string | null;
@@ -43,6 +63,8 @@ export interface FineTuneState {
   history: FineTuneEpoch[];
   epochs: number;
   error: SerializedError | null;
+  /** The decision of the last finished run. */
+  outcome: FineTuneOutcome | null;
   /** The fine-tuned model prediction uses now (for the loaded head), if any. */
   active: (TunedSummary & { projectId: string }) | null;
 }
@@ -52,12 +74,36 @@ export const useFineTune = create<FineTuneState>(() => ({
   projectId: null,
   progress: null,
   history: [],
-  epochs: 4,
+  epochs: FINE_TUNE_RECIPE.epochs,
   error: null,
+  outcome: null,
   active: null,
 }));
 
 let controller: AbortController | null = null;
+/** The last run's fine-tuned network when it was not kept (until the next run or a head change). */
+let unkept: { projectId: string; headId: string; save: () => Promise<void> } | null = null;
+
+/** Keeps the last run's fine-tuned network although it did not beat the head alone on validation. */
+export async function keepFineTunedAnyway(projectId: string): Promise<void> {
+  const run = unkept;
+  const outcome = useFineTune.getState().outcome;
+  const loaded = useTraining.getState().loadedHead;
+  if (!run || run.projectId !== projectId || !outcome || loaded?.headId !== run.headId) return;
+  unkept = null;
+  useFineTune.setState({ phase: 'saving', projectId });
+  try {
+    await run.save();
+    useFineTune.setState({ phase: 'done', outcome: { ...outcome, kept: 'fine-tuned', byUser: true, stillTuned: false } });
+  } catch (err) {
+    useFineTune.setState({ phase: 'error', error: serializeError(err) });
+  }
+}
+
+/** Whether "Use it anyway" has a network to keep for this project's loaded head. */
+export function canKeepAnyway(projectId: string, headId: string | undefined): boolean {
+  return !!unkept && unkept.projectId === projectId && unkept.headId === headId;
+}
 
 export function setFineTuneEpochs(epochs: number): void {
   if (Number.isInteger(epochs) && epochs >= 1 && epochs <= 50) useFineTune.setState({ epochs });
@@ -150,7 +196,8 @@ export async function fineTuneProject(projectId: string): Promise<void> {
   const signal = controller.signal;
   const key = engine.extractor.key;
   const epochs = useFineTune.getState().epochs;
-  useFineTune.setState({ phase: 'preparing', projectId, progress: null, history: [], error: null });
+  unkept = null;
+  useFineTune.setState({ phase: 'preparing', projectId, progress: null, history: [], error: null, outcome: null });
   const bridge = embedBridge();
   let started = false;
   try {
@@ -190,39 +237,57 @@ export async function fineTuneProject(projectId: string): Promise<void> {
     useFineTune.setState({ phase: 'training', progress: { done: 0, total: epochs } });
     const res = await bridge.call(
       'ftRun',
-      { epochs, learningRate: FINE_TUNE_LEARNING_RATE, batchSize: 16, patience: 2 },
+      { epochs, learningRate: FINE_TUNE_RECIPE.learningRate, batchSize: FINE_TUNE_RECIPE.batchSize, patience: FINE_TUNE_RECIPE.patience },
       {
         signal,
         onProgress: (e) => useFineTune.setState((s) => ({ history: [...s.history, e], progress: { done: e.epoch, total: epochs } })),
       },
     );
-    useFineTune.setState({ phase: 'saving', progress: null });
-    const best = res.history[res.bestEpoch - 1];
-    const metrics = {
+    const before = res.initial?.valAccuracy ?? null;
+    const after = res.history[res.bestEpoch - 1]?.valAccuracy ?? null;
+    const outcome: FineTuneOutcome = { projectId, before, after, kept: res.beatsHead ? 'fine-tuned' : 'head', stillTuned: false, bestEpoch: res.bestEpoch, epochs: res.history.length, byUser: false };
+    const metrics: TunedMetrics = {
       history: res.history,
       bestEpoch: res.bestEpoch,
       epochs: res.history.length,
-      before: res.initial?.valAccuracy ?? info.headValAccuracy,
-      after: res.bestEpoch > 0 ? (best?.valAccuracy ?? null) : (res.initial?.valAccuracy ?? null),
+      before,
+      after,
       nTrain: res.nTrain,
       nValidation: res.nValidation,
       trainMs: res.trainMs,
-      learningRate: FINE_TUNE_LEARNING_RATE,
+      learningRate: FINE_TUNE_RECIPE.learningRate,
+      recipe: { ...FINE_TUNE_RECIPE, augment: { ...FINE_TUNE_RECIPE.augment } },
     };
-    const saved = await r.tuned.save(projectId, {
-      headId: loaded.headId,
-      extractorKey: key,
-      fromLayer: res.model.fromLayer,
-      labels: loaded.classIds,
-      classNames: loaded.classNames,
-      weights: res.model.weights,
-      head: res.model.head,
-      metrics,
-    });
-    // The worker keeps the model it just made (no weights sent back); prediction uses it now.
-    await bridge.call('setTuned', { keep: res.model.id, id: saved.id });
-    useFineTune.setState({ active: { ...summarise({ ...saved, metrics }), projectId } });
-    useFineTune.setState({ phase: 'done' });
+    const save = async () => {
+      const saved = await r.tuned.save(projectId, {
+        headId: loaded.headId,
+        extractorKey: key,
+        fromLayer: res.model.fromLayer,
+        labels: loaded.classIds,
+        classNames: loaded.classNames,
+        weights: res.model.weights,
+        head: res.model.head,
+        metrics,
+      });
+      // The worker keeps the model it just made (no weights sent back); should it no longer hold
+      // it (another run since), the saved one is sent from the store.
+      await bridge
+        .call('setTuned', { keep: res.model.id, id: saved.id })
+        .then(() => useFineTune.setState({ active: { ...summarise({ ...saved, metrics }), projectId } }))
+        .catch(() => syncTunedModel(projectId, loaded.headId));
+    };
+    if (!res.beatsHead) {
+      // No epoch beat the head alone on validation: nothing is saved, predictions stay as they
+      // were; the user may still keep the fine-tuned network ("Use it anyway").
+      const active = useFineTune.getState().active;
+      outcome.stillTuned = !!active && active.projectId === projectId && active.headId === loaded.headId;
+      unkept = { projectId, headId: loaded.headId, save };
+      useFineTune.setState({ phase: 'done', progress: null, outcome });
+      return;
+    }
+    useFineTune.setState({ phase: 'saving', progress: null });
+    await save();
+    useFineTune.setState({ phase: 'done', outcome });
   } catch (err) {
     const e = serializeError(err);
     useFineTune.setState({ phase: e.code === 'cancelled' ? 'cancelled' : 'error', error: e.code === 'cancelled' ? null : e, progress: null });
@@ -235,5 +300,5 @@ export async function fineTuneProject(projectId: string): Promise<void> {
 export async function discardFineTune(projectId: string): Promise<void> {
   await repo().tuned.deleteForProject(projectId);
   await syncTunedModel(projectId, null);
-  useFineTune.setState({ phase: 'idle', history: [] });
+  useFineTune.setState({ phase: 'idle', history: [], outcome: null });
 }

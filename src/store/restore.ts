@@ -45,6 +45,8 @@ export interface TunedMetrics {
   nValidation: number;
   trainMs: number;
   learningRate: number | null;
+  /** The recipe's settings (train/finetune-recipe.ts) when it was made; absent in older rows. */
+  recipe?: Record<string, unknown>;
 }
 
 /** A head row as read: head null (and problem set) when the stored value is not a usable head. */
@@ -134,7 +136,15 @@ export function restoreTunedMetrics(raw: unknown): TunedMetrics {
     nValidation: count(m.nValidation),
     trainMs: isFiniteNumber(m.trainMs) && m.trainMs >= 0 ? m.trainMs : 0,
     learningRate: isFiniteNumber(m.learningRate) && m.learningRate > 0 ? m.learningRate : null,
+    ...(isPlainRecipe(m.recipe) ? { recipe: m.recipe } : {}),
   };
+}
+
+/** A small object of numbers, strings and booleans, one level of nesting (the recipe's settings). */
+function isPlainRecipe(v: unknown): v is Record<string, unknown> {
+  const leaf = (x: unknown) => typeof x === 'string' || typeof x === 'boolean' || isFiniteNumber(x);
+  const o = record(v);
+  return !!o && Object.values(o).every((x) => leaf(x) || (record(x) !== null && Object.values(record(x)!).every(leaf)));
 }
 
 /** A stored fine-tuned model: weights as Float32Arrays (rows may hold ArrayBuffers), typed head and metrics. */

@@ -2,13 +2,18 @@
 // cancel, and what the project's fine-tuned model scored. Graph-model extractors say plainly that
 // they cannot be fine-tuned.
 import { useEngine } from '../state/engine';
-import { cancelFineTune, discardFineTune, fineTuneProject, fineTuneSupport, setFineTuneEpochs, useFineTune } from '../state/finetune';
+import { canKeepAnyway, cancelFineTune, discardFineTune, fineTuneProject, fineTuneSupport, keepFineTunedAnyway, setFineTuneEpochs, useFineTune } from '../state/finetune';
 import { useTraining } from '../state/training';
 import { percent } from './format';
 import { LineChart } from './LineChart';
 
+/** Validation accuracy as shown: one decimal, so that a change of one image in a few hundred shows. */
+function accuracyText(a: number | null): string {
+  return a === null ? 'n/a (no validation samples)' : percent(a, 1);
+}
+
 export function FineTunePanel({ projectId }: { projectId: string }) {
-  const { phase, projectId: runningFor, progress, history, epochs, error, active } = useFineTune();
+  const { phase, projectId: runningFor, progress, history, epochs, error, active, outcome } = useFineTune();
   const extractor = useEngine((s) => s.extractor);
   const ready = useEngine((s) => s.status === 'ready');
   const loaded = useTraining((s) => s.loadedHead);
@@ -30,7 +35,8 @@ export function FineTunePanel({ projectId }: { projectId: string }) {
         <>
           <p className="muted small">
             Optional second stage: {support.reason} It trains at a low learning rate with early stopping on the validation samples, on at most a few hundred
-            images (their activations are kept in memory). Slow without a GPU: minutes per epoch.
+            images (their activations are kept in memory), and keeps the fine-tuned network only if it beats the head alone on them. Slow without a GPU:
+            minutes per epoch.
           </p>
           <div className="row">
             <label>
@@ -65,6 +71,11 @@ export function FineTunePanel({ projectId }: { projectId: string }) {
               {mine && phase === 'done' && 'Fine-tuning finished.'}
             </span>
           </div>
+          {busy && (
+            <p className="small" data-testid="finetune-wait">
+              While fine-tuning runs, predictions and imports wait until it ends (or you cancel it).
+            </p>
+          )}
           {busy && progress && <progress max={progress.total} value={progress.done} aria-label="Fine-tuning progress" />}
           {mine && error && (
             <p className="error-text" role="alert" data-testid="finetune-error">
@@ -82,15 +93,37 @@ export function FineTunePanel({ projectId }: { projectId: string }) {
                 <li key={h.epoch}>
                   epoch {h.epoch}: loss {h.loss.toFixed(3)}
                   {h.valLoss !== undefined && ` · validation loss ${h.valLoss.toFixed(3)}`}
-                  {h.valAccuracy !== undefined && ` · validation accuracy ${percent(h.valAccuracy, 0)}`}
+                  {h.valAccuracy !== undefined && ` · validation accuracy ${percent(h.valAccuracy, 1)}`}
                 </li>
               ))}
             </ol>
           )}
+          {mine && phase === 'done' && outcome && outcome.projectId === projectId && (
+            <p data-testid="finetune-outcome" data-kept={outcome.kept} data-before={outcome.before ?? ''} data-after={outcome.after ?? ''}>
+              {outcome.kept === 'fine-tuned' ? (
+                <>
+                  Validation accuracy: <span data-testid="finetune-before">{accuracyText(outcome.before)}</span> with the head alone,{' '}
+                  <span data-testid="finetune-after">{accuracyText(outcome.after)}</span> fine-tuned (epoch {outcome.bestEpoch} of {outcome.epochs}).{' '}
+                  <strong>Kept: the fine-tuned network{outcome.byUser ? ' (your choice: it did not beat the head alone)' : ''}.</strong>
+                </>
+              ) : (
+                <>
+                  Fine-tuning did not help: validation accuracy <span data-testid="finetune-before">{accuracyText(outcome.before)}</span> with the head alone,{' '}
+                  <span data-testid="finetune-after">{accuracyText(outcome.after)}</span> at best fine-tuned (epoch {outcome.bestEpoch} of {outcome.epochs}).{' '}
+                  <strong>Kept: {outcome.stillTuned ? 'the fine-tuned network from before' : 'the head alone'}</strong>; nothing new was saved.{' '}
+                  {canKeepAnyway(projectId, loaded?.headId) && (
+                    <button type="button" className="button" onClick={() => void keepFineTunedAnyway(projectId)} data-testid="finetune-keep-anyway">
+                      Use the fine-tuned network anyway
+                    </button>
+                  )}
+                </>
+              )}
+            </p>
+          )}
           {tuned && (
             <p data-testid="finetune-result" data-after={tuned.after ?? ''}>
-              Predictions use this project’s fine-tuned network (from {tuned.fromLayer}): validation accuracy {tuned.before !== null ? percent(tuned.before) : 'n/a'} before,{' '}
-              <strong>{tuned.after !== null ? percent(tuned.after) : 'n/a'}</strong> after (best epoch {tuned.bestEpoch} of {tuned.epochs}; {tuned.nTrain} training and {tuned.nValidation} validation images).
+              Predictions use this project’s fine-tuned network (from {tuned.fromLayer}): validation accuracy {accuracyText(tuned.before)} with the head alone,{' '}
+              <strong>{accuracyText(tuned.after)}</strong> fine-tuned (best epoch {tuned.bestEpoch} of {tuned.epochs}; {tuned.nTrain} training and {tuned.nValidation} validation images).
             </p>
           )}
         </>

@@ -12,7 +12,7 @@ import type { Extractor } from '../embed/extractor';
 import { GlimpseError, serializeError } from '../shared/errors';
 import { fitHead } from '../train/fit';
 import type { TrainedHead } from '../train/head';
-import { bottomActivations, fineTune, readTopWeights, tunedHead, type ActivationSet } from '../train/finetune';
+import { FINE_TUNE_RECIPE, bottomActivations, fineTune, readTopWeights, tunedHead, type ActivationSet } from '../train/finetune';
 import type { FineTuneRunResult, FineTuneStartRequest, FineTuneStartResult, ImageInput, Req, Requests, TunedModel } from './protocol';
 import type { WorkMap } from './policy';
 import { readyExtractor } from './runtime';
@@ -132,6 +132,7 @@ async function runSession(req: Req<'ftRun'>, signal: AbortSignal, onEpoch: (e: F
   const t0 = performance.now();
   try {
     const res = await fineTune(st.split, s.head, s.train, s.val.n > 0 ? s.val : null, {
+      ...FINE_TUNE_RECIPE,
       epochs: req.epochs,
       learningRate: req.learningRate,
       batchSize: req.batchSize,
@@ -148,7 +149,7 @@ async function runSession(req: Req<'ftRun'>, signal: AbortSignal, onEpoch: (e: F
       head: tunedHead(res, s.head),
     };
     lastRun = model;
-    return { model, history: res.history, bestEpoch: res.bestEpoch, initial: res.initial, nTrain: s.train.n, nValidation: s.val.n, trainMs: performance.now() - t0 };
+    return { model, history: res.history, bestEpoch: res.bestEpoch, beatsHead: res.beatsHead, initial: res.initial, nTrain: s.train.n, nValidation: s.val.n, trainMs: performance.now() - t0 };
   } finally {
     // The shipped weights go back whatever happened (cancel, error).
     restoreBaseWeights(ex);

@@ -132,7 +132,10 @@ export interface FineTuneEpoch {
 export interface FineTuneRunResult {
   model: TunedModel;
   history: FineTuneEpoch[];
+  /** The best trained epoch (its weights are in `model`). */
   bestEpoch: number;
+  /** Whether it beats the head alone on validation (train/finetune.ts). */
+  beatsHead: boolean;
   initial: { valLoss: number; valAccuracy: number } | null;
   nTrain: number;
   nValidation: number;

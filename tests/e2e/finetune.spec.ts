@@ -10,6 +10,8 @@ import { unzipSync } from 'fflate';
 import { blockModelHosts, datasetFiles, dropFiles, fileForDrop, waitForEngine, watchCsp, classCard as card } from './helpers';
 
 const CLASSES = ['daisy', 'roses', 'sunflowers'];
+/** The panel's accuracy format (ui/format.ts percent, one decimal). */
+const pct = (a: number) => `${(a * 100).toFixed(1)} %`;
 
 
 /** Score of `classId` for a held-out photo dropped on the predict panel. */
@@ -57,8 +59,40 @@ test('fine-tune ResNet-50 on WASM: progress per epoch, predictions change, the m
   await expect(page.getByTestId('finetune-epochs-list').locator('li')).toHaveCount(1, { timeout: 400_000 });
   await expect(page.getByTestId('finetune-epochs-list')).toContainText(/epoch 1: loss \d/);
   await expect(panel).toHaveAttribute('data-phase', 'done', { timeout: 120_000 });
+  // The decision, by validation, with both numbers: the outcome carries the worker's result
+  // (validation accuracy before = the head alone, after = the epoch kept) and shows it.
+  const outcome = page.getByTestId('finetune-outcome');
+  await expect(outcome).toBeVisible();
+  const before = Number(await outcome.getAttribute('data-before'));
+  const after = Number(await outcome.getAttribute('data-after'));
+  expect(before).toBeGreaterThan(0);
+  await expect(page.getByTestId('finetune-before')).toHaveText(pct(before));
+  await expect(page.getByTestId('finetune-after')).toHaveText(pct(after));
+  // The epoch list shows the same validation accuracy for the epoch the run reports.
+  await expect(page.getByTestId('finetune-epochs-list').locator('li').first()).toContainText(`validation accuracy ${pct(after)}`);
+  // This small project (3 validation photos, all right with the head alone): one epoch does not
+  // beat the head, so the app says so and keeps the head alone, saving nothing.
+  await expect(outcome).toHaveAttribute('data-kept', 'head');
+  expect(before).toBe(1);
+  // At best a tie on accuracy (then with a higher validation loss): not better.
+  expect(after).toBeLessThanOrEqual(before);
+  await expect(outcome).toContainText('Fine-tuning did not help');
+  await expect(outcome).toContainText('Kept: the head alone; nothing new was saved.');
+  await expect(panel).toHaveAttribute('data-tuned', 'no');
+  // The user may keep it anyway; the panel then says whose choice it was.
+  await page.getByTestId('finetune-keep-anyway').click();
   await expect(panel).toHaveAttribute('data-tuned', 'yes');
-  await expect(page.getByTestId('finetune-result')).toContainText('fine-tuned network');
+  await expect(outcome).toHaveAttribute('data-kept', 'fine-tuned');
+  await expect(outcome).toContainText('Kept: the fine-tuned network (your choice: it did not beat the head alone).');
+  await expect(page.getByTestId('finetune-result')).toContainText(`validation accuracy ${pct(before)} with the head alone, ${pct(after)} fine-tuned`);
+  // The panel at desktop and phone width (kept with the test's output for a look).
+  for (const width of [1280, 390]) {
+    await page.setViewportSize({ width, height: 900 });
+    await panel.screenshot({ path: test.info().outputPath(`finetune-panel-${width}.png`) });
+    const box = await panel.boundingBox();
+    expect(box!.width).toBeLessThanOrEqual(width);
+  }
+  await page.setViewportSize({ width: 1280, height: 900 });
 
   // Prediction now runs through the fine-tuned top and head: the same photo scores differently.
   const tuned = await scoreOf(page, probe!, roses, String(headOnly));
