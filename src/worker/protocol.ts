@@ -56,6 +56,18 @@ export interface TrainRequest extends LabelledSet {
   recipe?: HeadRecipe;
   /** Cached augmentation variants: row r belongs to sample ids[r]; used for training rows only. */
   augment?: { ids: string[]; x: Float32Array };
+  /**
+   * The rows were sent before, a page at a time (stageRows): x is empty and the staged rows (which
+   * must be exactly `ids`) are trained on.
+   */
+  staged?: boolean;
+}
+
+/** A page of training rows for the next staged train request; `start` begins a new set. */
+export interface StageRowsRequest {
+  start?: { rows: number; dim: number };
+  ids: string[];
+  x: Float32Array;
 }
 
 export interface TrainResponse {
@@ -142,6 +154,7 @@ export interface Requests {
   classify: { req: { image: ImageInput; topK: number }; res: ClassifyResult; progress: never };
   embed: { req: { images: ImageInput[]; thumbnails: boolean }; res: { done: number; failed: number }; progress: EmbedItemResult };
   train: { req: TrainRequest; res: TrainResponse; progress: EpochReport };
+  stageRows: { req: StageRowsRequest; res: { rows: number }; progress: never };
   /** A stored head to predict with (after a reload or a project switch); a trained one is kept already. */
   setHead: { req: { head: TrainedHead | null; extractorKey: string | null }; res: { ok: true }; progress: never };
   predict: { req: { image: ImageInput }; res: PredictResult; progress: never };
