@@ -219,14 +219,15 @@ export async function loadReview(
         // A sample added between the passes has no score yet: it waits for the next review.
         const rows = selectClasses(page, classIds);
         const keep = rows.ids.map((id, i) => (probsOf.has(id) ? i : -1)).filter((i) => i >= 0);
+        const all = keep.length === rows.ids.length;
         const probs = new Float32Array(keep.length * numClasses);
-        const x = new Float32Array(keep.length * ex.dim);
+        const x = all ? rows.x : new Float32Array(keep.length * ex.dim);
         keep.forEach((r, i) => {
           probs.set(probsOf.get(rows.ids[r]!)!, i * numClasses);
-          x.set(rows.x.subarray(r * ex.dim, (r + 1) * ex.dim), i * ex.dim);
+          if (!all) x.set(rows.x.subarray(r * ex.dim, (r + 1) * ex.dim), i * ex.dim);
         });
-        const ids = keep.map((r) => rows.ids[r]!);
-        const labels = Int32Array.from(keep, (r) => rows.labels[r]!);
+        const ids = all ? rows.ids : keep.map((r) => rows.ids[r]!);
+        const labels = all ? rows.labels : Int32Array.from(keep, (r) => rows.labels[r]!);
         const ranked = reviewPage({ ids, labels, x, dim: ex.dim, numClasses, probs }, sums, {
           unsureBelow: unsureBelow > 0 ? unsureBelow : 0.5,
           rowOffset: offset,
