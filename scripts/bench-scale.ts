@@ -5,9 +5,11 @@
 // (drop -> worker -> IndexedDB). Writes bench/scale.json.
 //
 // Heaps: `heap*Mb` are performance.memory's usedJSHeapSize (the page's V8 heap, without ArrayBuffer
-// contents); `pagePeak` / `workerPeak` and `workerHeapMb` come from the DevTools protocol
-// (scripts/lib/heap-probe.ts) and count the V8 heap plus ArrayBuffer and WASM memory, sampled every
-// 250 ms: the largest total of the page and of any one worker during each step.
+// contents); `peaks` and `pagePeakMb` come from the DevTools protocol (scripts/lib/heap-probe.ts):
+// the V8 heap plus ArrayBuffer backing stores, sampled every 250 ms, the largest total of the page
+// and of any one worker during each step. That figure leaves out the WASM backend's memory, which
+// the worker reports itself (`wasmHeapMb`, read after each step: it never shrinks, so it is its
+// peak); `workerHeapMb` = the worker's peak + its WASM memory.
 // Needs a production build (npx vite build); serves it with vite preview on its own port.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -49,6 +51,12 @@ function scale<K extends keyof ScaleApi>(page: Page, name: K, ...a: Parameters<S
     },
     [name, a] as const,
   ) as Promise<Awaited<ReturnType<ScaleApi[K]>>>;
+}
+
+/** The embedding worker's WASM memory in MB (0 on another backend). */
+async function wasmHeapMb(page: Page): Promise<number> {
+  const m = await page.evaluate(() => (window as unknown as { __glimpseBench: { memory(): Promise<{ wasmHeapBytes: number }> } }).__glimpseBench.memory());
+  return +(m.wasmHeapBytes / 2 ** 20).toFixed(1);
 }
 
 async function openApp(page: Page, url: string): Promise<void> {
@@ -137,15 +145,16 @@ async function main(): Promise<void> {
       await openApp(page, url);
 
       const probe = await HeapProbe.attach(page);
-      const peaks: Record<string, { page: HeapFigure | null; worker: HeapFigure | null }> = {};
+      const peaks: Record<string, { page: HeapFigure | null; worker: HeapFigure | null; wasmHeapMb: number }> = {};
       const measured = async <T>(step: string, run: () => Promise<T>): Promise<T> => {
         probe.start();
         try {
           return await run();
         } finally {
           const p = await probe.stop();
-          peaks[step] = { page: p.page, worker: p.worker };
-          console.log(`  peak heap (JS + buffers): page ${p.page?.totalMb ?? '?'} MB, worker ${p.worker?.totalMb ?? '?'} MB`);
+          const wasm = await wasmHeapMb(page);
+          peaks[step] = { page: p.page, worker: p.worker, wasmHeapMb: wasm };
+          console.log(`  peak heap (JS + ArrayBuffers): page ${p.page?.totalMb ?? '?'} MB, worker ${p.worker?.totalMb ?? '?'} MB + WASM memory ${wasm} MB`);
         }
       };
 
@@ -193,15 +202,15 @@ async function main(): Promise<void> {
       result.thumbnailsShownSettled = await page.locator('[data-testid="sample"]').count();
       {
         const p = await probe.stop();
-        peaks.reload = { page: p.page, worker: p.worker };
+        peaks.reload = { page: p.page, worker: p.worker, wasmHeapMb: await wasmHeapMb(page) };
       }
       const all = Object.values(peaks);
       result.pagePeakMb = Math.max(...all.map((p) => p.page?.totalMb ?? 0));
-      result.workerHeapMb = Math.max(...all.map((p) => p.worker?.totalMb ?? 0));
+      result.workerHeapMb = +Math.max(...all.map((p) => (p.worker?.totalMb ?? 0) + p.wasmHeapMb)).toFixed(1);
       result.peaks = peaks;
       console.log(`  first view (class list with counts) ${result.firstViewMs} ms after navigation start; heap ${Number(result.heapAtFirstViewMb).toFixed(0)} MB, ${Number(result.heapSettledMb).toFixed(0)} MB once the model is loaded; ${result.thumbnailsShownAtFirstView} thumbnails rendered at first view, ${result.thumbnailsShownSettled} once settled`);
 
-      console.log(`  peak over import, train, review, map, reload: page ${String(result.pagePeakMb)} MB, worker ${String(result.workerHeapMb)} MB (JS heap + ArrayBuffers + WASM memory)`);
+      console.log(`  peak over import, train, review, map, reload: page ${String(result.pagePeakMb)} MB, worker ${String(result.workerHeapMb)} MB (page: JS heap + ArrayBuffers; worker: JS heap + ArrayBuffers + WASM memory)`);
 
       if (REAL > 0) {
         console.log(`importing ${REAL} real photos through the importer…`);

@@ -1,6 +1,7 @@
 // Heap of a page and of its dedicated workers, read over the DevTools protocol (Runtime.getHeapUsage):
-// the V8 heap in use plus the backing stores of ArrayBuffers (typed arrays, the WASM backend's
-// memory), which performance.memory leaves out. Workers are reached through Target.setAutoAttach
+// the V8 heap in use plus the backing stores of ArrayBuffers (typed arrays), which performance.memory
+// leaves out. The WASM backend's memory is not in backingStorageSize (a worker holding a loaded
+// model showed 6 MB): bench-scale.ts adds the size the worker reports. Workers are reached through Target.setAutoAttach
 // (non-flat sessions: Playwright's CDPSession has no session ids), and a sampler keeps the peak of
 // each between start() and stop(), so a benchmark reports the largest figure, not a lucky moment.
 import type { CDPSession, Page } from 'playwright-core';
@@ -8,7 +9,7 @@ import type { CDPSession, Page } from 'playwright-core';
 export interface HeapFigure {
   /** V8 heap in use. */
   jsMb: number;
-  /** ArrayBuffer / WASM memory / external strings. */
+  /** ArrayBuffer backing stores and external strings (not WASM memory). */
   buffersMb: number;
   /** jsMb + buffersMb. */
   totalMb: number;

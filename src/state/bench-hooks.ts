@@ -21,7 +21,7 @@ export interface BenchApi {
   trainSynthetic(n: number, classes: number, dim: number): Promise<{ ms: number; longestTaskMs: number }>;
   /** Embeds one image `cycles` times (embed + classify alternately); tensors and heap around it. */
   cycles(url: string, cycles: number): Promise<{ tensorsBefore: number; tensorsAfter: number; heapBeforeMb: number | null; heapAfterMb: number | null; ms: number }>;
-  memory(): Promise<{ numTensors: number; numBytes: number; lanes: number; helperBatches: number }>;
+  memory(): Promise<{ numTensors: number; numBytes: number; lanes: number; helperBatches: number; wasmHeapBytes: number }>;
   /** Tests: the next batch for the second embedding worker kills it mid-call. */
   crashHelperLane(): Promise<{ armed: boolean }>;
   /** Loses the worker's GPU context (tests of recovery): after `afterMs`, at the next GPU work, or at a training epoch. */

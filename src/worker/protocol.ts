@@ -179,7 +179,7 @@ export interface Requests {
   /** numTensors includes the helper lanes' tensors; lanes = workers embedding now (1 + ready helpers). */
   /** Loads the ImageNet labeller for "What is this?" ahead of the first question (view opened). */
   prepareLabeller: { req: Record<string, never>; res: { ok: true }; progress: never };
-  memory: { req: Record<string, never>; res: { numTensors: number; numBytes: number; backend: string; lanes: number; helperBatches: number }; progress: never };
+  memory: { req: Record<string, never>; res: { numTensors: number; numBytes: number; backend: string; lanes: number; helperBatches: number; wasmHeapBytes: number }; progress: never };
 }
 
 /** Messages the worker sends on its own (not replies): `{ id: 0, kind: 'event', data }`. */
