@@ -1,7 +1,15 @@
-// npm run bench:scale: a 5,000-sample project in 26 classes (synthetic embeddings written through
-// the app's own repositories, 8x8 JPEG thumbnails) is created, trained with trainProject, and
-// reopened; prints the write, training and first-view times and the JS heap, then imports real
-// photos through the real importer (drop -> worker -> IndexedDB). Writes bench/scale.json.
+// npm run bench:scale: a project of --samples rows in --classes classes (synthetic embeddings
+// written through the app's own repositories, 8x8 JPEG thumbnails) is created, trained with
+// trainProject, reviewed (loadReview), mapped (computeMap) and reopened; prints the write, training,
+// review, map and first-view times and the heaps, then imports real photos through the real importer
+// (drop -> worker -> IndexedDB). Writes bench/scale.json.
+//
+// Heaps: `heap*Mb` are performance.memory's usedJSHeapSize (the page's V8 heap, without ArrayBuffer
+// contents); `peaks` and `pagePeakMb` come from the DevTools protocol (scripts/lib/heap-probe.ts):
+// the V8 heap plus ArrayBuffer backing stores, sampled every 250 ms, the largest total of the page
+// and of any one worker during each step. That figure leaves out the WASM backend's memory, which
+// the worker reports itself (`wasmHeapMb`, read after each step: it never shrinks, so it is its
+// peak); `workerHeapMb` = the worker's peak + its WASM memory.
 // Needs a production build (npx vite build); serves it with vite preview on its own port.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -11,6 +19,7 @@ import { parseArgs } from 'node:util';
 import { chromium, type Page } from 'playwright-core';
 import { repoRoot, sharedRoot } from './lib/node-env';
 import { waitForServer } from './lib/server';
+import { HeapProbe, type HeapFigure } from './lib/heap-probe';
 
 const { values: args } = parseArgs({
   options: {
@@ -18,7 +27,7 @@ const { values: args } = parseArgs({
     samples: { type: 'string', default: '5000' },
     classes: { type: 'string', default: '26' },
     real: { type: 'string', default: '100' },
-    extractor: { type: 'string', default: 'resnet50-imagenet' },
+    extractor: { type: 'string', default: 'inception-v3-2015-mixed8' },
   },
 });
 const SAMPLES = Number(args.samples);
@@ -29,6 +38,8 @@ interface ScaleApi {
   seedProject(samples: number, classes: number): Promise<{ projectId: string; ms: number }>;
   newProject(name: string): Promise<string>;
   train(projectId: string): Promise<{ ms: number; phase: string; error: string | null }>;
+  review(projectId: string): Promise<{ ms: number; status: string; items: number; error: string | null }>;
+  map(projectId: string, umap: boolean): Promise<{ ms: number; status: string; method: string | null; points: number; error: string | null }>;
   heapMb(): number | null;
 }
 
@@ -40,6 +51,12 @@ function scale<K extends keyof ScaleApi>(page: Page, name: K, ...a: Parameters<S
     },
     [name, a] as const,
   ) as Promise<Awaited<ReturnType<ScaleApi[K]>>>;
+}
+
+/** The embedding worker's WASM memory in MB (0 on another backend). */
+async function wasmHeapMb(page: Page): Promise<number> {
+  const m = await page.evaluate(() => (window as unknown as { __glimpseBench: { memory(): Promise<{ wasmHeapBytes: number }> } }).__glimpseBench.memory());
+  return +(m.wasmHeapBytes / 2 ** 20).toFixed(1);
 }
 
 async function openApp(page: Page, url: string): Promise<void> {
@@ -127,8 +144,22 @@ async function main(): Promise<void> {
       const url = `${base}?bench=1&extractor=${args.extractor}`;
       await openApp(page, url);
 
+      const probe = await HeapProbe.attach(page);
+      const peaks: Record<string, { page: HeapFigure | null; worker: HeapFigure | null; wasmHeapMb: number }> = {};
+      const measured = async <T>(step: string, run: () => Promise<T>): Promise<T> => {
+        probe.start();
+        try {
+          return await run();
+        } finally {
+          const p = await probe.stop();
+          const wasm = await wasmHeapMb(page);
+          peaks[step] = { page: p.page, worker: p.worker, wasmHeapMb: wasm };
+          console.log(`  peak heap (JS + ArrayBuffers): page ${p.page?.totalMb ?? '?'} MB, worker ${p.worker?.totalMb ?? '?'} MB + WASM memory ${wasm} MB`);
+        }
+      };
+
       console.log(`writing ${SAMPLES} samples in ${CLASSES} classes…`);
-      const seeded = await scale(page, 'seedProject', SAMPLES, CLASSES);
+      const seeded = await measured('import', () => scale(page, 'seedProject', SAMPLES, CLASSES));
       result.importMs = Math.round(seeded.ms);
       result.importMsPerSample = +(seeded.ms / SAMPLES).toFixed(2);
       await firstViewMs(page, CLASSES, SAMPLES); // the live counts caught up
@@ -136,14 +167,28 @@ async function main(): Promise<void> {
       console.log(`  ${result.importMs} ms (${result.importMsPerSample} ms/sample), heap ${Number(result.heapAfterImportMb).toFixed(0)} MB`);
 
       console.log('training…');
-      const trained = await scale(page, 'train', seeded.projectId);
+      const trained = await measured('train', () => scale(page, 'train', seeded.projectId));
       if (trained.phase !== 'done') throw new Error(`training ended in ${trained.phase}: ${trained.error}`);
       result.trainMs = Math.round(trained.ms);
       result.heapAfterTrainMb = await scale(page, 'heapMb');
       console.log(`  ${result.trainMs} ms, heap ${Number(result.heapAfterTrainMb).toFixed(0)} MB`);
 
+      console.log('review queue (every sample scored)…');
+      const reviewed = await measured('review', () => scale(page, 'review', seeded.projectId));
+      if (reviewed.status !== 'ready') throw new Error(`review ended in ${reviewed.status}: ${reviewed.error}`);
+      result.reviewMs = Math.round(reviewed.ms);
+      console.log(`  ${result.reviewMs} ms, ${reviewed.items} samples in the queue`);
+
+      console.log('map (PCA, then UMAP)…');
+      const mapped = await measured('map', () => scale(page, 'map', seeded.projectId, true));
+      if (mapped.status !== 'ready') throw new Error(`map ended in ${mapped.status}: ${mapped.error}`);
+      result.mapMs = Math.round(mapped.ms);
+      result.mapPoints = mapped.points;
+      console.log(`  ${result.mapMs} ms, ${mapped.points} points (${mapped.method})`);
+
       console.log('reloading…');
       await page.reload({ waitUntil: 'commit' });
+      probe.start();
       result.firstViewMs = Math.round(await firstViewMs(page, CLASSES, SAMPLES));
       result.heapAtFirstViewMb = await page.evaluate(() => {
         const m = (performance as unknown as { memory?: { usedJSHeapSize: number } }).memory;
@@ -155,7 +200,17 @@ async function main(): Promise<void> {
       result.heapSettledMb = await scale(page, 'heapMb');
       // Thumbnails load lazily after the counts, and only for the grids near the viewport.
       result.thumbnailsShownSettled = await page.locator('[data-testid="sample"]').count();
+      {
+        const p = await probe.stop();
+        peaks.reload = { page: p.page, worker: p.worker, wasmHeapMb: await wasmHeapMb(page) };
+      }
+      const all = Object.values(peaks);
+      result.pagePeakMb = Math.max(...all.map((p) => p.page?.totalMb ?? 0));
+      result.workerHeapMb = +Math.max(...all.map((p) => (p.worker?.totalMb ?? 0) + p.wasmHeapMb)).toFixed(1);
+      result.peaks = peaks;
       console.log(`  first view (class list with counts) ${result.firstViewMs} ms after navigation start; heap ${Number(result.heapAtFirstViewMb).toFixed(0)} MB, ${Number(result.heapSettledMb).toFixed(0)} MB once the model is loaded; ${result.thumbnailsShownAtFirstView} thumbnails rendered at first view, ${result.thumbnailsShownSettled} once settled`);
+
+      console.log(`  peak over import, train, review, map, reload: page ${String(result.pagePeakMb)} MB, worker ${String(result.workerHeapMb)} MB (page: JS heap + ArrayBuffers; worker: JS heap + ArrayBuffers + WASM memory)`);
 
       if (REAL > 0) {
         console.log(`importing ${REAL} real photos through the importer…`);

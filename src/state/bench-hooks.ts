@@ -9,6 +9,7 @@ import { predictImage, trainProject, useTraining } from './training';
 import { useSession } from './session';
 import { switchProject } from './projects';
 import { repo } from './repo';
+import { computeMap, loadReview, useInsight } from './insight';
 
 export interface BenchApi {
   ready(): boolean;
@@ -20,7 +21,7 @@ export interface BenchApi {
   trainSynthetic(n: number, classes: number, dim: number): Promise<{ ms: number; longestTaskMs: number }>;
   /** Embeds one image `cycles` times (embed + classify alternately); tensors and heap around it. */
   cycles(url: string, cycles: number): Promise<{ tensorsBefore: number; tensorsAfter: number; heapBeforeMb: number | null; heapAfterMb: number | null; ms: number }>;
-  memory(): Promise<{ numTensors: number; numBytes: number; lanes: number; helperBatches: number }>;
+  memory(): Promise<{ numTensors: number; numBytes: number; lanes: number; helperBatches: number; wasmHeapBytes: number }>;
   /** Tests: the next batch for the second embedding worker kills it mid-call. */
   crashHelperLane(): Promise<{ armed: boolean }>;
   /** Loses the worker's GPU context (tests of recovery): after `afterMs`, at the next GPU work, or at a training epoch. */
@@ -165,6 +166,10 @@ export interface ScaleBenchApi {
   newProject(name: string): Promise<string>;
   /** trainProject() on the project, as the Train button runs it: ms and how it ended. */
   train(projectId: string): Promise<{ ms: number; phase: string; error: string | null }>;
+  /** loadReview() with the trained head's classes, as the review disclosure runs it. */
+  review(projectId: string): Promise<{ ms: number; status: string; items: number; error: string | null }>;
+  /** computeMap() as the map disclosure runs it (PCA, then UMAP when `umap`). */
+  map(projectId: string, umap: boolean): Promise<{ ms: number; status: string; method: string | null; points: number; error: string | null }>;
   heapMb(): number | null;
 }
 
@@ -235,6 +240,19 @@ function installScaleHooks(): void {
       await trainProject(projectId);
       const s = useTraining.getState();
       return { ms: performance.now() - t0, phase: s.phase, error: s.error?.message ?? null };
+    },
+    async review(projectId) {
+      const classIds = useTraining.getState().loadedHead?.classIds ?? [];
+      const t0 = performance.now();
+      await loadReview(projectId, classIds, 0);
+      const r = useInsight.getState().review;
+      return { ms: performance.now() - t0, status: r.status, items: r.items.length, error: r.error };
+    },
+    async map(projectId, umap) {
+      const t0 = performance.now();
+      await computeMap(projectId, { umap });
+      const m = useInsight.getState().map;
+      return { ms: performance.now() - t0, status: m.status, method: m.method, points: m.points.length, error: m.error };
     },
     heapMb,
   };

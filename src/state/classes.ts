@@ -29,10 +29,11 @@ export function useSamplePage(
   classId: string,
   limit: number,
   enabled = true,
+  offset = 0,
 ): SampleRow[] | undefined {
   return useLiveQuery(
-    async () => (enabled ? repo().samples.pageByClass(classId, limit) : []),
-    [classId, limit, enabled],
+    async () => (enabled ? repo().samples.pageByClass(classId, limit, offset) : []),
+    [classId, limit, enabled, offset],
   );
 }
 

@@ -5,7 +5,7 @@
 import { useLiveQuery } from 'dexie-react-hooks';
 import { create } from 'zustand';
 import { AUGMENT_VARIANTS, augmentKey } from '../embed/augment-recipe';
-import { rankForReview, type ReviewReason } from '../train/review';
+import { CentreSums, reviewPage, topItems, type ReviewItem, type ReviewReason } from '../train/review';
 import {
   decide,
   suggestThreshold,
@@ -18,12 +18,21 @@ import { GlimpseError, serializeError } from '../shared/errors';
 import { embedSamples } from './embed-samples';
 import { embedBridge, useEngine } from './engine';
 import { repo } from './repo';
+import { yieldToMain } from './yield';
 
 export type { Decision, ReviewReason, ThresholdSuggestion };
 export { decide, thresholdStats };
 
 export const VARIANTS_PER_SAMPLE = AUGMENT_VARIANTS.length;
 export const MAP_SEED = 7;
+/**
+ * The map shows at most this many samples (every n-th row in training order, so each class keeps
+ * its share): UMAP of 10,000 points took 100 s here, and an SVG of tens of thousands of points
+ * would not stay responsive. The panel says how many of how many it shows.
+ */
+export const MAP_MAX_POINTS = 2000;
+/** Rows ranked per page in the review's second pass (~0.1 s of distances each, 100 classes). */
+const REVIEW_PAGE_ROWS = 512;
 
 export interface InsightSettings {
   /** Top score below which a prediction shows as "not sure"; 0 = always name a class. */
@@ -141,6 +150,8 @@ export interface InsightState {
     status: 'idle' | 'pca' | 'umap' | 'ready' | 'error';
     method: 'pca' | 'umap' | null;
     points: MapPoint[];
+    /** Samples of the project with an embedding (points may be a subset, MAP_MAX_POINTS). */
+    total: number;
     progress: number;
     ms: number | null;
     error: string | null;
@@ -154,6 +165,7 @@ export const useInsight = create<InsightState>(() => ({
     status: 'idle',
     method: null,
     points: [],
+    total: 0,
     progress: 0,
     ms: null,
     error: null,
@@ -161,11 +173,10 @@ export const useInsight = create<InsightState>(() => ({
   },
 }));
 
-async function currentSet(projectId: string) {
+function runningExtractor() {
   const ex = useEngine.getState().extractor;
   if (!ex) throw new GlimpseError('internal', 'The model is still loading.');
-  const set = await repo().embeddings.loadTrainingSet(projectId, ex.key, { expectedDim: ex.dim });
-  return { set, extractorKey: ex.key };
+  return ex;
 }
 
 /** Ranks the project's samples by how hard the trained head finds them. */
@@ -178,17 +189,53 @@ export async function loadReview(
     review: { ...s.review, status: 'loading', error: null, projectId },
   }));
   try {
-    const { set, extractorKey } = await currentSet(projectId);
-    const rows = selectClasses(set, classIds);
-    const { ids, labels, x } = rows;
-    const { probs, numClasses } = await embedBridge().call('scoreAll', {
-      x: x.slice(),
-      n: ids.length,
-      extractorKey,
+    // Two passes over the embeddings, a page at a time (never all in memory): the first scores
+    // each page in the worker and sums the class centres, the second ranks each page against
+    // those centres and keeps only the hardest `limit` rows.
+    const ex = runningExtractor();
+    const extractorKey = ex.key;
+    const numClasses = classIds.length;
+    const sums = new CentreSums(ex.dim, numClasses);
+    const probsOf = new Map<string, Float32Array>();
+    await repo().embeddings.streamTrainingSet(projectId, extractorKey, { expectedDim: ex.dim }, async (page) => {
+      const rows = selectClasses(page, classIds);
+      if (rows.ids.length === 0) return;
+      sums.add(rows.x, rows.labels);
+      const { probs } = await embedBridge().call(
+        'scoreAll',
+        { x: rows.x, n: rows.ids.length, extractorKey },
+        { transfer: [rows.x.buffer] },
+      );
+      rows.ids.forEach((id, i) => probsOf.set(id, probs.subarray(i * numClasses, (i + 1) * numClasses)));
     });
-    const items = rankForReview(
-      { ids, labels, x, dim: rows.dim, numClasses, probs },
-      { unsureBelow: unsureBelow > 0 ? unsureBelow : 0.5, limit: 60 },
+    let items: ReviewItem[] = [];
+    let offset = 0;
+    const limit = 60;
+    await repo().embeddings.streamTrainingSet(
+      projectId,
+      extractorKey,
+      { expectedDim: ex.dim, pageRows: REVIEW_PAGE_ROWS },
+      async (page) => {
+        // A sample added between the passes has no score yet: it waits for the next review.
+        const rows = selectClasses(page, classIds);
+        const keep = rows.ids.map((id, i) => (probsOf.has(id) ? i : -1)).filter((i) => i >= 0);
+        const all = keep.length === rows.ids.length;
+        const probs = new Float32Array(keep.length * numClasses);
+        const x = all ? rows.x : new Float32Array(keep.length * ex.dim);
+        keep.forEach((r, i) => {
+          probs.set(probsOf.get(rows.ids[r]!)!, i * numClasses);
+          if (!all) x.set(rows.x.subarray(r * ex.dim, (r + 1) * ex.dim), i * ex.dim);
+        });
+        const ids = all ? rows.ids : keep.map((r) => rows.ids[r]!);
+        const labels = all ? rows.labels : Int32Array.from(keep, (r) => rows.labels[r]!);
+        const ranked = reviewPage({ ids, labels, x, dim: ex.dim, numClasses, probs }, sums, {
+          unsureBelow: unsureBelow > 0 ? unsureBelow : 0.5,
+          rowOffset: offset,
+        });
+        items = topItems([...items, ...ranked], limit);
+        offset += ids.length;
+        await yieldToMain(); // the page stays responsive between pages
+      },
     );
     useInsight.setState({
       review: {
@@ -233,7 +280,38 @@ export async function computeMap(projectId: string, opts: { umap?: boolean } = {
     map: { ...s.map, status: 'pca', error: null, progress: 0, projectId },
   }));
   try {
-    const { set } = await currentSet(projectId);
+    // Every n-th row (in training order), read a page at a time: at most MAP_MAX_POINTS rows of
+    // vectors are ever held here.
+    const ex = runningExtractor();
+    let stride = 1;
+    let capacity = 0;
+    let x = new Float32Array(0);
+    const ids: string[] = [];
+    const classIds: string[] = [];
+    let seen = 0;
+    const streamed = await repo().embeddings.streamTrainingSet(
+      projectId,
+      ex.key,
+      {
+        expectedDim: ex.dim,
+        onPlan: (rows) => {
+          stride = Math.max(1, Math.ceil(rows / MAP_MAX_POINTS));
+          capacity = Math.ceil(rows / stride);
+          x = new Float32Array(capacity * ex.dim);
+        },
+      },
+      (page) => {
+        page.ids.forEach((id, i) => {
+          if ((seen + i) % stride !== 0 || ids.length >= capacity) return;
+          x.set(page.x.subarray(i * ex.dim, (i + 1) * ex.dim), ids.length * ex.dim);
+          ids.push(id);
+          classIds.push(page.classIds[i]!);
+        });
+        seen += page.ids.length;
+      },
+    );
+    const set = { ids, classIds, dim: ex.dim, x: x.slice(0, ids.length * ex.dim) };
+    const total = streamed.ids.length;
     const n = set.ids.length;
     const toPoints = (xy: Float32Array): MapPoint[] =>
       set.ids.map((sampleId, i) => ({
@@ -254,6 +332,7 @@ export async function computeMap(projectId: string, opts: { umap?: boolean } = {
         ...s.map,
         status: wantUmap ? 'umap' : 'ready',
         method: 'pca',
+        total,
         points: toPoints(pca.xy),
         ms: pca.ms,
       },

@@ -8,7 +8,6 @@ import { create } from 'zustand';
 import type { EpochReport, HeadSettings } from '../train/head-types';
 import { defaultHeadSettings } from '../train/head-types';
 import type { Metrics } from '../train/metrics';
-import { selectClasses } from '../dataset/labelled-set';
 import { GlimpseError, serializeError, type SerializedError } from '../shared/errors';
 import { embedBridge, useEngine } from './engine';
 import { repo } from './repo';
@@ -69,6 +68,10 @@ export const useTraining = create<TrainingState>(() => ({
 
 let controller: AbortController | null = null;
 
+function throwIfAborted(signal: AbortSignal): void {
+  if (signal.aborted) throw new GlimpseError('cancelled', 'Cancelled.');
+}
+
 export function setHeadSettings(patch: Partial<HeadSettings>): void {
   const next = { ...useTraining.getState().settings, ...patch };
   if (patch.kind && patch.kind !== useTraining.getState().settings.kind) {
@@ -118,9 +121,25 @@ export async function trainProject(projectId: string): Promise<void> {
         useTraining.setState({ embedProgress: { done, total } }),
       );
     }
-    const set = await r.embeddings.loadTrainingSet(projectId, extractorKey, {
-      expectedDim: engine.extractor.dim,
-    });
+    // The embeddings go to the worker a page at a time (never all in this window at once); the
+    // worker packs them and trains on them when the train request below names them.
+    const bridge = embedBridge();
+    let staged = 0;
+    const set = await r.embeddings.streamTrainingSet(
+      projectId,
+      extractorKey,
+      {
+        expectedDim: engine.extractor.dim,
+        onPlan: async (rows) => {
+          await bridge.call('stageRows', { start: { rows, dim: engine.extractor!.dim }, ids: [], x: new Float32Array(0) });
+        },
+      },
+      async (page) => {
+        throwIfAborted(signal);
+        await bridge.call('stageRows', { ids: page.ids, x: page.x }, { transfer: [page.x.buffer] });
+        staged += page.ids.length;
+      },
+    );
     const classes = await r.classes.list(projectId);
     const used = classes.filter((c) => set.classIds.includes(c.id));
     if (used.length < 2) {
@@ -129,8 +148,15 @@ export async function trainProject(projectId: string): Promise<void> {
         'Add images to at least two classes before training.',
       );
     }
-    // Every stored row is of a used class: the selection only labels them in the classes' order.
-    const rows = selectClasses(set, used.map((c) => c.id));
+    // Every streamed row is of a used class: the labels are the classes' positions among them.
+    const index = new Map(used.map((c, i) => [c.id, i]));
+    const rows = {
+      ids: set.ids,
+      labels: Int32Array.from(set.classIds, (c) => index.get(c)!),
+      dim: set.dim,
+      numClasses: used.length,
+    };
+    if (staged !== rows.ids.length) throw new GlimpseError('internal', 'Some training rows were not staged: train again.');
     let augment: { ids: string[]; x: Float32Array } | undefined;
     if ((await getInsightSettings(projectId)).augment) {
       useTraining.setState({ phase: 'augmenting' });
@@ -139,13 +165,14 @@ export async function trainProject(projectId: string): Promise<void> {
       );
     }
     useTraining.setState({ phase: 'training', quarantined: set.quarantined, embedProgress: null });
-    const res = await embedBridge().call(
+    const res = await bridge.call(
       'train',
       {
         extractorKey,
         ids: rows.ids,
         labels: rows.labels,
-        x: rows.x,
+        x: new Float32Array(0),
+        staged: true,
         dim: rows.dim,
         numClasses: rows.numClasses,
         settings,
@@ -154,7 +181,7 @@ export async function trainProject(projectId: string): Promise<void> {
       {
         signal,
         onProgress: (e) => useTraining.setState((s) => ({ history: [...s.history, e] })),
-        transfer: augment ? [rows.x.buffer, augment.x.buffer] : [rows.x.buffer],
+        transfer: augment ? [augment.x.buffer] : [],
       },
     );
     const classIds = used.map((c) => c.id);
@@ -208,6 +235,13 @@ export async function trainProject(projectId: string): Promise<void> {
       loadedHead: { projectId, headId: row.id, classIds, classNames },
     });
   } catch (err) {
+    // Lets go of rows staged for a training that will not run (unless a newer training, which
+    // stages its own, replaced this one).
+    if (controller?.signal === signal) {
+      void embedBridge()
+        .call('stageRows', { start: { rows: 0, dim: 1 }, ids: [], x: new Float32Array(0) })
+        .catch(() => undefined);
+    }
     const e = serializeError(err);
     useTraining.setState({
       phase: e.code === 'cancelled' ? 'cancelled' : 'error',

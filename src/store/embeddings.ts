@@ -10,7 +10,7 @@ import { mapStorageError } from './errors';
 import { planTrainingSet, type TrainingPlan } from './training-plan';
 import { ro, rw, touch } from './tx';
 import type { EmbeddingRow, QuarantineRow, SampleRow } from './types';
-import { checkIds, checkVector, toFloat32 } from './validate';
+import { allFinite, checkIds, checkVector, toFloat32 } from './validate';
 
 export interface TrainingSet {
   /** Sample ids, grouped by class in the project's class order. */
@@ -25,6 +25,28 @@ export interface TrainingSet {
   /** Corrupt rows moved to the quarantine table by this call (a sample counts once, with its embedding). */
   quarantined: number;
 }
+
+/** One page of streamTrainingSet(): rows in the same order loadTrainingSet() packs them. */
+export interface TrainingPage {
+  ids: string[];
+  classIds: string[];
+  dim: number;
+  /** ids.length * dim values (a fresh array the receiver may transfer). */
+  x: Float32Array;
+}
+
+/** streamTrainingSet()'s summary, once every page is out. */
+export interface TrainingStream {
+  /** Rows sent in pages, in order. */
+  ids: string[];
+  classIds: string[];
+  dim: number;
+  missing: string[];
+  quarantined: number;
+}
+
+/** Rows read (and sent) per page by streamTrainingSet: 2,048 x 1,280 floats = 10 MiB. */
+export const TRAINING_PAGE_ROWS = 2048;
 
 export interface LoadOptions {
   /** The extractor's output size; without it the most common stored length is used. */
@@ -168,6 +190,98 @@ export function embeddingsRepo(db: GlimpseDB) {
         const p = await ro(db, allTables, () => plan(projectId, extractorKey, opts));
         return p.result;
       }
+    },
+
+    /**
+     * loadTrainingSet() a page at a time, for projects too large to hold twice: the plan is made
+     * from index keys only (no vectors), then the vectors are read `pageRows` at a time, checked
+     * as loadTrainingSet checks them and handed to `onPage` (awaited, so at most one page is held
+     * here). Pages concatenated are loadTrainingSet()'s ids, classIds and x, bit for bit; corrupt
+     * rows are quarantined at the end (left out and counted either way). A sample deleted while
+     * the pages are read is left out.
+     */
+    async streamTrainingSet(
+      projectId: string,
+      extractorKey: string,
+      opts: {
+        expectedDim: number;
+        pageRows?: number;
+        /** Called once before the first page with the most rows the pages can hold. */
+        onPlan?: (rows: number) => void | Promise<void>;
+      },
+      onPage: (page: TrainingPage) => void | Promise<void>,
+    ): Promise<TrainingStream> {
+      const dim = opts.expectedDim;
+      const pageRows = Math.max(1, Math.floor(opts.pageRows ?? TRAINING_PAGE_ROWS));
+      // The plan of an empty embedding list: every sample of a valid class, in training order, as
+      // "missing"; samples of deleted classes and orphan embeddings as bad rows.
+      const { keyPlan, keyed, classOf } = await ro(db, allTables, async () => {
+        const project = await db.projects.get(projectId);
+        if (!project)
+          throw new GlimpseError('invalid-input', 'This project no longer exists.', projectId);
+        const classes = await db.classes.where('projectId').equals(projectId).toArray();
+        const samples: { id: string; classId: string }[] = [];
+        await db.samples
+          .where('[projectId+classId]')
+          .between([projectId, Dexie.minKey], [projectId, Dexie.maxKey])
+          .eachKey((key, cursor) => {
+            const classId = Array.isArray(key) ? key[1] : undefined;
+            samples.push({ id: String(cursor.primaryKey), classId: typeof classId === 'string' ? classId : '' });
+          });
+        const keyedIds = await db.embeddings
+          .where('[projectId+extractorKey]')
+          .equals([projectId, extractorKey])
+          .primaryKeys();
+        const allEmbeddingIds = await db.embeddings.where('projectId').equals(projectId).primaryKeys();
+        return {
+          keyPlan: planTrainingSet({ classOrder: project.classOrder, classes, samples, embeddings: [], allEmbeddingIds, expectedDim: dim }),
+          keyed: new Set(keyedIds),
+          classOf: new Map(samples.map((x) => [x.id, x.classId])),
+        };
+      });
+      const bad = new Set(keyPlan.badSamples.map((b) => b.id));
+      const candidates = keyPlan.result.missing.filter((id) => keyed.has(id) && !bad.has(id));
+      const missing = keyPlan.result.missing.filter((id) => !keyed.has(id));
+      const out: TrainingStream = { ids: [], classIds: [], dim, missing, quarantined: 0 };
+      const badEmbeddings = [...keyPlan.badEmbeddings];
+      await opts.onPlan?.(candidates.length);
+      for (let start = 0; start < candidates.length; start += pageRows) {
+        const wanted = candidates.slice(start, start + pageRows);
+        const rows = await ro(db, [db.embeddings], () => db.embeddings.bulkGet(wanted));
+        const page: TrainingPage = { ids: [], classIds: [], dim, x: new Float32Array(0) };
+        const vectors: Float32Array[] = [];
+        rows.forEach((row, i) => {
+          const id = wanted[i]!;
+          if (!row || row.extractorKey !== extractorKey) return; // changed meanwhile
+          const v = toFloat32(row.vector);
+          let reason: string | null = null;
+          if (!v) reason = 'the vector is unreadable';
+          else if (v.length !== row.dim || v.length === 0)
+            reason = `the vector has ${v.length} values but is marked as ${String(row.dim)}`;
+          else if (v.length !== dim) reason = `the vector has ${v.length} values, expected ${dim}`;
+          else if (!allFinite(v)) reason = 'the vector contains NaN or Infinity';
+          if (reason !== null || !v) {
+            badEmbeddings.push({ id, reason: reason ?? 'the vector is unreadable' });
+            return;
+          }
+          page.ids.push(id);
+          page.classIds.push(classOf.get(id)!);
+          vectors.push(v);
+        });
+        page.x = new Float32Array(vectors.length * dim);
+        vectors.forEach((v, i) => page.x.set(v, i * dim));
+        if (page.ids.length === 0) continue;
+        out.ids.push(...page.ids);
+        out.classIds.push(...page.classIds);
+        await onPage(page);
+      }
+      const toQuarantine: TrainingPlan = { ...keyPlan, badEmbeddings };
+      out.quarantined = keyPlan.badSamples.length + badEmbeddings.length;
+      if (out.quarantined > 0) {
+        // As loadTrainingSet: if moving them fails, they are still left out and retried next time.
+        await rw(db, allTables, () => quarantine(projectId, toQuarantine)).catch(() => undefined);
+      }
+      return out;
     },
 
     /** Writes (or replaces) embeddings of existing samples in one transaction, e.g. after re-embedding. */

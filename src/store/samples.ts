@@ -150,13 +150,15 @@ export function samplesRepo(db: GlimpseDB) {
     /**
      * The first `limit` samples of the class in listByClass order (oldest first, ties by id), read
      * through the [classId+createdAt] index (schema v4): only those rows are loaded, so a sample
-     * grid of a 5,000-sample class costs a page of rows, not the class.
+     * grid of a 5,000-sample class costs a page of rows, not the class. `offset` skips that many
+     * first (the grid's later pages; the cursor steps over index keys, not rows).
      */
-    pageByClass(classId: string, limit: number): Promise<SampleRow[]> {
+    pageByClass(classId: string, limit: number, offset = 0): Promise<SampleRow[]> {
       return ro(db, [db.samples], () =>
         db.samples
           .where('[classId+createdAt]')
           .between([classId, Dexie.minKey], [classId, Dexie.maxKey])
+          .offset(Math.max(0, Math.floor(offset)))
           .limit(Math.max(0, Math.floor(limit)))
           .toArray(),
       );

@@ -47,6 +47,86 @@ function normalisedRows(x: Float32Array, n: number, d: number): Float32Array {
   return out;
 }
 
+/**
+ * Sums of the unit-length rows per class, accumulated a page at a time (pages added in row order
+ * give the sums of the whole set, bit for bit): the first of the review's two passes.
+ */
+export class CentreSums {
+  readonly sums: Float64Array;
+  readonly counts: Int32Array;
+  private norms: Float64Array | null = null;
+
+  constructor(
+    readonly dim: number,
+    readonly numClasses: number,
+  ) {
+    this.sums = new Float64Array(numClasses * dim);
+    this.counts = new Int32Array(numClasses);
+  }
+
+  add(x: Float32Array, labels: ArrayLike<number>): void {
+    const n = labels.length;
+    const d = this.dim;
+    const u = normalisedRows(x, n, d);
+    for (let i = 0; i < n; i++) {
+      const c = labels[i]!;
+      this.counts[c]!++;
+      for (let j = 0; j < d; j++) this.sums[c * d + j]! += u[i * d + j]!;
+    }
+    this.norms = null;
+  }
+
+  /** |sum of class c|^2, summed in the same order as the distance of a row outside the class. */
+  norm2(c: number): number {
+    if (!this.norms) {
+      const d = this.dim;
+      this.norms = new Float64Array(this.numClasses);
+      for (let k = 0; k < this.numClasses; k++) {
+        let norm = 0;
+        for (let j = 0; j < d; j++) norm += this.sums[k * d + j]! * this.sums[k * d + j]!;
+        this.norms[k] = norm;
+      }
+    }
+    return this.norms[c]!;
+  }
+
+  /**
+   * Cosine distance from each row of a page to every class centre (its own class's centre leaves
+   * the row out); Infinity where a class has no other row.
+   */
+  distances(x: Float32Array, labels: ArrayLike<number>): Float32Array {
+    const { dim, numClasses } = this;
+    const n = labels.length;
+    const u = normalisedRows(x, n, dim);
+    const out = new Float32Array(n * numClasses).fill(Number.POSITIVE_INFINITY);
+    for (let i = 0; i < n; i++) {
+      const own = labels[i]!;
+      const ui = i * dim;
+      for (let c = 0; c < numClasses; c++) {
+        const k = this.counts[c]! - (c === own ? 1 : 0);
+        if (k <= 0) continue;
+        let norm = 0;
+        let dot = 0;
+        const sc = c * dim;
+        if (c === own) {
+          for (let j = 0; j < dim; j++) {
+            const v = this.sums[sc + j]! - u[ui + j]!;
+            norm += v * v;
+            dot += v * u[ui + j]!;
+          }
+        } else {
+          // The centre is the class's sum itself: its norm is computed once per class.
+          norm = this.norm2(c);
+          for (let j = 0; j < dim; j++) dot += this.sums[sc + j]! * u[ui + j]!;
+        }
+        if (norm === 0) continue;
+        out[i * numClasses + c] = 1 - dot / Math.sqrt(norm);
+      }
+    }
+    return out;
+  }
+}
+
 /** Cosine distance from each row to every class centre; its own class's centre leaves it out. */
 export function centreDistances(
   x: Float32Array,
@@ -54,45 +134,25 @@ export function centreDistances(
   dim: number,
   numClasses: number,
 ): Float32Array {
-  const n = labels.length;
-  const u = normalisedRows(x, n, dim);
-  const sums = new Float64Array(numClasses * dim);
-  const counts = new Int32Array(numClasses);
-  for (let i = 0; i < n; i++) {
-    const c = labels[i]!;
-    counts[c]!++;
-    for (let j = 0; j < dim; j++) sums[c * dim + j]! += u[i * dim + j]!;
-  }
-  const out = new Float32Array(n * numClasses).fill(Number.POSITIVE_INFINITY);
-  const centre = new Float64Array(dim);
-  for (let i = 0; i < n; i++) {
-    const own = labels[i]!;
-    for (let c = 0; c < numClasses; c++) {
-      const k = counts[c]! - (c === own ? 1 : 0);
-      if (k <= 0) continue;
-      let norm = 0;
-      for (let j = 0; j < dim; j++) {
-        const v = sums[c * dim + j]! - (c === own ? u[i * dim + j]! : 0);
-        centre[j] = v;
-        norm += v * v;
-      }
-      if (norm === 0) continue;
-      let dot = 0;
-      for (let j = 0; j < dim; j++) dot += centre[j]! * u[i * dim + j]!;
-      out[i * numClasses + c] = 1 - dot / Math.sqrt(norm);
-    }
-  }
-  return out;
+  const sums = new CentreSums(dim, numClasses);
+  sums.add(x, labels);
+  return sums.distances(x, labels);
 }
 
-export function rankForReview(
+/**
+ * One page of rows ranked against centres summed over the whole set (second pass): the items of
+ * the page with their reasons and scores; `rowOffset` is the page's first row in the whole set.
+ */
+export function reviewPage(
   input: ReviewInput,
-  opts: { unsureBelow?: number; limit?: number } = {},
+  sums: CentreSums,
+  opts: { unsureBelow?: number; rowOffset?: number } = {},
 ): ReviewItem[] {
-  const { ids, labels, x, dim, numClasses, probs } = input;
+  const { ids, labels, x, numClasses, probs } = input;
   const n = ids.length;
   const unsureBelow = opts.unsureBelow ?? 0.5;
-  const dist = centreDistances(x, labels, dim, numClasses);
+  const rowOffset = opts.rowOffset ?? 0;
+  const dist = sums.distances(x, labels);
   const items: ReviewItem[] = [];
   for (let i = 0; i < n; i++) {
     const label = labels[i]!;
@@ -121,7 +181,7 @@ export function rankForReview(
       1 - labelProb + (pred !== label ? 1 : 0) + (reasons.includes('near-other-class') ? 0.5 : 0);
     items.push({
       id: ids[i]!,
-      row: i,
+      row: rowOffset + i,
       label,
       pred,
       confidence: row[pred]!,
@@ -131,6 +191,20 @@ export function rankForReview(
       score,
     });
   }
+  return items;
+}
+
+/** Hardest first (ties by id), at most `limit`: merges pages' items, keeping only the best. */
+export function topItems(items: ReviewItem[], limit?: number): ReviewItem[] {
   items.sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-  return opts.limit !== undefined ? items.slice(0, opts.limit) : items;
+  return limit !== undefined ? items.slice(0, limit) : items;
+}
+
+export function rankForReview(
+  input: ReviewInput,
+  opts: { unsureBelow?: number; limit?: number } = {},
+): ReviewItem[] {
+  const sums = new CentreSums(input.dim, input.numClasses);
+  sums.add(input.x, input.labels);
+  return topItems(reviewPage(input, sums, opts), opts.limit);
 }

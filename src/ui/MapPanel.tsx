@@ -75,7 +75,7 @@ export function MapPanel({ projectId }: { projectId: string }) {
             `PCA shown; refining with UMAP… ${Math.round(map.progress * 100)} %`}
           {map.status === 'ready' &&
             map.projectId === projectId &&
-            `${points.length} samples · ${map.method === 'umap' ? 'UMAP (seed fixed)' : 'PCA'} · ${Math.round(map.ms ?? 0)} ms`}
+            `${points.length}${map.total > points.length ? ` of ${map.total}` : ''} samples · ${map.method === 'umap' ? 'UMAP (seed fixed)' : 'PCA'} · ${Math.round(map.ms ?? 0)} ms`}
         </span>
       </div>
       {map.error && (

@@ -31,17 +31,29 @@ function Thumb({ blob, alt }: { blob: Blob | null | undefined; alt: string }) {
 }
 
 /**
+ * Rows rendered (and read from the store) at a time: a list of thousands (the misclassified
+ * validation samples of a 50,000-sample project) is shown a window at a time; ↑/↓ past its edge and
+ * Previous / Next move the window.
+ */
+const WINDOW = 50;
+
+/**
  * Samples to check, one row each, keyboard first: ↑/↓ (and Home/End) move between rows, a digit
  * relabels the row's sample as class N (the project's order), Delete removes it (Undo in the
  * toast), Esc leaves. The select and button on each row do the same with a pointer.
  */
 export function ReviewList({ label, rows, classes, onDone, onEscape, testId, itemTestId = 'review-item' }: Props) {
-  const samples = useSamplesByIds(rows.map((r) => r.sampleId));
+  const [start, setStart] = useState(0);
+  const first = Math.min(start, Math.max(0, Math.floor((rows.length - 1) / WINDOW) * WINDOW));
+  const windowRows = rows.slice(first, first + WINDOW);
+  const samples = useSamplesByIds(windowRows.map((r) => r.sampleId));
   const byId = new Map((samples ?? []).map((s) => [s.id, s]));
-  const shown = rows.filter((r) => byId.has(r.sampleId));
+  const shown = windowRows.filter((r) => byId.has(r.sampleId));
   const [active, setActive] = useState(0);
   const items = useRef<(HTMLLIElement | null)[]>([]);
   const focusOnChange = useRef(false);
+  /** Row (in the next window) to focus once that window has loaded. */
+  const focusAfterPage = useRef<number | null>(null);
   const name = (id: string | null) => classes.find((c) => c.id === id)?.name ?? '?';
   const hintId = `${testId ?? 'review'}-keys`;
 
@@ -53,8 +65,22 @@ export function ReviewList({ label, rows, classes, onDone, onEscape, testId, ite
     items.current[current]?.focus();
   }, [shown.length, current]);
 
+  useEffect(() => {
+    const want = focusAfterPage.current;
+    if (want === null || !samples) return;
+    focusAfterPage.current = null;
+    const i = Math.max(0, Math.min(shown.length - 1, want));
+    setActive(i);
+    items.current[i]?.focus();
+  }, [first, samples, shown.length]);
+
   if (!samples) return null;
   if (shown.length === 0) return <p className="muted">No samples here.</p>;
+
+  const turnPage = (to: number, focusRow: number | null) => {
+    focusAfterPage.current = focusRow;
+    setStart(to);
+  };
 
   const relabel = (row: ReviewRowData, to: string) => {
     if (!to || to === row.labelledId) return;
@@ -66,6 +92,8 @@ export function ReviewList({ label, rows, classes, onDone, onEscape, testId, ite
     void deleteSamples([row.sampleId]).then(() => onDone(row.sampleId));
   };
   const move = (to: number) => {
+    if (to >= shown.length && first + WINDOW < rows.length) return turnPage(first + WINDOW, 0);
+    if (to < 0 && first > 0) return turnPage(first - WINDOW, WINDOW - 1);
     const i = Math.max(0, Math.min(shown.length - 1, to));
     setActive(i);
     items.current[i]?.focus();
@@ -142,6 +170,19 @@ export function ReviewList({ label, rows, classes, onDone, onEscape, testId, ite
           );
         })}
       </ul>
+      {rows.length > WINDOW && (
+        <nav className="row sample-pager" aria-label={`Pages of ${label}`}>
+          <button type="button" className="link-button" data-testid="list-prev" disabled={first === 0} onClick={() => turnPage(first - WINDOW, null)}>
+            ‹ Previous
+          </button>
+          <span className="muted" aria-live="polite" data-testid="list-range">
+            {first + 1}–{first + windowRows.length} of {rows.length}
+          </span>
+          <button type="button" className="link-button" data-testid="list-next" disabled={first + WINDOW >= rows.length} onClick={() => turnPage(first + WINDOW, null)}>
+            Next ›
+          </button>
+        </nav>
+      )}
     </>
   );
 }

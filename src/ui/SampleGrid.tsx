@@ -3,7 +3,9 @@ import { deleteSamples, moveSamples, useSamplePage } from '../state/classes';
 import type { ClassRow, SampleRow } from '../state/repo';
 import { useBlobSrc } from './useObjectUrl';
 
-// Thumbnails rendered per class before "Show more": keeps the first view of large projects light.
+// Thumbnails per page of a class's grid: a class of any size shows one page at a time (Previous /
+// Next), and a grid far from the viewport shows none, so the DOM holds only thumbnails near the
+// screen whatever the size of the project.
 const PAGE = 24;
 
 // A sample's thumbnail never changes, but every re-read of the class's rows (after each save
@@ -18,25 +20,30 @@ const Thumb = memo(
 );
 
 /**
- * True once the element has come near the viewport (and from then on): grids further down the
- * page read their rows and make their thumbnails only when the user scrolls towards them. The ref
- * is a callback: the element may appear only after the first render (an empty class filling up).
+ * Whether the element is within 1,500 px of the viewport: grids read their rows and make their
+ * thumbnails only when the user scrolls towards them, and drop them again once scrolled far away
+ * (their placeholder keeps the height they had, so the page does not jump). The ref is a callback:
+ * the element may appear only after the first render (an empty class filling up).
  */
-function useNearViewport(): [(el: HTMLDivElement | null) => void, boolean] {
+function useNearViewport(): [(el: HTMLDivElement | null) => void, boolean, number] {
   const [el, setEl] = useState<HTMLDivElement | null>(null);
   const [near, setNear] = useState(typeof IntersectionObserver === 'undefined');
+  const [height, setHeight] = useState(0);
   useEffect(() => {
-    if (near || !el) return;
+    if (!el || typeof IntersectionObserver === 'undefined') return;
     const io = new IntersectionObserver(
       (entries) => {
-        if (entries.some((e) => e.isIntersecting)) setNear(true);
+        const entry = entries[entries.length - 1];
+        if (!entry) return;
+        if (!entry.isIntersecting) setHeight(Math.round(entry.boundingClientRect.height));
+        setNear(entry.isIntersecting);
       },
       { rootMargin: '1500px 0px' },
     );
     io.observe(el);
     return () => io.disconnect();
-  }, [el, near]);
-  return [setEl, near];
+  }, [el]);
+  return [setEl, near, height];
 }
 
 interface Props {
@@ -49,15 +56,25 @@ interface Props {
 
 /** The class's samples as lazy thumbnails; select some to delete (with undo) or move them. */
 export function SampleGrid({ cls, classes, count }: Props) {
-  const [box, near] = useNearViewport();
+  const [box, near, farHeight] = useNearViewport();
   const [selected, setSelected] = useState<ReadonlySet<string>>(new Set());
-  const [limit, setLimit] = useState(PAGE);
+  const [pageStart, setPageStart] = useState(0);
   const [target, setTarget] = useState('');
-  const samples = useSamplePage(cls.id, limit, near && count > 0);
+  // After deletions the page may start past the end: show the last page instead.
+  const lastStart = Math.max(0, Math.floor((count - 1) / PAGE) * PAGE);
+  const offset = Math.min(pageStart, lastStart);
+  const samples = useSamplePage(cls.id, PAGE, near && count > 0, offset);
 
   if (count === 0) return null;
-  // Off screen or still loading: a placeholder of about one row keeps the page from jumping.
-  if (!near || !samples) return <div ref={box} className="samples samples-pending" />;
+  // Off screen or still loading: a placeholder (of the height the grid had) keeps the page still.
+  if (!near || !samples)
+    return (
+      <div
+        ref={box}
+        className="samples samples-pending"
+        style={farHeight > 0 ? { minHeight: farHeight } : undefined}
+      />
+    );
   if (samples.length === 0) return null;
 
   // Drop ids that no longer exist here (deleted, moved) from the selection.
@@ -141,10 +158,30 @@ export function SampleGrid({ cls, classes, count }: Props) {
           </li>
         ))}
       </ul>
-      {count > samples.length && (
-        <button type="button" className="link-button" onClick={() => setLimit((n) => n + PAGE * 4)}>
-          Show more ({count - samples.length} hidden)
-        </button>
+      {count > PAGE && (
+        <nav className="row sample-pager" aria-label={`Pages of ${cls.name}`}>
+          <button
+            type="button"
+            className="link-button"
+            data-testid="samples-prev"
+            disabled={offset === 0}
+            onClick={() => setPageStart(Math.max(0, offset - PAGE))}
+          >
+            ‹ Previous
+          </button>
+          <span className="muted" data-testid="samples-range" aria-live="polite">
+            {offset + 1}–{offset + samples.length} of {count}
+          </span>
+          <button
+            type="button"
+            className="link-button"
+            data-testid="samples-next"
+            disabled={offset + PAGE >= count}
+            onClick={() => setPageStart(offset + PAGE)}
+          >
+            Next ›
+          </button>
+        </nav>
       )}
     </div>
   );

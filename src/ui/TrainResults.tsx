@@ -4,6 +4,19 @@ import type { TrainingOutcome } from '../state/training';
 import { percent } from './format';
 import { ReviewList, type ReviewRowData } from './ReviewList';
 
+/** Above this many classes the matrix (n² buttons) gives way to a list of its largest off-diagonal cells. */
+const MATRIX_MAX_CLASSES = 20;
+const PAIRS_SHOWN = 40;
+
+/** The largest off-diagonal cells, [true, predicted, count], largest first (ties in row order). */
+function topConfusions(confusion: readonly (readonly number[])[], limit: number): [number, number, number][] {
+  const cells: [number, number, number][] = [];
+  confusion.forEach((row, i) => row.forEach((count, j) => {
+    if (i !== j && count > 0) cells.push([i, j, count]);
+  }));
+  return cells.sort((a, b) => b[2] - a[2] || a[0] - b[0] || a[1] - b[1]).slice(0, limit);
+}
+
 /** Validation accuracy, recall per class, the confusion matrix (cells open their samples) and
  * the misclassified validation samples, which can be relabelled or deleted from the keyboard. */
 export function TrainResults({ outcome, classes }: { outcome: TrainingOutcome; classes: ClassRow[] }) {
@@ -44,28 +57,26 @@ export function TrainResults({ outcome, classes }: { outcome: TrainingOutcome; c
           </tbody>
         </table>
       </div>
-      <div className="table-scroll" tabIndex={0} role="region" aria-label="Confusion matrix">
-        <table className="confusion" data-testid="confusion" data-drillable={drillable}>
-          <caption>
-            Confusion matrix (rows: true class, columns: predicted).{' '}
-            {drillable ? 'Select a cell to see its samples.' : 'Train again to see the samples behind each cell.'}
-          </caption>
-          <thead>
-            <tr>
-              <td />
-              {outcome.classNames.map((n, j) => (
-                <th key={j} scope="col" title={n}>
-                  {n}
-                </th>
-              ))}
-            </tr>
-          </thead>
-          <tbody>
-            {v.confusion.map((row, i) => (
-              <tr key={i}>
-                <th scope="row" title={outcome.classNames[i]}>{outcome.classNames[i]}</th>
-                {row.map((count, j) => (
-                  <td key={j} className={i === j ? 'diag' : count > 0 ? 'off' : ''}>
+      {outcome.classNames.length > MATRIX_MAX_CLASSES ? (
+        <div className="table-scroll" tabIndex={0} role="region" aria-label="Most frequent confusions">
+          <table className="per-class" data-testid="confusion-pairs" data-drillable={drillable}>
+            <caption>
+              Most frequent confusions (the full {outcome.classNames.length} × {outcome.classNames.length} matrix is not drawn above {MATRIX_MAX_CLASSES} classes).{' '}
+              {drillable ? 'Select a count to see its samples.' : 'Train again to see the samples behind each count.'}
+            </caption>
+            <thead>
+              <tr>
+                <th scope="col">True class</th>
+                <th scope="col">Predicted as</th>
+                <th scope="col">Samples</th>
+              </tr>
+            </thead>
+            <tbody>
+              {topConfusions(v.confusion, PAIRS_SHOWN).map(([i, j, count]) => (
+                <tr key={`${i}-${j}`}>
+                  <th scope="row">{outcome.classNames[i]}</th>
+                  <td>{outcome.classNames[j]}</td>
+                  <td>
                     <button
                       type="button"
                       className="cell"
@@ -73,17 +84,58 @@ export function TrainResults({ outcome, classes }: { outcome: TrainingOutcome; c
                       aria-pressed={cell?.[0] === i && cell[1] === j}
                       data-testid="confusion-cell"
                       onClick={() => setCell(cell?.[0] === i && cell[1] === j ? null : [i, j])}
-                      disabled={count === 0 || !drillable}
+                      disabled={!drillable}
                     >
                       {count}
                     </button>
                   </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      ) : (
+        <div className="table-scroll" tabIndex={0} role="region" aria-label="Confusion matrix">
+          <table className="confusion" data-testid="confusion" data-drillable={drillable}>
+            <caption>
+              Confusion matrix (rows: true class, columns: predicted).{' '}
+              {drillable ? 'Select a cell to see its samples.' : 'Train again to see the samples behind each cell.'}
+            </caption>
+            <thead>
+              <tr>
+                <td />
+                {outcome.classNames.map((n, j) => (
+                  <th key={j} scope="col" title={n}>
+                    {n}
+                  </th>
                 ))}
               </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+            </thead>
+            <tbody>
+              {v.confusion.map((row, i) => (
+                <tr key={i}>
+                  <th scope="row" title={outcome.classNames[i]}>{outcome.classNames[i]}</th>
+                  {row.map((count, j) => (
+                    <td key={j} className={i === j ? 'diag' : count > 0 ? 'off' : ''}>
+                      <button
+                        type="button"
+                        className="cell"
+                        aria-label={`${count} samples of ${outcome.classNames[i]} predicted as ${outcome.classNames[j]}`}
+                        aria-pressed={cell?.[0] === i && cell[1] === j}
+                        data-testid="confusion-cell"
+                        onClick={() => setCell(cell?.[0] === i && cell[1] === j ? null : [i, j])}
+                        disabled={count === 0 || !drillable}
+                      >
+                        {count}
+                      </button>
+                    </td>
+                  ))}
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
       {cell && (
         <section aria-label={`Samples of ${outcome.classNames[cell[0]]} predicted as ${outcome.classNames[cell[1]]}`}>
           <h3>

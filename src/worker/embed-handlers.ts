@@ -152,6 +152,10 @@ export const embedHandlers: Pick<WorkMap<Requests>, 'classify' | 'prepareLabelle
     const m = tf.memory();
     // Tensors of the helper lanes count too: a leak there is still this app's leak.
     const numTensors = m.numTensors + (await helperTensors());
-    return { data: { numTensors, numBytes: m.numBytes, backend: tf.getBackend(), lanes: 1 + helperLanes().length, helperBatches: helperBatches() } };
+    // The WASM backend's memory (never shrinks, so it is the largest it has been): the DevTools
+    // heap figures leave it out.
+    const heap = (tf.backend() as unknown as { wasm?: { HEAPU8?: Uint8Array } }).wasm?.HEAPU8;
+    const wasmHeapBytes = tf.getBackend() === 'wasm' && heap ? heap.buffer.byteLength : 0;
+    return { data: { numTensors, numBytes: m.numBytes, backend: tf.getBackend(), lanes: 1 + helperLanes().length, helperBatches: helperBatches(), wasmHeapBytes } };
   },
 };

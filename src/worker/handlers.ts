@@ -40,6 +40,7 @@ const policy: PolicyMap<Requests> = {
   ftRun: { run: 'gpu', what: 'fine-tuning', weights: 'training', retry: 'request', epochOf },
   ftEnd: { run: 'none', why: 'drops the session' },
   setHead: { run: 'none', why: 'keeps a head' },
+  stageRows: { run: 'none', why: 'copies rows into JS memory' },
   setTuned: { run: 'none', why: 'keeps a model; its weights are written by the next request that wants them' },
   memory: { run: 'none', why: 'reads counters' },
   prepareLabeller: { run: 'none', why: 'only loads a model; a lost context shows (and is recovered) at the next classify' },

@@ -59,6 +59,18 @@ export interface TrainRequest extends LabelledSet {
   recipe?: HeadRecipe;
   /** Cached augmentation variants: row r belongs to sample ids[r]; used for training rows only. */
   augment?: { ids: string[]; x: Float32Array };
+  /**
+   * The rows were sent before, a page at a time (stageRows): x is empty and the staged rows (which
+   * must be exactly `ids`) are trained on.
+   */
+  staged?: boolean;
+}
+
+/** A page of training rows for the next staged train request; `start` begins a new set. */
+export interface StageRowsRequest {
+  start?: { rows: number; dim: number };
+  ids: string[];
+  x: Float32Array;
 }
 
 export interface TrainResponse {
@@ -148,6 +160,7 @@ export interface Requests {
   classify: { req: { image: ImageInput; topK: number }; res: ClassifyResult; progress: never };
   embed: { req: { images: ImageInput[]; thumbnails: boolean }; res: { done: number; failed: number }; progress: EmbedItemResult };
   train: { req: TrainRequest; res: TrainResponse; progress: EpochReport };
+  stageRows: { req: StageRowsRequest; res: { rows: number }; progress: never };
   /** A stored head to predict with (after a reload or a project switch); a trained one is kept already. */
   setHead: { req: { head: TrainedHead | null; extractorKey: string | null }; res: { ok: true }; progress: never };
   predict: { req: { image: ImageInput }; res: PredictResult; progress: never };
@@ -177,7 +190,7 @@ export interface Requests {
   /** numTensors includes the helper lanes' tensors; lanes = workers embedding now (1 + ready helpers). */
   /** Loads the ImageNet labeller for "What is this?" ahead of the first question (view opened). */
   prepareLabeller: { req: Record<string, never>; res: { ok: true }; progress: never };
-  memory: { req: Record<string, never>; res: { numTensors: number; numBytes: number; backend: string; lanes: number; helperBatches: number }; progress: never };
+  memory: { req: Record<string, never>; res: { numTensors: number; numBytes: number; backend: string; lanes: number; helperBatches: number; wasmHeapBytes: number }; progress: never };
 }
 
 /** Messages the worker sends on its own (not replies): `{ id: 0, kind: 'event', data }`. */

@@ -5,6 +5,7 @@ import { GlimpseError } from '../shared/errors';
 import { fitHead } from '../train/fit';
 import { predictHead, type TrainedHead } from '../train/head';
 import { pcaMap, umapMap } from '../train/map';
+import { RowStage } from '../train/row-stage';
 import type { Requests } from './protocol';
 import type { WorkMap } from './policy';
 
@@ -14,6 +15,9 @@ interface HeadHolder {
 }
 
 const activeHead: HeadHolder = { head: null, extractorKey: null };
+
+/** Rows of the next staged training, as the pages arrive. */
+let stage: RowStage | null = null;
 
 /** Class probabilities of one embedding under the active head. */
 export function classifyEmbedding(embedding: Float32Array, extractorKey: string): Float32Array {
@@ -25,7 +29,12 @@ export function classifyEmbedding(embedding: Float32Array, extractorKey: string)
   return predictHead(head, embedding, 1);
 }
 
-export const trainHandlers: Pick<WorkMap<Requests>, 'train' | 'setHead' | 'scoreAll' | 'map'> = {
+export const trainHandlers: Pick<WorkMap<Requests>, 'train' | 'setHead' | 'scoreAll' | 'map' | 'stageRows'> = {
+  stageRows: async ({ start, ids, x }) => {
+    if (start) stage = new RowStage(start.rows, start.dim);
+    if (!stage) throw new GlimpseError('internal', 'No staged training set: train again.');
+    return { data: { rows: stage.append(ids, x) } };
+  },
   scoreAll: async ({ x, n, extractorKey }) => {
     const head = activeHead.head;
     if (!head || activeHead.extractorKey !== extractorKey) {
@@ -50,12 +59,20 @@ export const trainHandlers: Pick<WorkMap<Requests>, 'train' | 'setHead' | 'score
     return { data: { xy, ms: performance.now() - t0 }, transfer: [xy.buffer] };
   },
   train: async (req, { progress, signal }) => {
-    const fit = await fitHead({ ids: req.ids, labels: req.labels, x: req.x, dim: req.dim }, req.numClasses, req.settings, {
+    let x = req.x;
+    if (req.staged) {
+      if (!stage) throw new GlimpseError('internal', 'The staged training rows are gone (the worker restarted?): train again.');
+      if (stage.dim !== req.dim) throw new GlimpseError('internal', 'The staged rows have another size: train again.');
+      // Kept (not taken) until the fit ends: a retry of this request after a lost GPU context reads them again.
+      x = stage.view(req.ids);
+    }
+    const fit = await fitHead({ ids: req.ids, labels: req.labels, x, dim: req.dim }, req.numClasses, req.settings, {
       signal,
       onEpoch: (r) => progress(r),
       ...(req.recipe ? { recipe: req.recipe } : {}),
       ...(req.augment ? { augment: req.augment } : {}),
     });
+    if (req.staged) stage = null;
     const confidence = new Float32Array(fit.validationPred.length);
     fit.validationPred.forEach((p, i) => {
       confidence[i] = fit.validationProbs[i * req.numClasses + p]!;

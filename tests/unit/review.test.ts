@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { centreDistances, rankForReview } from '../../src/train/review';
+import { mulberry32 } from '../../src/shared/rng';
+import { CentreSums, centreDistances, rankForReview, reviewPage, topItems } from '../../src/train/review';
 
 // Hand-made: two classes in 2-D. Class 0 points along +x, class 1 along +y.
 // a0, a1, a2: clean class-0 samples; b0, b1: clean class-1 samples;
@@ -48,5 +49,40 @@ describe('review queue ranking', () => {
     expect(
       rankForReview({ ids, labels, x, dim: 2, numClasses: 2, probs }, { unsureBelow: 1, limit: 3 }),
     ).toEqual(items);
+  });
+
+  it('ranks page by page (two passes, as the app reads a large project) exactly as all at once', () => {
+    const next = mulberry32(3);
+    const n = 200;
+    const d = 16;
+    const k = 5;
+    const pIds = Array.from({ length: n }, (_, i) => `r${String(i).padStart(3, '0')}`);
+    const pLabels = Int32Array.from({ length: n }, (_, i) => (i * 7) % k);
+    const px = Float32Array.from({ length: n * d }, (_, v) => (Math.floor(v / d) % k === v % k ? 1 : 0) + next());
+    const pProbs = new Float32Array(n * k);
+    for (let i = 0; i < n; i++) {
+      let sum = 0;
+      for (let c = 0; c < k; c++) sum += pProbs[i * k + c] = next() + (c === pLabels[i] ? 0.6 : 0);
+      for (let c = 0; c < k; c++) pProbs[i * k + c]! /= sum;
+    }
+    const whole = rankForReview({ ids: pIds, labels: pLabels, x: px, dim: d, numClasses: k, probs: pProbs }, { unsureBelow: 0.5, limit: 40 });
+    expect(whole.length).toBe(40);
+    const page = 33;
+    const sums = new CentreSums(d, k);
+    for (let s = 0; s < n; s += page) sums.add(px.subarray(s * d, Math.min(n, s + page) * d), pLabels.subarray(s, s + page));
+    let kept: ReturnType<typeof rankForReview> = [];
+    for (let s = 0; s < n; s += page) {
+      const e = Math.min(n, s + page);
+      const items = reviewPage(
+        { ids: pIds.slice(s, e), labels: pLabels.subarray(s, e), x: px.subarray(s * d, e * d), dim: d, numClasses: k, probs: pProbs.subarray(s * k, e * k) },
+        sums,
+        { unsureBelow: 0.5, rowOffset: s },
+      );
+      kept = topItems([...kept, ...items], 40);
+    }
+    expect(kept).toEqual(whole);
+    // The distances of a page against the whole set's centres are those computed on the whole set.
+    const all = centreDistances(px, pLabels, d, k);
+    expect(Array.from(sums.distances(px.subarray(66 * d, 99 * d), pLabels.subarray(66, 99)))).toEqual(Array.from(all.subarray(66 * k, 99 * k)));
   });
 });

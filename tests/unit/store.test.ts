@@ -233,6 +233,10 @@ describe('samples: a page of a class, and embedding coverage (schema v4)', () =>
     expect((await repo.samples.pageByClass(cats.id, 100)).map((s) => s.id)).toEqual(all);
     expect(await repo.samples.pageByClass(cats.id, 0)).toEqual([]);
     expect((await repo.samples.pageByClass(dogs.id, 24)).map((s) => s.id)).toEqual([rows[6]!.id]);
+    // Later pages (the grid's Next): offset rows skipped, in the same order.
+    expect((await repo.samples.pageByClass(cats.id, 2, 2)).map((s) => s.id)).toEqual(all.slice(2, 4));
+    expect((await repo.samples.pageByClass(cats.id, 5, all.length - 1)).map((s) => s.id)).toEqual(all.slice(-1));
+    expect(await repo.samples.pageByClass(cats.id, 5, all.length)).toEqual([]);
   });
 
   it('coverage lists the samples without an embedding for a key, from keys only', async () => {

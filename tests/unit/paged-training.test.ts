@@ -1,0 +1,155 @@
+// Paged training (issue 21): the app reads a project's embeddings from IndexedDB a page at a time
+// (streamTrainingSet) and the worker packs the pages (RowStage) before fitHead runs. The rows, the
+// quarantine and the trained head must be exactly those of the in-memory path (loadTrainingSet +
+// selectClasses + fitHead on the same rows), whatever the page size.
+import 'fake-indexeddb/auto';
+import * as tf from '@tensorflow/tfjs';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { selectClasses } from '../../src/dataset/labelled-set';
+import { GlimpseDB } from '../../src/store/db';
+import { createRepo, type NewSample } from '../../src/store/repo';
+import { mulberry32 } from '../../src/shared/rng';
+import { fitHead } from '../../src/train/fit';
+import { defaultHeadSettings, type TrainedHead } from '../../src/train/head';
+import { RowStage } from '../../src/train/row-stage';
+
+const dim = 24;
+const opened: GlimpseDB[] = [];
+afterEach(async () => {
+  for (const db of opened.splice(0)) await db.delete().catch(() => undefined);
+});
+afterAll(async () => {
+  await tf.setBackend('cpu');
+});
+
+function sample(projectId: string, classId: string, vector: Float32Array | null, i: number): NewSample {
+  return {
+    projectId,
+    classId,
+    source: 'import',
+    name: `s${i}.jpg`,
+    type: 'image/jpeg',
+    blob: null,
+    thumb: new Blob([new Uint8Array([i & 255])]),
+    width: 8,
+    height: 8,
+    sizeBytes: 0,
+    ...(vector ? { embedding: { extractorKey: 'k1', vector } } : {}),
+  };
+}
+
+/** 3 classes x 25 rows with class-dependent means, a sample without embedding and 3 corrupt rows. */
+async function world() {
+  const db = new GlimpseDB(`paged-${crypto.randomUUID()}`);
+  opened.push(db);
+  const repo = createRepo(db);
+  const project = await repo.projects.create('P', 'e', 'k1');
+  const classes = [];
+  for (const name of ['A', 'B', 'C']) classes.push(await repo.classes.add(project.id, name));
+  const next = mulberry32(5);
+  const inputs: NewSample[] = [];
+  for (let i = 0; i < 75; i++) {
+    const k = i % 3;
+    const v = Float32Array.from({ length: dim }, (_, j) => (j % 3 === k ? 1.5 : 0.2) * (0.5 + next()) * (1 + (i % 4)));
+    inputs.push(sample(project.id, classes[k]!.id, v, i));
+  }
+  inputs.push(sample(project.id, classes[1]!.id, null, 99));
+  const saved = await repo.samples.addSamples(inputs);
+  // Corrupt rows behind the repository's back: NaN, wrong length, sample of a deleted class.
+  await db.embeddings.update(saved[4]!.id, { vector: new Float32Array(dim).fill(Number.NaN) });
+  await db.embeddings.update(saved[10]!.id, { vector: new Float32Array(dim + 1), dim: dim + 1 });
+  await db.samples.update(saved[20]!.id, { classId: 'deleted-class' });
+  return { db, repo, project, classes, saved };
+}
+
+/** What the worker does with the pages: announce, append each page, then view the packed rows. */
+async function streamed(w: Awaited<ReturnType<typeof world>>, pageRows: number) {
+  let stage: RowStage | null = null;
+  const pages: number[] = [];
+  const set = await w.repo.embeddings.streamTrainingSet(
+    w.project.id,
+    'k1',
+    { expectedDim: dim, pageRows, onPlan: (rows) => void (stage = new RowStage(rows, dim)) },
+    (page) => {
+      pages.push(page.ids.length);
+      stage!.append(page.ids, page.x);
+    },
+  );
+  return { set, x: stage!.view(set.ids), pages };
+}
+
+function sameHead(a: TrainedHead, b: TrainedHead): void {
+  expect(Buffer.from(a.mean.buffer, a.mean.byteOffset, a.mean.byteLength).equals(Buffer.from(b.mean.buffer, b.mean.byteOffset, b.mean.byteLength))).toBe(true);
+  expect(Buffer.from(a.invStd.buffer, a.invStd.byteOffset, a.invStd.byteLength).equals(Buffer.from(b.invStd.buffer, b.invStd.byteOffset, b.invStd.byteLength))).toBe(true);
+  a.layers.forEach((layer, l) => {
+    expect(Array.from(layer.kernel)).toEqual(Array.from(b.layers[l]!.kernel));
+    expect(Array.from(layer.bias)).toEqual(Array.from(b.layers[l]!.bias));
+  });
+  expect(a.history).toEqual(b.history);
+  expect(a.bestEpoch).toBe(b.bestEpoch);
+}
+
+describe('paged training set', () => {
+  it('pages concatenated are loadTrainingSet\'s rows, and corrupt rows are quarantined the same way', async () => {
+    const w = await world();
+    const paged = await streamed(w, 7);
+    expect(paged.set.quarantined).toBe(3);
+    expect(paged.pages.every((p) => p <= 7)).toBe(true);
+    expect(paged.pages.length).toBeGreaterThan(9);
+    const q = await w.repo.embeddings.listQuarantine(w.project.id);
+    expect(q.map((r) => [r.table, r.rowId]).sort()).toEqual(
+      [
+        ['embeddings', w.saved[4]!.id],
+        ['embeddings', w.saved[10]!.id],
+        ['embeddings', w.saved[20]!.id],
+        ['samples', w.saved[20]!.id],
+      ].sort(),
+    );
+    expect(q.find((r) => r.rowId === w.saved[4]!.id)?.reason).toMatch(/NaN/);
+    // In memory, after the quarantine: the same ids, classes, vectors and missing samples.
+    const mem = await w.repo.embeddings.loadTrainingSet(w.project.id, 'k1', { expectedDim: dim });
+    expect(mem.quarantined).toBe(0);
+    expect(paged.set.ids).toEqual(mem.ids);
+    expect(paged.set.classIds).toEqual(mem.classIds);
+    expect(Array.from(paged.x)).toEqual(Array.from(mem.x));
+    expect(new Set(paged.set.missing)).toEqual(new Set([w.saved[75]!.id]));
+    expect(new Set(mem.missing)).toEqual(new Set([w.saved[4]!.id, w.saved[10]!.id, w.saved[75]!.id]));
+    expect(paged.set.ids.length).toBe(72);
+    // Any page size gives the same rows.
+    for (const pageRows of [1, 64, 10_000]) {
+      const again = await streamed(w, pageRows);
+      expect(again.set.ids).toEqual(mem.ids);
+      expect(Array.from(again.x)).toEqual(Array.from(mem.x));
+    }
+  });
+
+  it.each(['cpu', 'wasm'] as const)('trains the same head as in-memory training on the same rows (%s)', async (backend) => {
+    if (backend === 'wasm') await import('@tensorflow/tfjs-backend-wasm');
+    expect(await tf.setBackend(backend)).toBe(true);
+    const w = await world();
+    const paged = await streamed(w, 7);
+    const mem = await w.repo.embeddings.loadTrainingSet(w.project.id, 'k1', { expectedDim: dim });
+    const order = w.classes.map((c) => c.id);
+    const rows = selectClasses(mem, order);
+    const labels = Int32Array.from(paged.set.classIds, (c) => order.indexOf(c));
+    expect(Array.from(labels)).toEqual(Array.from(rows.labels));
+    const settings = defaultHeadSettings();
+    const before = tf.memory().numTensors;
+    const fromPages = await fitHead({ ids: paged.set.ids, labels, x: paged.x, dim }, 3, settings);
+    const inMemory = await fitHead({ ids: rows.ids, labels: rows.labels, x: rows.x, dim }, 3, settings);
+    expect(tf.memory().numTensors).toBe(before);
+    sameHead(fromPages.head, inMemory.head);
+    expect(fromPages.validation).toEqual(inMemory.validation);
+    expect(fromPages.head.history.length).toBeGreaterThan(1);
+  });
+
+  it('the stage refuses pages beyond the announced size and rows other than the request\'s', () => {
+    const stage = new RowStage(2, 3);
+    stage.append(['a'], new Float32Array([1, 2, 3]));
+    expect(() => stage.append(['b'], new Float32Array([1, 2]))).toThrow(/values/);
+    stage.append(['b'], new Float32Array([4, 5, 6]));
+    expect(() => stage.append(['c'], new Float32Array([7, 8, 9]))).toThrow(/More rows than announced/);
+    expect(() => stage.view(['a', 'c'])).toThrow(/do not match/);
+    expect(Array.from(stage.view(['a', 'b']))).toEqual([1, 2, 3, 4, 5, 6]);
+  });
+});
