@@ -11,6 +11,7 @@ import { selectClasses } from '../dataset/labelled-set';
 import { GlimpseError, serializeError, type SerializedError } from '../shared/errors';
 import { embedBridge, useEngine } from './engine';
 import { repo } from './repo';
+import { withProjectLock } from './tab-locks';
 import { useTraining } from './training';
 
 export type { FineTuneEpoch };
@@ -36,7 +37,8 @@ export interface TunedSummary {
 }
 
 export interface FineTuneState {
-  phase: 'idle' | 'preparing' | 'activations' | 'training' | 'saving' | 'done' | 'error' | 'cancelled';
+  /** 'waiting': another tab is training or fine-tuning this project. */
+  phase: 'idle' | 'waiting' | 'preparing' | 'activations' | 'training' | 'saving' | 'done' | 'error' | 'cancelled';
   projectId: string | null;
   progress: { done: number; total: number } | null;
   history: FineTuneEpoch[];
@@ -147,79 +149,93 @@ export async function fineTuneProject(projectId: string): Promise<void> {
   controller?.abort();
   controller = new AbortController();
   const signal = controller.signal;
-  const key = engine.extractor.key;
+  const extractor = engine.extractor;
+  const key = extractor.key;
   const epochs = useFineTune.getState().epochs;
   useFineTune.setState({ phase: 'preparing', projectId, progress: null, history: [], error: null });
   const bridge = embedBridge();
   let started = false;
   try {
-    const r = repo();
-    const set = await r.embeddings.loadTrainingSet(projectId, key, { expectedDim: engine.extractor.dim });
-    // The head's class order, so predictions keep their labels.
-    const picked = selectClasses(set, loaded.classIds);
-    const { ids, classIds, labels, x } = picked;
-    const settings = useTraining.getState().settings;
-    started = true;
-    const info = await bridge.call(
-      'ftStart',
-      { extractorKey: key, ids, labels, x, dim: picked.dim, numClasses: picked.numClasses, settings, budgetBytes: FINE_TUNE_BUDGET_BYTES },
-      { signal, transfer: [x.buffer] },
-    );
-    const rows = pickRows(ids, classIds, new Set(info.validationIds), info.maxImages);
-    const label = new Map(ids.map((id, i) => [id, labels[i]!]));
-    useFineTune.setState({ phase: 'activations', progress: { done: 0, total: rows.length } });
-    for (let i = 0; i < rows.length; i += ADD_CHUNK) {
-      if (signal.aborted) throw new GlimpseError('cancelled', 'Cancelled.');
-      const chunk = rows.slice(i, i + ADD_CHUNK);
-      const images: ImageInput[] = [];
-      const flags: boolean[] = [];
-      const ys: number[] = [];
-      for (const row of chunk) {
-        const image = await imageOf(row.id);
-        if (!image) continue; // originals dropped: only the embedding is left
-        images.push(image);
-        flags.push(row.val);
-        ys.push(label.get(row.id)!);
+    // One tab trains a project at a time (tab-locks.ts): fine-tuning shares training's lock.
+    await withProjectLock(projectId, 'train', async () => {
+      useFineTune.setState({ phase: 'preparing' });
+      const r = repo();
+      // Another tab may have trained a newer head while this one waited: start from that one.
+      if ((await r.heads.latestFor(projectId, key))?.id !== loaded.headId) {
+        throw new GlimpseError('invalid-input', 'A newer head was trained (in another tab) meanwhile; fine-tune again to start from it.');
       }
-      if (images.length > 0) {
-        await bridge.call('ftAdd', { images, labels: Int32Array.from(ys), validation: flags }, { signal, transfer: images.map((im) => im.bytes) });
+      const set = await r.embeddings.loadTrainingSet(projectId, key, { expectedDim: extractor.dim });
+      // The head's class order, so predictions keep their labels.
+      const picked = selectClasses(set, loaded.classIds);
+      const { ids, classIds, labels, x } = picked;
+      const settings = useTraining.getState().settings;
+      started = true;
+      const info = await bridge.call(
+        'ftStart',
+        { extractorKey: key, ids, labels, x, dim: picked.dim, numClasses: picked.numClasses, settings, budgetBytes: FINE_TUNE_BUDGET_BYTES },
+        { signal, transfer: [x.buffer] },
+      );
+      const rows = pickRows(ids, classIds, new Set(info.validationIds), info.maxImages);
+      const label = new Map(ids.map((id, i) => [id, labels[i]!]));
+      useFineTune.setState({ phase: 'activations', progress: { done: 0, total: rows.length } });
+      for (let i = 0; i < rows.length; i += ADD_CHUNK) {
+        if (signal.aborted) throw new GlimpseError('cancelled', 'Cancelled.');
+        const chunk = rows.slice(i, i + ADD_CHUNK);
+        const images: ImageInput[] = [];
+        const flags: boolean[] = [];
+        const ys: number[] = [];
+        for (const row of chunk) {
+          const image = await imageOf(row.id);
+          if (!image) continue; // originals dropped: only the embedding is left
+          images.push(image);
+          flags.push(row.val);
+          ys.push(label.get(row.id)!);
+        }
+        if (images.length > 0) {
+          await bridge.call('ftAdd', { images, labels: Int32Array.from(ys), validation: flags }, { signal, transfer: images.map((im) => im.bytes) });
+        }
+        useFineTune.setState({ progress: { done: Math.min(rows.length, i + ADD_CHUNK), total: rows.length } });
       }
-      useFineTune.setState({ progress: { done: Math.min(rows.length, i + ADD_CHUNK), total: rows.length } });
-    }
-    useFineTune.setState({ phase: 'training', progress: { done: 0, total: epochs } });
-    const res = await bridge.call(
-      'ftRun',
-      { epochs, learningRate: FINE_TUNE_LEARNING_RATE, batchSize: 16, patience: 2 },
-      {
-        signal,
-        onProgress: (e) => useFineTune.setState((s) => ({ history: [...s.history, e], progress: { done: e.epoch, total: epochs } })),
+      useFineTune.setState({ phase: 'training', progress: { done: 0, total: epochs } });
+      const res = await bridge.call(
+        'ftRun',
+        { epochs, learningRate: FINE_TUNE_LEARNING_RATE, batchSize: 16, patience: 2 },
+        {
+          signal,
+          onProgress: (e) => useFineTune.setState((s) => ({ history: [...s.history, e], progress: { done: e.epoch, total: epochs } })),
+        },
+      );
+      useFineTune.setState({ phase: 'saving', progress: null });
+      const best = res.history[res.bestEpoch - 1];
+      const metrics = {
+        history: res.history,
+        bestEpoch: res.bestEpoch,
+        epochs: res.history.length,
+        before: res.initial?.valAccuracy ?? info.headValAccuracy,
+        after: res.bestEpoch > 0 ? (best?.valAccuracy ?? null) : (res.initial?.valAccuracy ?? null),
+        nTrain: res.nTrain,
+        nValidation: res.nValidation,
+        trainMs: res.trainMs,
+        learningRate: FINE_TUNE_LEARNING_RATE,
+      };
+      await r.tuned.save(projectId, {
+        headId: loaded.headId,
+        extractorKey: key,
+        fromLayer: res.model.fromLayer,
+        labels: loaded.classIds,
+        classNames: loaded.classNames,
+        weights: res.model.weights,
+        head: res.model.head,
+        metrics,
+      });
+      await syncTunedModel(projectId, loaded.headId);
+      useFineTune.setState({ phase: 'done' });
+    }, {
+      signal,
+      onWait: (here) => {
+        if (!here) useFineTune.setState({ phase: 'waiting' });
       },
-    );
-    useFineTune.setState({ phase: 'saving', progress: null });
-    const best = res.history[res.bestEpoch - 1];
-    const metrics = {
-      history: res.history,
-      bestEpoch: res.bestEpoch,
-      epochs: res.history.length,
-      before: res.initial?.valAccuracy ?? info.headValAccuracy,
-      after: res.bestEpoch > 0 ? (best?.valAccuracy ?? null) : (res.initial?.valAccuracy ?? null),
-      nTrain: res.nTrain,
-      nValidation: res.nValidation,
-      trainMs: res.trainMs,
-      learningRate: FINE_TUNE_LEARNING_RATE,
-    };
-    await r.tuned.save(projectId, {
-      headId: loaded.headId,
-      extractorKey: key,
-      fromLayer: res.model.fromLayer,
-      labels: loaded.classIds,
-      classNames: loaded.classNames,
-      weights: res.model.weights,
-      head: res.model.head,
-      metrics,
     });
-    await syncTunedModel(projectId, loaded.headId);
-    useFineTune.setState({ phase: 'done' });
   } catch (err) {
     const e = serializeError(err);
     useFineTune.setState({ phase: e.code === 'cancelled' ? 'cancelled' : 'error', error: e.code === 'cancelled' ? null : e, progress: null });
