@@ -266,7 +266,15 @@ function readAhead(chunk: Job[], signal: AbortSignal): { jobs: Job[]; prepared: 
     const read = (await Promise.all(chunk.map(readJob))).filter((r) => r !== null);
     const byId = new Map<string, Job>();
     const images: ImageInput[] = [];
-    if (signal.aborted) return { images, byId };
+    if (signal.aborted) {
+      // Cancelled while reading: hand every read file back unclaimed, so the run's end takes
+      // them off the total (they were neither saved, nor failed, nor duplicates).
+      for (const { job, input } of read) {
+        images.push(input);
+        byId.set(input.id, job);
+      }
+      return { images, byId };
+    }
     for (const { job, input } of await withoutDuplicates(read, countDuplicate)) {
       images.push(input);
       byId.set(input.id, job);

@@ -125,8 +125,10 @@ export function useCurrentProject(): ProjectRow | undefined {
  * another one and says so, instead of showing an empty project that refuses every write.
  */
 export function useFollowProjects(): void {
-  const projects = useProjects();
   const loaded = useSession((s) => s.loaded);
+  // Not before the first load: that one opens the database after initProjects is listening for
+  // version changes (a newer schema on disk must reach the reload banner).
+  const projects = useLiveQuery(() => (loaded ? repo().projects.list() : undefined), [loaded]);
   const id = useSession((s) => s.currentProjectId);
   /** Names of the projects seen in the list (a project just created here is not gone, only new). */
   const seen = useRef(new Map<string, string>());
