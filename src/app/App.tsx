@@ -1,6 +1,6 @@
 import { useEffect, useState, type KeyboardEvent } from 'react';
 import { startEngine } from '../state/engine';
-import { initProjects } from '../state/projects';
+import { initProjects, useFollowProjects } from '../state/projects';
 import { watchReembedding } from '../state/reembed';
 import { Header } from '../ui/Header';
 import { Notices } from '../ui/Notices';
@@ -21,6 +21,7 @@ function tabFromHash(): Tab {
 
 export function App() {
   const [tab, setTab] = useState<Tab>(tabFromHash);
+  useFollowProjects();
   useEffect(() => {
     void startEngine();
     void initProjects();

@@ -13,6 +13,7 @@ import { FINE_TUNE_RECIPE } from '../train/finetune-recipe';
 import { embedBridge, useEngine } from './engine';
 import { repo } from './repo';
 import type { TunedMetrics } from '../store/restore';
+import { withProjectLock } from './tab-locks';
 import { useTraining } from './training';
 
 export type { FineTuneEpoch };
@@ -57,7 +58,8 @@ export interface FineTuneOutcome {
 }
 
 export interface FineTuneState {
-  phase: 'idle' | 'preparing' | 'activations' | 'training' | 'saving' | 'done' | 'error' | 'cancelled';
+  /** 'waiting': another tab is training or fine-tuning this project. */
+  phase: 'idle' | 'waiting' | 'preparing' | 'activations' | 'training' | 'saving' | 'done' | 'error' | 'cancelled';
   projectId: string | null;
   progress: { done: number; total: number } | null;
   history: FineTuneEpoch[];
@@ -195,99 +197,118 @@ export async function fineTuneProject(projectId: string): Promise<void> {
   controller = new AbortController();
   const signal = controller.signal;
   const key = engine.extractor.key;
+  const dim = engine.extractor.dim;
   const epochs = useFineTune.getState().epochs;
   unkept = null;
   useFineTune.setState({ phase: 'preparing', projectId, progress: null, history: [], error: null, outcome: null });
   const bridge = embedBridge();
   let started = false;
   try {
-    const r = repo();
-    const set = await r.embeddings.loadTrainingSet(projectId, key, { expectedDim: engine.extractor.dim });
-    // The head's class order, so predictions keep their labels.
-    const picked = selectClasses(set, loaded.classIds);
-    const { ids, classIds, labels, x } = picked;
-    const settings = useTraining.getState().settings;
-    started = true;
-    const info = await bridge.call(
-      'ftStart',
-      { extractorKey: key, ids, labels, x, dim: picked.dim, numClasses: picked.numClasses, settings, budgetBytes: FINE_TUNE_BUDGET_BYTES },
-      { signal, transfer: [x.buffer] },
-    );
-    const rows = pickRows(ids, classIds, new Set(info.validationIds), info.maxImages);
-    const label = new Map(ids.map((id, i) => [id, labels[i]!]));
-    useFineTune.setState({ phase: 'activations', progress: { done: 0, total: rows.length } });
-    for (let i = 0; i < rows.length; i += ADD_CHUNK) {
-      if (signal.aborted) throw new GlimpseError('cancelled', 'Cancelled.');
-      const chunk = rows.slice(i, i + ADD_CHUNK);
-      const images: ImageInput[] = [];
-      const flags: boolean[] = [];
-      const ys: number[] = [];
-      for (const row of chunk) {
-        const image = await imageOf(row.id);
-        if (!image) continue; // originals dropped: only the embedding is left
-        images.push(image);
-        flags.push(row.val);
-        ys.push(label.get(row.id)!);
-      }
-      if (images.length > 0) {
-        await bridge.call('ftAdd', { images, labels: Int32Array.from(ys), validation: flags }, { signal, transfer: images.map((im) => im.bytes) });
-      }
-      useFineTune.setState({ progress: { done: Math.min(rows.length, i + ADD_CHUNK), total: rows.length } });
-    }
-    useFineTune.setState({ phase: 'training', progress: { done: 0, total: epochs } });
-    const res = await bridge.call(
-      'ftRun',
-      { epochs, learningRate: FINE_TUNE_RECIPE.learningRate, batchSize: FINE_TUNE_RECIPE.batchSize, patience: FINE_TUNE_RECIPE.patience },
+    // One tab trains a project at a time (tab-locks.ts): fine-tuning shares training's lock.
+    await withProjectLock(
+      projectId,
+      'train',
+      async () => {
+        useFineTune.setState({ phase: 'preparing' });
+        const r = repo();
+        // Another tab may have trained a newer head while this one waited: start from that one.
+        if ((await r.heads.latestFor(projectId, key))?.id !== loaded.headId) {
+          throw new GlimpseError('invalid-input', 'A newer head was trained (in another tab) meanwhile; fine-tune again to start from it.');
+        }
+        const set = await r.embeddings.loadTrainingSet(projectId, key, { expectedDim: dim });
+        // The head's class order, so predictions keep their labels.
+        const picked = selectClasses(set, loaded.classIds);
+        const { ids, classIds, labels, x } = picked;
+        const settings = useTraining.getState().settings;
+        started = true;
+        const info = await bridge.call(
+          'ftStart',
+          { extractorKey: key, ids, labels, x, dim: picked.dim, numClasses: picked.numClasses, settings, budgetBytes: FINE_TUNE_BUDGET_BYTES },
+          { signal, transfer: [x.buffer] },
+        );
+        const rows = pickRows(ids, classIds, new Set(info.validationIds), info.maxImages);
+        const label = new Map(ids.map((id, i) => [id, labels[i]!]));
+        useFineTune.setState({ phase: 'activations', progress: { done: 0, total: rows.length } });
+        for (let i = 0; i < rows.length; i += ADD_CHUNK) {
+          if (signal.aborted) throw new GlimpseError('cancelled', 'Cancelled.');
+          const chunk = rows.slice(i, i + ADD_CHUNK);
+          const images: ImageInput[] = [];
+          const flags: boolean[] = [];
+          const ys: number[] = [];
+          for (const row of chunk) {
+            const image = await imageOf(row.id);
+            if (!image) continue; // originals dropped: only the embedding is left
+            images.push(image);
+            flags.push(row.val);
+            ys.push(label.get(row.id)!);
+          }
+          if (images.length > 0) {
+            await bridge.call('ftAdd', { images, labels: Int32Array.from(ys), validation: flags }, { signal, transfer: images.map((im) => im.bytes) });
+          }
+          useFineTune.setState({ progress: { done: Math.min(rows.length, i + ADD_CHUNK), total: rows.length } });
+        }
+        useFineTune.setState({ phase: 'training', progress: { done: 0, total: epochs } });
+        const res = await bridge.call(
+          'ftRun',
+          { epochs, learningRate: FINE_TUNE_RECIPE.learningRate, batchSize: FINE_TUNE_RECIPE.batchSize, patience: FINE_TUNE_RECIPE.patience },
+          {
+            signal,
+            onProgress: (e) => useFineTune.setState((s) => ({ history: [...s.history, e], progress: { done: e.epoch, total: epochs } })),
+          },
+        );
+        const before = res.initial?.valAccuracy ?? null;
+        const after = res.history[res.bestEpoch - 1]?.valAccuracy ?? null;
+        const outcome: FineTuneOutcome = { projectId, before, after, kept: res.beatsHead ? 'fine-tuned' : 'head', stillTuned: false, bestEpoch: res.bestEpoch, epochs: res.history.length, byUser: false };
+        const metrics: TunedMetrics = {
+          history: res.history,
+          bestEpoch: res.bestEpoch,
+          epochs: res.history.length,
+          before,
+          after,
+          nTrain: res.nTrain,
+          nValidation: res.nValidation,
+          trainMs: res.trainMs,
+          learningRate: FINE_TUNE_RECIPE.learningRate,
+          recipe: { ...FINE_TUNE_RECIPE, augment: { ...FINE_TUNE_RECIPE.augment } },
+        };
+        const save = async () => {
+          const saved = await r.tuned.save(projectId, {
+            headId: loaded.headId,
+            extractorKey: key,
+            fromLayer: res.model.fromLayer,
+            labels: loaded.classIds,
+            classNames: loaded.classNames,
+            weights: res.model.weights,
+            head: res.model.head,
+            metrics,
+          });
+          // The worker keeps the model it just made (no weights sent back); should it no longer hold
+          // it (another run since), the saved one is sent from the store.
+          await bridge
+            .call('setTuned', { keep: res.model.id, id: saved.id })
+            .then(() => useFineTune.setState({ active: { ...summarise({ ...saved, metrics }), projectId } }))
+            .catch(() => syncTunedModel(projectId, loaded.headId));
+        };
+        if (!res.beatsHead) {
+          // No epoch beat the head alone on validation: nothing is saved, predictions stay as they
+          // were; the user may still keep the fine-tuned network ("Use it anyway").
+          const active = useFineTune.getState().active;
+          outcome.stillTuned = !!active && active.projectId === projectId && active.headId === loaded.headId;
+          unkept = { projectId, headId: loaded.headId, save };
+          useFineTune.setState({ phase: 'done', progress: null, outcome });
+          return;
+        }
+        useFineTune.setState({ phase: 'saving', progress: null });
+        await save();
+        useFineTune.setState({ phase: 'done', outcome });
+      },
       {
         signal,
-        onProgress: (e) => useFineTune.setState((s) => ({ history: [...s.history, e], progress: { done: e.epoch, total: epochs } })),
+        onWait: (here) => {
+          if (!here) useFineTune.setState({ phase: 'waiting' });
+        },
       },
     );
-    const before = res.initial?.valAccuracy ?? null;
-    const after = res.history[res.bestEpoch - 1]?.valAccuracy ?? null;
-    const outcome: FineTuneOutcome = { projectId, before, after, kept: res.beatsHead ? 'fine-tuned' : 'head', stillTuned: false, bestEpoch: res.bestEpoch, epochs: res.history.length, byUser: false };
-    const metrics: TunedMetrics = {
-      history: res.history,
-      bestEpoch: res.bestEpoch,
-      epochs: res.history.length,
-      before,
-      after,
-      nTrain: res.nTrain,
-      nValidation: res.nValidation,
-      trainMs: res.trainMs,
-      learningRate: FINE_TUNE_RECIPE.learningRate,
-      recipe: { ...FINE_TUNE_RECIPE, augment: { ...FINE_TUNE_RECIPE.augment } },
-    };
-    const save = async () => {
-      const saved = await r.tuned.save(projectId, {
-        headId: loaded.headId,
-        extractorKey: key,
-        fromLayer: res.model.fromLayer,
-        labels: loaded.classIds,
-        classNames: loaded.classNames,
-        weights: res.model.weights,
-        head: res.model.head,
-        metrics,
-      });
-      // The worker keeps the model it just made (no weights sent back); should it no longer hold
-      // it (another run since), the saved one is sent from the store.
-      await bridge
-        .call('setTuned', { keep: res.model.id, id: saved.id })
-        .then(() => useFineTune.setState({ active: { ...summarise({ ...saved, metrics }), projectId } }))
-        .catch(() => syncTunedModel(projectId, loaded.headId));
-    };
-    if (!res.beatsHead) {
-      // No epoch beat the head alone on validation: nothing is saved, predictions stay as they
-      // were; the user may still keep the fine-tuned network ("Use it anyway").
-      const active = useFineTune.getState().active;
-      outcome.stillTuned = !!active && active.projectId === projectId && active.headId === loaded.headId;
-      unkept = { projectId, headId: loaded.headId, save };
-      useFineTune.setState({ phase: 'done', progress: null, outcome });
-      return;
-    }
-    useFineTune.setState({ phase: 'saving', progress: null });
-    await save();
-    useFineTune.setState({ phase: 'done', outcome });
   } catch (err) {
     const e = serializeError(err);
     useFineTune.setState({ phase: e.code === 'cancelled' ? 'cancelled' : 'error', error: e.code === 'cancelled' ? null : e, progress: null });

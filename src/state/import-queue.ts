@@ -21,6 +21,7 @@ import {
   useImport,
   type ImportState,
 } from './import-state';
+import { withProjectLock } from './tab-locks';
 
 /** Files read and sent to the worker per call. */
 export const CHUNK = 16;
@@ -44,8 +45,16 @@ function pending(): number {
   return queue.length - head;
 }
 
-function takeChunk(): Job[] {
-  const chunk = queue.slice(head, head + CHUNK);
+/** Whether the next queued job is one of `projectId`'s. */
+function pendingFor(projectId: string): boolean {
+  return head < queue.length && queue[head]!.projectId === projectId;
+}
+
+/** Up to CHUNK queued jobs, all of `projectId` (the queue runs one project at a time). */
+function takeChunk(projectId: string): Job[] {
+  let end = head;
+  while (end < queue.length && end - head < CHUNK && queue[end]!.projectId === projectId) end++;
+  const chunk = queue.slice(head, end);
   head += chunk.length;
   if (head > 4096) {
     queue.splice(0, head);
@@ -131,6 +140,15 @@ function waitForModel(signal: AbortSignal): Promise<void> {
   });
 }
 
+/** What one run shares between its per-project stretches (and its final clean-up). */
+interface RunState {
+  /** The chunk read ahead (its jobs are off the queue): on a stop they count with the queue's. */
+  ahead: { jobs: Job[]; prepared: Promise<Prepared> } | null;
+  /** Chunks in the worker; each saves and counts its own files, whatever happens to the others. */
+  inFlight: Set<Promise<void>>;
+  firstError: unknown;
+}
+
 async function run(): Promise<void> {
   controller = new AbortController();
   const { signal } = controller;
@@ -138,34 +156,22 @@ async function run(): Promise<void> {
   let outcome: ImportState['outcome'] = 'finished';
   let stopReason: string | null = null;
   let stopCode: string | null = null;
-  // The chunk read ahead (its jobs are off the queue): on a stop they count with the queue's.
-  let ahead: { jobs: Job[]; prepared: Promise<Prepared> } | null = null;
-  // Chunks in the worker; each saves and counts its own files, whatever happens to the others.
-  const inFlight = new Set<Promise<void>>();
-  let firstError: unknown = null;
+  const st: RunState = { ahead: null, inFlight: new Set(), firstError: null };
   try {
-    // Files queued while the last chunks finish (webcam frames, another drop) go round again.
-    while ((ahead || pending() > 0 || inFlight.size > 0) && firstError === null) {
-      if (!ahead && pending() === 0) {
-        await Promise.race(inFlight);
-        continue;
-      }
+    // One project at a time, holding its import lock (tab-locks.ts): two tabs never import into
+    // the same project at once (each de-duplicates only against what is saved). A tab that has
+    // to wait says so (waitingForTab) and goes on when the other tab's import ends.
+    while (pending() > 0 && st.firstError === null) {
       if (signal.aborted) throw cancelled();
-      await waitForModel(signal);
-      if (!rateClockRunning()) setRateClock(performance.now());
-      const current = ahead ?? readAhead(takeChunk(), signal);
-      ahead = pending() > 0 ? readAhead(takeChunk(), signal) : null;
-      const prepared = await current.prepared;
-      const chunk: Promise<void> = embedPrepared(prepared, signal)
-        .catch((err: unknown) => {
-          firstError ??= err;
-        })
-        .finally(() => inFlight.delete(chunk));
-      inFlight.add(chunk);
-      if (inFlight.size >= IN_FLIGHT) await Promise.race(inFlight);
+      const projectId = queue[head]!.projectId;
+      await withProjectLock(projectId, 'import', () => runProject(projectId, signal, st), {
+        signal,
+        onWait: (here) => {
+          if (!here) useImport.setState({ waitingForTab: true });
+        },
+      });
     }
-    await Promise.all(inFlight);
-    if (firstError !== null) throw firstError;
+    if (st.firstError !== null) throw st.firstError;
   } catch (err) {
     const e = serializeError(err);
     if (e.code === 'cancelled' || signal.aborted) outcome = 'cancelled';
@@ -176,9 +182,10 @@ async function run(): Promise<void> {
     }
   } finally {
     // Saves of results already on their way finish first (as they did before a cancel answered).
-    await Promise.all(inFlight);
+    await Promise.all(st.inFlight);
     // Whatever did not run is dropped (cancel) or failed with the reason (model, disk).
     // Of the chunk read ahead, files that failed to read or were duplicates are counted already.
+    const { ahead } = st;
     const readFirst = ahead ? await ahead.prepared.catch(() => null) : null;
     const aheadLeft = readFirst ? readFirst.images.map((i) => readFirst.byId.get(i.id)!) : (ahead?.jobs ?? []);
     const left = [...aheadLeft, ...takeAll()];
@@ -193,12 +200,40 @@ async function run(): Promise<void> {
     useImport.setState({
       running: false,
       waitingForModel: false,
+      waitingForTab: false,
       outcome,
       stopReason,
       stopCode,
       etaS: null,
     });
   }
+}
+
+/** Runs the queued jobs of one project (holding its import lock) until the next job is another's. */
+async function runProject(projectId: string, signal: AbortSignal, st: RunState): Promise<void> {
+  useImport.setState({ waitingForTab: false });
+  // Files queued while the last chunks finish (webcam frames, another drop) go round again.
+  while ((st.ahead || pendingFor(projectId) || st.inFlight.size > 0) && st.firstError === null) {
+    if (!st.ahead && !pendingFor(projectId)) {
+      await Promise.race(st.inFlight);
+      continue;
+    }
+    if (signal.aborted) throw cancelled();
+    await waitForModel(signal);
+    if (!rateClockRunning()) setRateClock(performance.now());
+    const current = st.ahead ?? readAhead(takeChunk(projectId), signal);
+    st.ahead = pendingFor(projectId) ? readAhead(takeChunk(projectId), signal) : null;
+    const prepared = await current.prepared;
+    const chunk: Promise<void> = embedPrepared(prepared, signal)
+      .catch((err: unknown) => {
+        st.firstError ??= err;
+      })
+      .finally(() => st.inFlight.delete(chunk));
+    st.inFlight.add(chunk);
+    if (st.inFlight.size >= IN_FLIGHT) await Promise.race(st.inFlight);
+  }
+  // Every save of this project ends before its lock is let go.
+  await Promise.all(st.inFlight);
 }
 
 /** Reads (and hashes) one file; the bytes are held only until the worker takes them. */
@@ -231,7 +266,15 @@ function readAhead(chunk: Job[], signal: AbortSignal): { jobs: Job[]; prepared: 
     const read = (await Promise.all(chunk.map(readJob))).filter((r) => r !== null);
     const byId = new Map<string, Job>();
     const images: ImageInput[] = [];
-    if (signal.aborted) return { images, byId };
+    if (signal.aborted) {
+      // Cancelled while reading: hand every read file back unclaimed, so the run's end takes
+      // them off the total (they were neither saved, nor failed, nor duplicates).
+      for (const { job, input } of read) {
+        images.push(input);
+        byId.set(input.id, job);
+      }
+      return { images, byId };
+    }
     for (const { job, input } of await withoutDuplicates(read, countDuplicate)) {
       images.push(input);
       byId.set(input.id, job);

@@ -21,6 +21,8 @@ export interface ImportState {
   running: boolean;
   /** Waiting for the model to finish loading before the first image is embedded. */
   waitingForModel: boolean;
+  /** Waiting for another tab's import into the same project to end (tab-locks.ts). */
+  waitingForTab: boolean;
   total: number;
   done: number;
   failed: number;
@@ -44,6 +46,7 @@ export interface ImportState {
 export const initialImport: ImportState = {
   running: false,
   waitingForModel: false,
+  waitingForTab: false,
   total: 0,
   done: 0,
   failed: 0,

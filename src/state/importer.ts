@@ -7,6 +7,7 @@
 import { GlimpseError } from '../shared/errors';
 import { enqueue, type Job } from './import-queue';
 import { repo, type SampleSource } from './repo';
+import { withProjectLock } from './tab-locks';
 import { useSession } from './session';
 import { pickedFromDataTransfer, pickedFromFiles, type Picked, type PickedFile } from './walk';
 import { forEachSliced } from './yield';
@@ -75,20 +76,31 @@ function classNameFor(f: PickedFile, opts: FolderOptions): string | null {
   return opts.intoClassId ? null : 'Unsorted';
 }
 
-async function importPicked(projectId: string, picked: Picked, opts: FolderOptions): Promise<void> {
-  const r = repo();
-  const classes = await r.classes.list(projectId);
-  const byName = new Map<string, string>();
-  for (const c of classes) if (!byName.has(c.name)) byName.set(c.name, c.id);
-  const wanted = new Set<string>();
-  await forEachSliced(picked.files, (f) => {
-    const name = classNameFor(f, opts);
-    if (name !== null && !byName.has(name)) wanted.add(name);
+/**
+ * The class id for each folder name of the drop, creating the missing classes. Under the project's
+ * 'classes' lock (tab-locks.ts): the same folder dropped in two tabs at once makes its classes once.
+ */
+function classesForFolders(projectId: string, picked: Picked, opts: FolderOptions): Promise<Map<string, string>> {
+  return withProjectLock(projectId, 'classes', async () => {
+    const r = repo();
+    const classes = await r.classes.list(projectId);
+    const byName = new Map<string, string>();
+    for (const c of classes) if (!byName.has(c.name)) byName.set(c.name, c.id);
+    const wanted = new Set<string>();
+    await forEachSliced(picked.files, (f) => {
+      const name = classNameFor(f, opts);
+      if (name !== null && !byName.has(name)) wanted.add(name);
+    });
+    const collator = new Intl.Collator(undefined, { numeric: true, sensitivity: 'base' });
+    for (const name of [...wanted].sort(collator.compare)) {
+      byName.set(name, (await r.classes.add(projectId, name)).id);
+    }
+    return byName;
   });
-  const collator = new Intl.Collator(undefined, { numeric: true, sensitivity: 'base' });
-  for (const name of [...wanted].sort(collator.compare)) {
-    byName.set(name, (await r.classes.add(projectId, name)).id);
-  }
+}
+
+async function importPicked(projectId: string, picked: Picked, opts: FolderOptions): Promise<void> {
+  const byName = await classesForFolders(projectId, picked, opts);
   const jobs: Job[] = [];
   await forEachSliced(picked.files, (f) => {
     const name = classNameFor(f, opts);

@@ -2,8 +2,8 @@
 // live lists through Dexie live queries, and the project actions. Write policy (DESIGN.md 8):
 // nothing is written until the first read of projects and settings has finished, so a slow or
 // failing first load can never overwrite what is already stored.
+import { useEffect, useRef } from 'react';
 import { useLiveQuery } from 'dexie-react-hooks';
-import { useEffect } from 'react';
 import { DEFAULT_EXTRACTOR_ID, extractorKey, findExtractor } from '../embed/specs';
 import { findAnyExtractor } from './catalog';
 import { GlimpseError, serializeError } from '../shared/errors';
@@ -13,6 +13,7 @@ import { onVersionChange } from '../store/repo';
 import { readPreferences, useEngine } from './engine';
 import { repo, type ProjectRow } from './repo';
 import { attempt, selectClass, showToast, useSession } from './session';
+import { withLock } from './tab-locks';
 
 export const DEFAULT_PROJECT_NAME = 'My first project';
 const LAST_PROJECT_KEY = 'lastProjectId';
@@ -24,6 +25,28 @@ function currentExtractor(): { id: string; key: string } {
   const spec = findAnyExtractor(readPreferences().extractor) ?? findExtractor(DEFAULT_EXTRACTOR_ID);
   return { id: spec.id, key: extractorKey(spec) };
 }
+
+/** Held while a tab picks or creates "the first project", so two tabs never both create it. */
+const PROJECTS_LOCK = 'glimpse-projects-open';
+
+/**
+ * The most recently changed project, or a new default one when none is left. Under a lock shared
+ * by the tabs: two tabs opened at once on an empty profile, or both showing a project that one of
+ * them deletes, end up in the same new project instead of two "My first project"s.
+ */
+function firstOrNewProject(): Promise<ProjectRow> {
+  return withLock(PROJECTS_LOCK, async () => {
+    const first = (await repo().projects.list())[0];
+    if (first) return first;
+    const ex = currentExtractor();
+    return repo().projects.create(DEFAULT_PROJECT_NAME, ex.id, ex.key);
+  });
+}
+
+/** Projects this tab is deleting (it opens the next one itself). */
+const deletingHere = new Set<string>();
+/** Projects whose deletion elsewhere this tab is handling now. */
+const handlingGone = new Set<string>();
 
 let initializing: Promise<void> | null = null;
 let watching = false;
@@ -71,11 +94,7 @@ async function doInit(): Promise<void> {
   // First load complete: from here on writes are allowed. Projects deleted behind our back (the
   // browser evicted the data) are reported before the empty state could be mistaken for them.
   checkEviction(list);
-  let id = list.find((p) => p.id === last)?.id ?? list[0]?.id ?? null;
-  if (id === null) {
-    const ex = currentExtractor();
-    id = (await r.projects.create(DEFAULT_PROJECT_NAME, ex.id, ex.key)).id;
-  }
+  const id = list.find((p) => p.id === last)?.id ?? list[0]?.id ?? (await firstOrNewProject()).id;
   if (id !== last) await r.settings.set(LAST_PROJECT_KEY, id);
   useSession.setState({
     loaded: true,
@@ -109,6 +128,45 @@ export function useCurrentProjectId(): string | null {
 export function useCurrentProject(): ProjectRow | undefined {
   const id = useCurrentProjectId();
   return useLiveQuery(() => (id ? repo().projects.get(id) : undefined), [id]);
+}
+
+/**
+ * Two tabs, one project: the project list is a live query (Dexie tells every tab of the origin
+ * about each committed write), so renames, new projects and deletions made in another tab show
+ * here by themselves. When the open project disappears (deleted in another tab), this tab opens
+ * another one and says so, instead of showing an empty project that refuses every write.
+ */
+export function useFollowProjects(): void {
+  const loaded = useSession((s) => s.loaded);
+  // Not before the first load: that one opens the database after initProjects is listening for
+  // version changes (a newer schema on disk must reach the reload banner).
+  const projects = useLiveQuery(() => (loaded ? repo().projects.list() : undefined), [loaded]);
+  const id = useSession((s) => s.currentProjectId);
+  /** Names of the projects seen in the list (a project just created here is not gone, only new). */
+  const seen = useRef(new Map<string, string>());
+  useEffect(() => {
+    if (!loaded || !projects || !id) return;
+    for (const p of projects) seen.current.set(p.id, p.name);
+    if (projects.some((p) => p.id === id)) return;
+    const name = seen.current.get(id);
+    if (name !== undefined) void projectGone(id, name);
+  }, [loaded, projects, id]);
+}
+
+async function projectGone(id: string, name: string): Promise<void> {
+  if (deletingHere.has(id) || handlingGone.has(id)) return;
+  handlingGone.add(id);
+  try {
+    // A list that lags behind is not a deletion: ask the database itself.
+    const row = await attempt(() => repo().projects.get(id));
+    if (row || useSession.getState().currentProjectId !== id) return;
+    const next = await attempt(firstOrNewProject, 'Could not open another project');
+    if (!next || useSession.getState().currentProjectId !== id) return;
+    await switchProject(next.id);
+    showToast(`The project “${name}” was deleted in another tab. Opened “${next.name}”.`);
+  } finally {
+    handlingGone.delete(id);
+  }
 }
 
 // ---- actions -----------------------------------------------------------------------------------
@@ -160,18 +218,22 @@ export async function duplicateProject(projectId: string): Promise<ProjectRow | 
 export async function deleteProject(projectId: string): Promise<void> {
   requireLoaded();
   const r = repo();
-  const before = await attempt(() => r.projects.get(projectId));
-  const done = await attempt(async () => {
-    await r.projects.delete(projectId);
-    return true;
-  }, 'Could not delete the project');
-  if (!done) return;
-  if (before) showToast(`Deleted “${before.name}”.`);
-  if (useSession.getState().currentProjectId !== projectId) return;
-  const rest = (await attempt(() => r.projects.list())) ?? [];
-  const next = rest[0] ?? (await createProject(DEFAULT_PROJECT_NAME));
-  if (next) await switchProject(next.id);
-  selectClass(null);
+  deletingHere.add(projectId);
+  try {
+    const before = await attempt(() => r.projects.get(projectId));
+    const done = await attempt(async () => {
+      await r.projects.delete(projectId);
+      return true;
+    }, 'Could not delete the project');
+    if (!done) return;
+    if (before) showToast(`Deleted “${before.name}”.`);
+    if (useSession.getState().currentProjectId !== projectId) return;
+    const next = await attempt(firstOrNewProject, 'Could not open another project');
+    if (next) await switchProject(next.id);
+    selectClass(null);
+  } finally {
+    deletingHere.delete(projectId);
+  }
 }
 
 /**

@@ -14,6 +14,7 @@ import { repo } from './repo';
 import { syncTunedModel } from './finetune';
 import { getInsightSettings, prepareAugmentation } from './insight';
 import { whenReembedded } from './reembed';
+import { withProjectLock } from './tab-locks';
 
 export type { EpochReport, HeadSettings, Metrics };
 
@@ -33,8 +34,17 @@ export interface TrainingOutcome {
 }
 
 export interface TrainingState {
+  /** 'waiting': another tab is training this project; this one starts when it finishes. */
   phase:
-    'idle' | 'preparing' | 'embedding' | 'augmenting' | 'training' | 'done' | 'error' | 'cancelled';
+    | 'idle'
+    | 'waiting'
+    | 'preparing'
+    | 'embedding'
+    | 'augmenting'
+    | 'training'
+    | 'done'
+    | 'error'
+    | 'cancelled';
   history: EpochReport[];
   maxEpochs: number;
   embedProgress: { done: number; total: number } | null;
@@ -96,7 +106,6 @@ export async function trainProject(projectId: string): Promise<void> {
   controller?.abort();
   controller = new AbortController();
   const signal = controller.signal;
-  const extractorKey = engine.extractor.key;
   const settings = useTraining.getState().settings;
   useTraining.setState({
     phase: 'preparing',
@@ -108,131 +117,12 @@ export async function trainProject(projectId: string): Promise<void> {
     embedProgress: null,
   });
   try {
-    const r = repo();
-    // Samples without an embedding for this extractor (after a switch) are re-embedded in the
-    // background (reembed.ts): wait for that, showing its progress, then train on this key only.
-    const cov = await r.embeddings.coverage(projectId, extractorKey);
-    if (cov.missing.length > 0) {
-      useTraining.setState({
-        phase: 'embedding',
-        embedProgress: { done: cov.withKey, total: cov.total },
-      });
-      await whenReembedded(projectId, extractorKey, signal, (done, total) =>
-        useTraining.setState({ embedProgress: { done, total } }),
-      );
-    }
-    // The embeddings go to the worker a page at a time (never all in this window at once); the
-    // worker packs them and trains on them when the train request below names them.
-    const bridge = embedBridge();
-    let staged = 0;
-    const set = await r.embeddings.streamTrainingSet(
-      projectId,
-      extractorKey,
-      {
-        expectedDim: engine.extractor.dim,
-        onPlan: async (rows) => {
-          await bridge.call('stageRows', { start: { rows, dim: engine.extractor!.dim }, ids: [], x: new Float32Array(0) });
-        },
+    // One tab trains a project at a time (tab-locks.ts): a second tab says so and waits.
+    await withProjectLock(projectId, 'train', () => trainLocked(projectId, settings, signal), {
+      signal,
+      onWait: (here) => {
+        if (!here) useTraining.setState({ phase: 'waiting' });
       },
-      async (page) => {
-        throwIfAborted(signal);
-        await bridge.call('stageRows', { ids: page.ids, x: page.x }, { transfer: [page.x.buffer] });
-        staged += page.ids.length;
-      },
-    );
-    const classes = await r.classes.list(projectId);
-    const used = classes.filter((c) => set.classIds.includes(c.id));
-    if (used.length < 2) {
-      throw new GlimpseError(
-        'invalid-input',
-        'Add images to at least two classes before training.',
-      );
-    }
-    // Every streamed row is of a used class: the labels are the classes' positions among them.
-    const index = new Map(used.map((c, i) => [c.id, i]));
-    const rows = {
-      ids: set.ids,
-      labels: Int32Array.from(set.classIds, (c) => index.get(c)!),
-      dim: set.dim,
-      numClasses: used.length,
-    };
-    if (staged !== rows.ids.length) throw new GlimpseError('internal', 'Some training rows were not staged: train again.');
-    let augment: { ids: string[]; x: Float32Array } | undefined;
-    if ((await getInsightSettings(projectId)).augment) {
-      useTraining.setState({ phase: 'augmenting' });
-      augment = await prepareAugmentation(projectId, extractorKey, set.dim, signal, (done, total) =>
-        useTraining.setState({ embedProgress: { done, total } }),
-      );
-    }
-    useTraining.setState({ phase: 'training', quarantined: set.quarantined, embedProgress: null });
-    const res = await bridge.call(
-      'train',
-      {
-        extractorKey,
-        ids: rows.ids,
-        labels: rows.labels,
-        x: new Float32Array(0),
-        staged: true,
-        dim: rows.dim,
-        numClasses: rows.numClasses,
-        settings,
-        ...(augment ? { augment: { ids: augment.ids, x: augment.x } } : {}),
-      },
-      {
-        signal,
-        onProgress: (e) => useTraining.setState((s) => ({ history: [...s.history, e] })),
-        transfer: augment ? [augment.x.buffer] : [],
-      },
-    );
-    const classIds = used.map((c) => c.id);
-    const classNames = used.map((c) => c.name);
-    const labelOf = new Map(rows.ids.map((id, i) => [id, rows.labels[i]!]));
-    const reviewed = res.validationIds.map((sampleId, i) => ({
-      sampleId,
-      trueIndex: labelOf.get(sampleId)!,
-      predIndex: res.validationPred[i]!,
-      confidence: res.validationConfidence[i]!,
-    }));
-    // The worker already predicts with the head it trained; if storing it fails, the worker goes
-    // back to the stored head so that what predicts is what is saved. The validation rows are
-    // saved with the head, so that after a reload the confusion matrix cells and the
-    // misclassified list still lead to their samples.
-    const row = await r.heads
-      .save(projectId, {
-        extractorKey,
-        labels: classIds,
-        classNames,
-        head: res.head,
-        metrics: {
-          validation: res.validation,
-          trainMs: res.trainMs,
-          settings,
-          reviewed,
-          nTrain: res.nTrain,
-          nAugmented: res.nAugmented,
-        },
-      })
-      .catch(async (err: unknown) => {
-        await loadLatestHead(projectId).catch(() => false);
-        throw err;
-      });
-    await syncTunedModel(projectId, row.id);
-    const outcome: TrainingOutcome = {
-      headId: row.id,
-      classIds,
-      classNames,
-      validation: res.validation,
-      reviewed,
-      trainMs: res.trainMs,
-      bestEpoch: res.head.bestEpoch,
-      nTrain: res.nTrain,
-      nAugmented: res.nAugmented,
-      extractorKey,
-    };
-    useTraining.setState({
-      phase: 'done',
-      outcome,
-      loadedHead: { projectId, headId: row.id, classIds, classNames },
     });
   } catch (err) {
     // Lets go of rows staged for a training that will not run (unless a newer training, which
@@ -250,6 +140,188 @@ export async function trainProject(projectId: string): Promise<void> {
   } finally {
     useTraining.setState({ embedProgress: null });
   }
+}
+
+/** trainProject's work, run while this tab holds the project's training lock. */
+async function trainLocked(
+  projectId: string,
+  settings: HeadSettings,
+  signal: AbortSignal,
+): Promise<void> {
+  useTraining.setState({ phase: 'preparing' });
+  // Read after the wait: the extractor may have been switched meanwhile.
+  const engine = useEngine.getState();
+  if (engine.status !== 'ready' || !engine.extractor) {
+    throw new GlimpseError('invalid-input', 'The model is still loading; train again in a moment.');
+  }
+  const extractorKey = engine.extractor.key;
+  const r = repo();
+  // Samples without an embedding for this extractor (after a switch) are re-embedded in the
+  // background (reembed.ts): wait for that, showing its progress, then train on this key only.
+  const cov = await r.embeddings.coverage(projectId, extractorKey);
+  if (cov.missing.length > 0) {
+    useTraining.setState({
+      phase: 'embedding',
+      embedProgress: { done: cov.withKey, total: cov.total },
+    });
+    await whenReembedded(projectId, extractorKey, signal, (done, total) =>
+      useTraining.setState({ embedProgress: { done, total } }),
+    );
+  }
+  // The embeddings go to the worker a page at a time (never all in this window at once); the
+  // worker packs them and trains on them when the train request below names them.
+  const bridge = embedBridge();
+  let staged = 0;
+  const set = await r.embeddings.streamTrainingSet(
+    projectId,
+    extractorKey,
+    {
+      expectedDim: engine.extractor.dim,
+      onPlan: async (rows) => {
+        await bridge.call('stageRows', { start: { rows, dim: engine.extractor!.dim }, ids: [], x: new Float32Array(0) });
+      },
+    },
+    async (page) => {
+      throwIfAborted(signal);
+      await bridge.call('stageRows', { ids: page.ids, x: page.x }, { transfer: [page.x.buffer] });
+      staged += page.ids.length;
+    },
+  );
+  const classes = await r.classes.list(projectId);
+  const used = classes.filter((c) => set.classIds.includes(c.id));
+  if (used.length < 2) {
+    throw new GlimpseError(
+      'invalid-input',
+      'Add images to at least two classes before training.',
+    );
+  }
+  // Every streamed row is of a used class: the labels are the classes' positions among them.
+  const index = new Map(used.map((c, i) => [c.id, i]));
+  const rows = {
+    ids: set.ids,
+    labels: Int32Array.from(set.classIds, (c) => index.get(c)!),
+    dim: set.dim,
+    numClasses: used.length,
+  };
+  if (staged !== rows.ids.length) throw new GlimpseError('internal', 'Some training rows were not staged: train again.');
+  let augment: { ids: string[]; x: Float32Array } | undefined;
+  if ((await getInsightSettings(projectId)).augment) {
+    useTraining.setState({ phase: 'augmenting' });
+    augment = await prepareAugmentation(projectId, extractorKey, set.dim, signal, (done, total) =>
+      useTraining.setState({ embedProgress: { done, total } }),
+    );
+  }
+  useTraining.setState({ phase: 'training', quarantined: set.quarantined, embedProgress: null });
+  const res = await bridge.call(
+    'train',
+    {
+      extractorKey,
+      ids: rows.ids,
+      labels: rows.labels,
+      x: new Float32Array(0),
+      staged: true,
+      dim: rows.dim,
+      numClasses: rows.numClasses,
+      settings,
+      ...(augment ? { augment: { ids: augment.ids, x: augment.x } } : {}),
+    },
+    {
+      signal,
+      onProgress: (e) => useTraining.setState((s) => ({ history: [...s.history, e] })),
+      transfer: augment ? [augment.x.buffer] : [],
+    },
+  );
+  const classIds = used.map((c) => c.id);
+  const classNames = used.map((c) => c.name);
+  const labelOf = new Map(rows.ids.map((id, i) => [id, rows.labels[i]!]));
+  const reviewed = res.validationIds.map((sampleId, i) => ({
+    sampleId,
+    trueIndex: labelOf.get(sampleId)!,
+    predIndex: res.validationPred[i]!,
+    confidence: res.validationConfidence[i]!,
+  }));
+  // The worker already predicts with the head it trained; if storing it fails, the worker goes
+  // back to the stored head so that what predicts is what is saved. The validation rows are
+  // saved with the head, so that after a reload the confusion matrix cells and the
+  // misclassified list still lead to their samples.
+  const row = await r.heads
+    .save(projectId, {
+      extractorKey,
+      labels: classIds,
+      classNames,
+      head: res.head,
+      metrics: {
+        validation: res.validation,
+        trainMs: res.trainMs,
+        settings,
+        reviewed,
+        nTrain: res.nTrain,
+        nAugmented: res.nAugmented,
+      },
+    })
+    .catch(async (err: unknown) => {
+      await loadLatestHead(projectId).catch(() => false);
+      throw err;
+    });
+  await syncTunedModel(projectId, row.id);
+  const outcome: TrainingOutcome = {
+    headId: row.id,
+    classIds,
+    classNames,
+    validation: res.validation,
+    reviewed,
+    trainMs: res.trainMs,
+    bestEpoch: res.head.bestEpoch,
+    nTrain: res.nTrain,
+    nAugmented: res.nAugmented,
+    extractorKey,
+  };
+  useTraining.setState({
+    phase: 'done',
+    outcome,
+    loadedHead: { projectId, headId: row.id, classIds, classNames },
+  });
+}
+
+/** Phases in which this tab is (or is about to be) training. */
+export function isTrainingBusy(phase: TrainingState['phase']): boolean {
+  return (
+    phase === 'waiting' ||
+    phase === 'preparing' ||
+    phase === 'embedding' ||
+    phase === 'augmenting' ||
+    phase === 'training'
+  );
+}
+
+/**
+ * The id of the project's newest head for the extractor (null: none; undefined while loading).
+ * A live query: it changes when any tab saves a head.
+ */
+export function useLatestHeadId(
+  projectId: string,
+  extractorKey: string | null,
+): string | null | undefined {
+  return useLiveQuery(
+    async () =>
+      extractorKey ? ((await repo().heads.latestFor(projectId, extractorKey))?.id ?? null) : null,
+    [projectId, extractorKey],
+  );
+}
+
+/**
+ * Loads the project's newest head when it is not the one loaded: on opening a project, and when
+ * another tab trained it (useLatestHeadId). Skipped while this tab trains it (its own head will
+ * be the newest when it is done).
+ */
+export async function followLatestHead(projectId: string, latestHeadId: string | null): Promise<void> {
+  const t = useTraining.getState();
+  if (t.projectId === projectId && isTrainingBusy(t.phase)) return;
+  const loaded = t.loadedHead;
+  // Nothing loaded and nothing to load: keep what the panel shows (e.g. why training failed).
+  if (loaded === null && latestHeadId === null) return;
+  if (loaded?.projectId === projectId && loaded.headId === latestHeadId) return;
+  await loadLatestHead(projectId);
 }
 
 /** Loads the project's latest head into the worker (after a reload: predict without retraining). */

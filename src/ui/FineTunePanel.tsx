@@ -17,10 +17,10 @@ export function FineTunePanel({ projectId }: { projectId: string }) {
   const extractor = useEngine((s) => s.extractor);
   const ready = useEngine((s) => s.status === 'ready');
   const loaded = useTraining((s) => s.loadedHead);
-  const training = useTraining((s) => s.phase === 'preparing' || s.phase === 'training' || s.phase === 'embedding' || s.phase === 'augmenting');
+  const training = useTraining((s) => s.phase === 'waiting' || s.phase === 'preparing' || s.phase === 'training' || s.phase === 'embedding' || s.phase === 'augmenting');
   const support = fineTuneSupport(extractor?.id);
   const mine = runningFor === projectId;
-  const busy = mine && (phase === 'preparing' || phase === 'activations' || phase === 'training' || phase === 'saving');
+  const busy = mine && (phase === 'waiting' || phase === 'preparing' || phase === 'activations' || phase === 'training' || phase === 'saving');
   const tuned = active && active.projectId === projectId && loaded?.projectId === projectId && active.headId === loaded.headId ? active : null;
   const last = history[history.length - 1];
   const shown = busy || (mine && history.length > 0) ? history : (tuned?.history ?? []);
@@ -63,6 +63,7 @@ export function FineTunePanel({ projectId }: { projectId: string }) {
               </button>
             )}
             <span role="status" aria-live="polite" className="muted" data-testid="finetune-status">
+              {mine && phase === 'waiting' && <span data-testid="finetune-waiting">Another tab is training this project. Fine-tuning starts here as soon as it finishes (or press Cancel).</span>}
               {mine && phase === 'preparing' && 'Fitting the starting head…'}
               {mine && phase === 'activations' && progress && `Running ${progress.done}/${progress.total} images through the frozen layers…`}
               {mine && phase === 'training' && (last ? `Epoch ${last.epoch}/${epochs} · loss ${last.loss.toFixed(3)}${last.valAccuracy !== undefined ? ` · validation ${percent(last.valAccuracy, 0)}` : ''}` : `Epoch 1/${epochs}…`)}

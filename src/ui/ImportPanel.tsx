@@ -34,9 +34,11 @@ export function ImportPanel() {
   const processed = s.done + s.failed + s.duplicates;
   const full = !s.running && s.stopCode === 'quota-exceeded';
   const title = s.running
-    ? s.waitingForModel
-      ? 'Waiting for the model to load…'
-      : 'Adding images…'
+    ? s.waitingForTab
+      ? 'Waiting for another tab…'
+      : s.waitingForModel
+        ? 'Waiting for the model to load…'
+        : 'Adding images…'
     : s.outcome === 'cancelled'
       ? 'Import cancelled'
       : s.outcome === 'stopped'
@@ -80,6 +82,12 @@ export function ImportPanel() {
           {s.running && s.etaS !== null && ` · about ${duration(s.etaS)} left`}
           {s.skipped > 0 && ` · ${s.skipped} non-image file${s.skipped === 1 ? '' : 's'} skipped`}
         </p>
+        {s.running && s.waitingForTab && (
+          <p className="small" data-testid="import-waiting">
+            Another tab is importing into this project. These images are added as soon as it
+            finishes (or press Cancel).
+          </p>
+        )}
         {s.stopReason && (
           <p className="error-text" data-testid="import-stop-reason" data-code={s.stopCode ?? ''}>
             {s.stopReason}

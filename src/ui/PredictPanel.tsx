@@ -2,7 +2,7 @@ import { useEffect, useRef, useState } from 'react';
 import { grabFrame, openCamera, stopCamera } from '../capture/webcam';
 import { useEngine } from '../state/engine';
 import type { ClassRow } from '../state/repo';
-import { loadLatestHead, predictImage, useTraining, type Prediction } from '../state/training';
+import { followLatestHead, isTrainingBusy, predictImage, useLatestHeadId, useTraining, type Prediction } from '../state/training';
 import { useInsightSettings } from '../state/insight';
 import { teachFrame, useTeachLive } from '../state/teach-live';
 import { DropZone } from './DropZone';
@@ -41,9 +41,15 @@ export function PredictPanel({ projectId, classes }: { projectId: string; classe
   const mine = loaded?.projectId === projectId;
   const colors = Object.fromEntries(classes.map((c) => [c.id, c.color]));
 
+  // The newest head of this project (a live query: also when another tab trained it) is loaded
+  // unless it already is, or this tab is training (then once it stops).
+  const latestHeadId = useLatestHeadId(projectId, engineKey);
+  const training = useTraining((s) => s.projectId === projectId && isTrainingBusy(s.phase));
   useEffect(() => {
-    if (engineKey) void loadLatestHead(projectId).catch(() => undefined);
-  }, [projectId, engineKey]);
+    if (engineKey && latestHeadId !== undefined && !training) {
+      void followLatestHead(projectId, latestHeadId).catch(() => undefined);
+    }
+  }, [projectId, engineKey, latestHeadId, training]);
   useEffect(() => () => {
     if (shown) URL.revokeObjectURL(shown.url);
   }, [shown]);

@@ -20,7 +20,7 @@ export function TrainPanel({ projectId }: { projectId: string }) {
   const error = mine ? t.error : null;
   const classes = useClasses(projectId) ?? [];
   const ready = useEngine((s) => s.status === 'ready');
-  const busy = phase === 'preparing' || phase === 'training' || phase === 'embedding' || phase === 'augmenting';
+  const busy = phase === 'waiting' || phase === 'preparing' || phase === 'training' || phase === 'embedding' || phase === 'augmenting';
   const last = history[history.length - 1];
   const num = (key: keyof typeof settings, value: string) => {
     const n = Number(value);
@@ -42,6 +42,9 @@ export function TrainPanel({ projectId }: { projectId: string }) {
         )}
       </div>
       <p role="status" aria-live="polite" className="muted small train-status">
+        {phase === 'waiting' && (
+          <span data-testid="train-waiting">Another tab is training this project. Training starts here as soon as it finishes (or press Cancel).</span>
+        )}
         {phase === 'preparing' && 'Gathering embeddings…'}
         {phase === 'embedding' && embedProgress && `Embedding ${embedProgress.done}/${embedProgress.total} images for the current extractor…`}
         {phase === 'augmenting' && `Computing augmentation variants${embedProgress ? ` ${embedProgress.done}/${embedProgress.total} images` : ''}…`}

@@ -5,6 +5,7 @@
 import 'fake-indexeddb/auto';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { EmbedItemResult, ImageInput } from '../../src/worker/protocol';
+import { FakeLocks } from './fake-locks';
 
 type EmbedOpts = { signal?: AbortSignal; onProgress?: (p: EmbedItemResult) => void };
 
@@ -53,6 +54,10 @@ vi.mock('../../src/state/engine', async () => {
   };
 });
 
+/** Web Locks for this "tab" (installed as navigator.locks; another tab takes locks on it directly). */
+const locks = new FakeLocks();
+Object.defineProperty(globalThis, 'navigator', { value: { ...(globalThis.navigator ?? {}), locks }, configurable: true });
+
 const { CHUNK, cancelImport, enqueue } = await import('../../src/state/import-queue');
 const { initialImport, useImport } = await import('../../src/state/import-state');
 const { repo } = await import('../../src/state/repo');
@@ -63,6 +68,7 @@ afterEach(() => {
   worker.maxInFlight = 0;
   worker.gate = null;
   worker.crashAt = -1;
+  locks.requests = [];
   useImport.setState({ ...initialImport });
   releaseAll();
 });
@@ -129,5 +135,63 @@ describe('import queue run()', () => {
     expect(s.done + s.failed).toBe(jobs.length);
     expect(s.failed).toBeGreaterThanOrEqual(CHUNK);
     expect(await repo().samples.listByClass(projectId, classId)).toHaveLength(s.done);
+  });
+
+  it('waits while another tab imports into the same project, says so, then imports everything', async () => {
+    const { projectId, classId } = await setup();
+    let release = () => {};
+    const otherTab = locks.request(`glimpse-project-${projectId}-import`, {}, () => new Promise<void>((r) => (release = r)));
+    const jobs = Array.from({ length: CHUNK + 3 }, (_, i) => job(projectId, classId, `t-${i}.jpg`, i + 1));
+    enqueue(jobs);
+    await vi.waitFor(() => expect(useImport.getState().waitingForTab).toBe(true));
+    await new Promise((r) => setTimeout(r, 30));
+    expect(worker.calls).toEqual([]);
+    expect(useImport.getState().running).toBe(true);
+    release();
+    await otherTab;
+    const s = await finished();
+    expect(s.outcome).toBe('finished');
+    expect(s.waitingForTab).toBe(false);
+    expect([s.total, s.done]).toEqual([jobs.length, jobs.length]);
+    expect(await repo().samples.listByClass(projectId, classId)).toHaveLength(jobs.length);
+  });
+
+  it('a cancel while waiting for another tab imports nothing', async () => {
+    const { projectId, classId } = await setup();
+    let release = () => {};
+    const otherTab = locks.request(`glimpse-project-${projectId}-import`, {}, () => new Promise<void>((r) => (release = r)));
+    enqueue([job(projectId, classId, 'w1.jpg', 1), job(projectId, classId, 'w2.jpg', 2)]);
+    await vi.waitFor(() => expect(useImport.getState().waitingForTab).toBe(true));
+    cancelImport();
+    const s = await finished();
+    expect(s.outcome).toBe('cancelled');
+    expect([s.total, s.done, s.waitingForTab]).toEqual([0, 0, false]);
+    expect(worker.calls).toEqual([]);
+    release();
+    await otherTab;
+    expect(await repo().samples.listByClass(projectId, classId)).toHaveLength(0);
+  });
+
+  it('runs one project at a time under its own lock; a chunk never mixes projects', async () => {
+    const a = await setup();
+    const b = await setup();
+    const jobs = [
+      ...Array.from({ length: 5 }, (_, i) => job(a.projectId, a.classId, `a-${i}.jpg`, i + 1)),
+      ...Array.from({ length: 4 }, (_, i) => job(b.projectId, b.classId, `b-${i}.jpg`, i + 1)),
+      job(a.projectId, a.classId, 'a-last.jpg', 99),
+    ];
+    enqueue(jobs);
+    const s = await finished();
+    expect([s.outcome, s.done]).toEqual(['finished', jobs.length]);
+    expect(worker.calls).toEqual([
+      ['a-0.jpg', 'a-1.jpg', 'a-2.jpg', 'a-3.jpg', 'a-4.jpg'],
+      ['b-0.jpg', 'b-1.jpg', 'b-2.jpg', 'b-3.jpg'],
+      ['a-last.jpg'],
+    ]);
+    expect(locks.requests.map((r) => r.name)).toEqual([
+      `glimpse-project-${a.projectId}-import`,
+      `glimpse-project-${b.projectId}-import`,
+      `glimpse-project-${a.projectId}-import`,
+    ]);
   });
 });
