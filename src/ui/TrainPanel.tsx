@@ -1,5 +1,5 @@
 import { cancelTraining, setHeadSettings, trainProject, useTraining } from '../state/training';
-import { useClasses } from '../state/classes';
+import { useClassCounts, useClasses } from '../state/classes';
 import { useEngine } from '../state/engine';
 import { percent } from './format';
 import { LineChart } from './LineChart';
@@ -19,6 +19,9 @@ export function TrainPanel({ projectId }: { projectId: string }) {
   const outcome = mine ? t.outcome : null;
   const error = mine ? t.error : null;
   const classes = useClasses(projectId) ?? [];
+  const counts = useClassCounts(projectId) ?? {};
+  const filled = classes.filter((c) => (counts[c.id] ?? 0) > 0);
+  const images = filled.reduce((n, c) => n + (counts[c.id] ?? 0), 0);
   const ready = useEngine((s) => s.status === 'ready');
   const busy = phase === 'waiting' || phase === 'preparing' || phase === 'training' || phase === 'embedding' || phase === 'augmenting';
   const last = history[history.length - 1];
@@ -51,7 +54,7 @@ export function TrainPanel({ projectId }: { projectId: string }) {
         {phase === 'training' && last && `Epoch ${last.epoch}/${maxEpochs} · loss ${last.loss.toFixed(3)} · accuracy ${percent(last.accuracy, 0)}${last.valAccuracy !== undefined ? ` · validation ${percent(last.valAccuracy, 0)}` : ''}`}
         {phase === 'cancelled' && 'Training cancelled.'}
         {phase === 'done' && 'Training finished.'}
-        {phase === 'idle' && !outcome && (ready ? 'Add images to at least two classes, then train.' : 'Training starts once the model is loaded.')}
+        {phase === 'idle' && !outcome && (!ready ? 'Training starts once the model is loaded.' : filled.length >= 2 ? `Ready to train on ${images} images in ${filled.length} classes.` : 'Add images to at least two classes, then train.')}
       </p>
       {phase === 'training' && <progress max={maxEpochs} value={last?.epoch ?? 0} aria-label="Training progress" />}
       <details className="settings-box" data-testid="train-settings">
