@@ -56,12 +56,8 @@ export interface LoadOptions {
 export function embeddingsRepo(db: GlimpseDB) {
   const allTables = [db.projects, db.classes, db.samples, db.embeddings, db.quarantine];
 
-  /** Reads what the plan needs. Sample rows are read by key only (no blobs, no vectors). */
-  async function plan(
-    projectId: string,
-    extractorKey: string,
-    opts: LoadOptions,
-  ): Promise<TrainingPlan> {
+  /** The project's classes and its samples' ids and classes, read by key only (no blobs). */
+  async function classesAndSamples(projectId: string) {
     const project = await db.projects.get(projectId);
     if (!project)
       throw new GlimpseError('invalid-input', 'This project no longer exists.', projectId);
@@ -72,11 +68,18 @@ export function embeddingsRepo(db: GlimpseDB) {
       .between([projectId, Dexie.minKey], [projectId, Dexie.maxKey])
       .eachKey((key, cursor) => {
         const classId = Array.isArray(key) ? key[1] : undefined;
-        samples.push({
-          id: String(cursor.primaryKey),
-          classId: typeof classId === 'string' ? classId : '',
-        });
+        samples.push({ id: String(cursor.primaryKey), classId: typeof classId === 'string' ? classId : '' });
       });
+    return { project, classes, samples };
+  }
+
+  /** Reads what the plan needs. Sample rows are read by key only (no blobs, no vectors). */
+  async function plan(
+    projectId: string,
+    extractorKey: string,
+    opts: LoadOptions,
+  ): Promise<TrainingPlan> {
+    const { project, classes, samples } = await classesAndSamples(projectId);
     const embeddings = await db.embeddings
       .where('[projectId+extractorKey]')
       .equals([projectId, extractorKey])
@@ -216,18 +219,7 @@ export function embeddingsRepo(db: GlimpseDB) {
       // The plan of an empty embedding list: every sample of a valid class, in training order, as
       // "missing"; samples of deleted classes and orphan embeddings as bad rows.
       const { keyPlan, keyed, classOf } = await ro(db, allTables, async () => {
-        const project = await db.projects.get(projectId);
-        if (!project)
-          throw new GlimpseError('invalid-input', 'This project no longer exists.', projectId);
-        const classes = await db.classes.where('projectId').equals(projectId).toArray();
-        const samples: { id: string; classId: string }[] = [];
-        await db.samples
-          .where('[projectId+classId]')
-          .between([projectId, Dexie.minKey], [projectId, Dexie.maxKey])
-          .eachKey((key, cursor) => {
-            const classId = Array.isArray(key) ? key[1] : undefined;
-            samples.push({ id: String(cursor.primaryKey), classId: typeof classId === 'string' ? classId : '' });
-          });
+        const { project, classes, samples } = await classesAndSamples(projectId);
         const keyedIds = await db.embeddings
           .where('[projectId+extractorKey]')
           .equals([projectId, extractorKey])
