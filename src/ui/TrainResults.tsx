@@ -36,6 +36,20 @@ export function TrainResults({ outcome, classes }: { outcome: TrainingOutcome; c
   const cellRows = cell ? rowsOf((r) => r.trueIndex === cell[0] && r.predIndex === cell[1]) : [];
   const markDone = (id: string) => setDone((d) => new Set(d).add(id));
   const drillable = outcome.reviewed.length > 0;
+  /** A count of the matrix (or of the list of confusions): selecting it opens its samples. */
+  const cellButton = (i: number, j: number, count: number) => (
+    <button
+      type="button"
+      className="cell"
+      aria-label={`${count} samples of ${outcome.classNames[i]} predicted as ${outcome.classNames[j]}`}
+      aria-pressed={cell?.[0] === i && cell[1] === j}
+      data-testid="confusion-cell"
+      onClick={() => setCell(cell?.[0] === i && cell[1] === j ? null : [i, j])}
+      disabled={count === 0 || !drillable}
+    >
+      {count}
+    </button>
+  );
 
   if (!v) return <p className="muted">Trained without a validation set (too few samples to hold some back).</p>;
   return (
@@ -77,17 +91,7 @@ export function TrainResults({ outcome, classes }: { outcome: TrainingOutcome; c
                   <th scope="row">{outcome.classNames[i]}</th>
                   <td>{outcome.classNames[j]}</td>
                   <td>
-                    <button
-                      type="button"
-                      className="cell"
-                      aria-label={`${count} samples of ${outcome.classNames[i]} predicted as ${outcome.classNames[j]}`}
-                      aria-pressed={cell?.[0] === i && cell[1] === j}
-                      data-testid="confusion-cell"
-                      onClick={() => setCell(cell?.[0] === i && cell[1] === j ? null : [i, j])}
-                      disabled={!drillable}
-                    >
-                      {count}
-                    </button>
+                    {cellButton(i, j, count)}
                   </td>
                 </tr>
               ))}
@@ -117,17 +121,7 @@ export function TrainResults({ outcome, classes }: { outcome: TrainingOutcome; c
                   <th scope="row" title={outcome.classNames[i]}>{outcome.classNames[i]}</th>
                   {row.map((count, j) => (
                     <td key={j} className={i === j ? 'diag' : count > 0 ? 'off' : ''}>
-                      <button
-                        type="button"
-                        className="cell"
-                        aria-label={`${count} samples of ${outcome.classNames[i]} predicted as ${outcome.classNames[j]}`}
-                        aria-pressed={cell?.[0] === i && cell[1] === j}
-                        data-testid="confusion-cell"
-                        onClick={() => setCell(cell?.[0] === i && cell[1] === j ? null : [i, j])}
-                        disabled={count === 0 || !drillable}
-                      >
-                        {count}
-                      </button>
+                      {cellButton(i, j, count)}
                     </td>
                   ))}
                 </tr>
