@@ -108,7 +108,11 @@ async function doInit(): Promise<void> {
 
 /** All projects, most recently changed first (undefined while loading). */
 export function useProjects(): ProjectRow[] | undefined {
-  return useLiveQuery(() => repo().projects.list(), []);
+  const loaded = useSession((s) => s.loaded);
+  // Not before the first load (initProjects): that one opens the database while the version check
+  // is listening, so a newer schema on disk reaches the reload banner instead of a query's error.
+  // (Children's effects run before App's, so an ungated query here would open it first.)
+  return useLiveQuery(() => (loaded ? repo().projects.list() : undefined), [loaded]);
 }
 
 /** Keeps the eviction marker in step with the project list (App mounts it once). */
