@@ -76,8 +76,9 @@ test('two tabs see each other’s classes and projects within a second; a projec
   await a.getByTestId('project-new-name').fill('Second');
   await a.getByTestId('project-new-name').press('Enter');
   await expect(a.getByTestId('project-select').locator('option', { hasText: 'Second' })).toHaveCount(1);
+  // The option is listed a moment before A switches to the new project: wait for the switch.
+  await expect.poll(() => projectOf(a)).not.toBe(first);
   const second = await projectOf(a);
-  expect(second).not.toBe(first);
   await expect(b.getByTestId('project-select').locator('option', { hasText: 'Second' })).toHaveCount(1, SOON);
   await b.getByTestId('project-select').selectOption(second);
   await addClass(b, 'Only here');
