@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import AxeBuilder from '@axe-core/playwright';
 import { expect, test, type Page } from '@playwright/test';
+import { makeBadCorpus } from '../../scripts/make-bad-fixtures.mjs';
 import { blockModelHosts, datasetFiles, dropFiles, fileForDrop, repoRoot, waitForEngine, type DropFile } from './helpers';
 
 async function audit(page: Page, view: string): Promise<string[]> {
@@ -16,6 +17,8 @@ async function audit(page: Page, view: string): Promise<string[]> {
     .map((v) => `${view}: ${v.id} (${v.impact}) ${v.help} — ${v.nodes.slice(0, 4).map((n) => n.target.join(' ')).join(' | ')}`);
 }
 
+// The bad-file corpus is generated, not committed: made here too, so this spec runs on its own.
+makeBadCorpus();
 const badFile = (name: string): DropFile => ({ name, type: 'image/jpeg', base64: fs.readFileSync(path.join(repoRoot, 'tests', 'fixtures', 'bad', name)).toString('base64') });
 
 /** Presses Tab up to `max` times; what got focus, and whether each focus was visibly indicated. */
