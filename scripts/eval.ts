@@ -13,7 +13,10 @@
 // --finetune (layers-model extractors with fineTuneFrom): after the head, fine-tunes the top of the
 //   network (src/train/finetune.ts) on the frozen part's activations, early stopping on the head's
 //   validation split, and reports the test accuracy of the fine-tuned model as well. Activations
-//   are held in memory (ResNet-50: 784 KiB per image): use --limit on large sets.
+//   are held in memory (ResNet-50: 784 KiB per image): use --limit on large sets. Experiments:
+//   --ft-json, --ft-from, --ft-grid (scripts/lib/eval-finetune.ts).
+// --backend wasm|cpu|webgpu (default wasm, or GLIMPSE_BACKEND): webgpu only in the Dawn bundle
+//   (node bench/gpu/build-eval.mjs, which imports bench/gpu/dawn-setup.ts first).
 //
 // Uses the app's own modules: specs, loader, preprocessing, extractor, split, head and metrics.
 import fs from 'node:fs/promises';
@@ -33,9 +36,8 @@ import { exportAndCheck } from './lib/eval-export';
 import { imagenetTable, labelIndex } from './lib/imagenet-index';
 import { isGlimpseError } from '../src/shared/errors';
 import { AUGMENT_VARIANTS, augmentKey, augmentToBatch } from '../src/embed/augment';
-import { FINE_TUNE_RECIPE, bottomActivations, embedActivations, fineTune, releaseSplit, splitForFineTune, tunedHead, type ActivationSet } from '../src/train/finetune';
-import { imagesToBatch } from '../src/embed/preprocess';
-import { registerWasmConvGrad } from '../src/embed/wasm-grad';
+import type { FineTuneOptions } from '../src/train/finetune';
+import { runFineTune } from './lib/eval-finetune';
 
 const { values: args } = parseArgs({
   options: {
@@ -65,6 +67,11 @@ const { values: args } = parseArgs({
     // Overrides of the app's recipe (src/train/finetune-recipe.ts), for experiments.
     'ft-lr': { type: 'string' },
     'ft-epochs': { type: 'string' },
+    'ft-json': { type: 'string' },
+    'ft-from': { type: 'string' },
+    'ft-grid': { type: 'string' },
+    // wasm (default), cpu, or webgpu (only in the Dawn bundle: node bench/gpu/build-eval.mjs).
+    backend: { type: 'string', default: process.env.GLIMPSE_BACKEND ?? 'wasm' },
   },
 });
 
@@ -161,23 +168,6 @@ async function embedVariants(ex: Extractor, files: LabelledFile[]): Promise<{ id
   return { ids, x };
 }
 
-/** Frozen-part activations of each file, in order (files that fail to decode are left out). */
-async function activationsOf(split: ReturnType<typeof splitForFineTune>, ex: Extractor, rows: { file: LabelledFile; label: number }[]): Promise<ActivationSet> {
-  const size = split.activationShape.reduce((a, b) => a * b, 1);
-  const x = new Float32Array(rows.length * size);
-  const y = new Int32Array(rows.length);
-  const batch = Math.max(1, Number(args.batch));
-  for (let i = 0; i < rows.length; i += batch) {
-    const chunk = rows.slice(i, i + batch);
-    const px = await Promise.all(chunk.map((r) => decodeImageFile(r.file.file)));
-    const input = imagesToBatch(px, ex.spec.inputSize, ex.spec.preprocessing);
-    x.set(await bottomActivations(split, input), i * size);
-    input.dispose();
-    chunk.forEach((r, k) => (y[i + k] = r.label));
-  }
-  return { x, y, n: rows.length };
-}
-
 /** The model's classifier labels, in output order (the map for --test comes from them). */
 async function modelLabels(ex: Extractor): Promise<string[]> {
   const url = ex.spec.classifier?.labelsUrl;
@@ -204,7 +194,7 @@ async function main(): Promise<void> {
   // The folders first: a wrong path fails before the model loads.
   const imagenetOnly = !args.train && !args.data;
   const testListed = args.test ? await listImageFolder(args.test, warn) : null;
-  const backend = await initNodeBackend();
+  const backend = await initNodeBackend(args.backend);
   const extractor = await loadNodeExtractor(args.extractor!);
   log(`extractor ${extractor.key}, backend ${backend}`);
   const result: Record<string, unknown> = { extractor: extractor.key, backend };
@@ -301,7 +291,19 @@ async function main(): Promise<void> {
     // Fine-tuning starts from the head that never saw the validation rows (no refit), so early
     // stopping on them is honest.
     const selected = await fitHead({ ids: tr.ids, labels: tr.labels, x: tr.x, dim }, classes.length, settings, { recipe, refit: false, ...(augment ? { augment } : {}) });
-    result.finetune = await runFineTune(extractor, trainEmb, testEmb, classes, selected);
+    const overrides: FineTuneOptions = {
+      ...(args['ft-json'] ? (JSON.parse(args['ft-json']) as FineTuneOptions) : {}),
+      ...(args['ft-lr'] !== undefined ? { learningRate: Number(args['ft-lr']) } : {}),
+      ...(args['ft-epochs'] !== undefined ? { epochs: Number(args['ft-epochs']) } : {}),
+    };
+    result.finetune = await runFineTune(extractor, trainEmb.map((e) => e.file), testEmb.map((e) => e.file), classes, selected, {
+      batch: Math.max(1, Number(args.batch)),
+      overrides,
+      ...(args['ft-from'] ? { from: args['ft-from'] } : {}),
+      ...(args['ft-grid'] ? { grid: args['ft-grid'] } : {}),
+      log,
+      warn,
+    });
     await writeJson(result);
   }
   await writeJson(result);
@@ -317,65 +319,6 @@ async function main(): Promise<void> {
   console.log(`accuracy: ${metrics.accuracy.toFixed(4)} (n_test=${te.ids.length})`);
   extractor.dispose();
   if (tf.memory().numTensors > 0) log(`(tensors still alive: ${tf.memory().numTensors})`);
-}
-
-/** --finetune: the second stage, on the head's own train/validation split; test accuracy after. */
-async function runFineTune(ex: Extractor, trainEmb: Embedded[], testEmb: Embedded[], classes: string[], fit: Awaited<ReturnType<typeof fitHead>>): Promise<Record<string, unknown>> {
-  if (!ex.layersModel || !ex.spec.fineTuneFrom) {
-    const why = !ex.layersModel
-      ? `${ex.spec.id} is a graph model: its layers and weights are frozen into the graph, so it cannot be fine-tuned.`
-      : `${ex.spec.id} names no fineTuneFrom layer in its spec: nothing to unfreeze.`;
-    console.log(`finetune: ${why}`);
-    return { skipped: why };
-  }
-  const split = splitForFineTune(ex.layersModel, ex.spec.fineTuneFrom, ex.spec.embeddingOutput);
-  const label = (e: Embedded) => ({ file: e.file, label: classes.indexOf(e.file.className) });
-  const isVal = new Set(fit.validationRows);
-  const t0 = performance.now();
-  const trainActs = await activationsOf(split, ex, trainEmb.filter((_, i) => !isVal.has(i)).map(label));
-  const valActs = await activationsOf(split, ex, trainEmb.filter((_, i) => isVal.has(i)).map(label));
-  const actMs = performance.now() - t0;
-  log(`finetune: activations of ${trainActs.n} + ${valActs.n} images in ${Math.round(actMs)} ms, from ${ex.spec.fineTuneFrom} (${split.activationShape.join('x')})`);
-  // TF.js's WASM backend has no Conv2DBackpropFilter of its own: src/embed/wasm-grad.ts adds it
-  // (registered by initNodeBackend). Only if that is missing does training move to the CPU backend.
-  const backend = tf.getBackend();
-  if (backend === 'wasm' && !tf.getKernel('Conv2DBackpropFilter', 'wasm') && !registerWasmConvGrad()) {
-    await tf.setBackend('cpu');
-    log('finetune: training on the cpu backend (no convolution gradients on wasm)');
-  }
-  let trainBackend = tf.getBackend();
-  const t1 = performance.now();
-  const ftOpts = {
-    ...FINE_TUNE_RECIPE,
-    ...(args['ft-lr'] !== undefined ? { learningRate: Number(args['ft-lr']) } : {}),
-    ...(args['ft-epochs'] !== undefined ? { epochs: Number(args['ft-epochs']) } : {}),
-    onEpoch: (r: { epoch: number; loss: number; valLoss?: number; valAccuracy?: number }) =>
-      log(`  finetune epoch ${r.epoch}: loss ${r.loss.toFixed(4)} val loss ${r.valLoss?.toFixed(4)} val acc ${r.valAccuracy?.toFixed(4)} (${Math.round(performance.now() - t1)} ms)`),
-  };
-  let res: Awaited<ReturnType<typeof fineTune>>;
-  try {
-    res = await fineTune(split, fit.head, trainActs, valActs.n > 0 ? valActs : null, ftOpts);
-  } catch (err) {
-    // The CPU backend is the fallback only: a gradient kernel that fails on WASM.
-    if (tf.getBackend() !== 'wasm') throw err;
-    warn(`finetune on wasm failed (${err instanceof Error ? err.message : String(err)}); retrying on the cpu backend`);
-    await tf.setBackend('cpu');
-    trainBackend = 'cpu';
-    res = await fineTune(split, fit.head, trainActs, valActs.n > 0 ? valActs : null, ftOpts);
-  }
-  const ftMs = performance.now() - t1;
-  if (tf.getBackend() !== backend) await tf.setBackend(backend);
-  const testActs = await activationsOf(split, ex, testEmb.map(label));
-  const emb = await embedActivations(split, testActs);
-  const c = classes.length;
-  // The app's own prediction path for the fine-tuned head (row normalisation included).
-  const pred = argmaxRows(predictHead(tunedHead(res, fit.head), emb, testActs.n), c);
-  releaseSplit(split);
-  const metrics = computeMetrics(testActs.y, pred, c);
-  if (res.initial) log(`  finetune before epoch 1: val loss ${res.initial.valLoss.toFixed(4)} val acc ${res.initial.valAccuracy.toFixed(4)}`);
-  // The app keeps the fine-tuned network only when it beats the head alone on validation.
-  console.log(`finetune accuracy: ${metrics.accuracy.toFixed(4)} (n_test=${testActs.n}, best epoch ${res.bestEpoch}, ${res.beatsHead ? 'beats the head alone on validation: the app keeps it' : 'does not beat the head alone on validation: the app keeps the head alone'}, ${Math.round(ftMs)} ms)`);
-  return { accuracy: metrics.accuracy, bestEpoch: res.bestEpoch, beatsHead: res.beatsHead, initial: res.initial, history: res.history, fromLayer: ex.spec.fineTuneFrom, activationMs: Math.round(actMs), trainMs: Math.round(ftMs), trainBackend, recipe: ftOpts };
 }
 
 async function writeJson(result: Record<string, unknown>): Promise<void> {

@@ -28,6 +28,13 @@ export async function initNodeBackend(name = process.env.GLIMPSE_BACKEND ?? 'was
     const dir = path.join(repoRoot, 'node_modules', '@tensorflow', 'tfjs-backend-wasm', 'dist') + path.sep;
     setWasmPaths(dir);
   }
+  if (!tf.findBackendFactory(name)) {
+    throw new Error(
+      name === 'webgpu'
+        ? 'The webgpu backend runs in Node only from the Dawn bundle: node bench/gpu/build-eval.mjs, then node .cache/eval-gpu/eval-gpu.mjs (see README "Fine-tuning").'
+        : `Unknown TF.js backend ${name} (wasm, cpu${process.env.GLIMPSE_DAWN_BUNDLE ? ', webgpu' : ''})`,
+    );
+  }
   const ok = await tf.setBackend(name);
   if (!ok) throw new Error(`TF.js backend ${name} could not start in Node`);
   await tf.ready();
