@@ -31,7 +31,7 @@ import { fitHead, type HeadRecipe } from '../src/train/fit';
 import { argmaxRows, computeMetrics } from '../src/train/metrics';
 import { predictHead } from '../src/train/head';
 import { EmbeddingCache, listImageFolder, type LabelledFile } from './lib/dataset-files';
-import { decodeImageFile, initNodeBackend, loadNodeExtractor, repoRoot, resolveModelPath } from './lib/node-env';
+import { decodeImageFile, initNodeBackend, withSyncReads, loadNodeExtractor, repoRoot, resolveModelPath } from './lib/node-env';
 import { exportAndCheck } from './lib/eval-export';
 import { imagenetTable, labelIndex } from './lib/imagenet-index';
 import { isGlimpseError } from '../src/shared/errors';
@@ -269,8 +269,8 @@ async function main(): Promise<void> {
   if (args.patience !== undefined) settings.earlyStoppingPatience = Number(args.patience);
   if (args['val-share'] !== undefined) settings.validationShare = Number(args['val-share']);
   const augment = args.augment ? await embedVariants(extractor, trainEmb.map((e) => e.file)) : undefined;
-  const fit = await fitHead({ ids: tr.ids, labels: tr.labels, x: tr.x, dim }, classes.length, settings, { recipe, ...(augment ? { augment } : {}) });
-  const probs = predictHead(fit.head, te.x, te.ids.length);
+  const fit = await withSyncReads(() => fitHead({ ids: tr.ids, labels: tr.labels, x: tr.x, dim }, classes.length, settings, { recipe, ...(augment ? { augment } : {}) }));
+  const probs = await withSyncReads(() => predictHead(fit.head, te.x, te.ids.length));
   const pred = argmaxRows(probs, classes.length);
   const metrics = computeMetrics(te.labels, pred, classes.length);
   Object.assign(result, {
@@ -290,7 +290,7 @@ async function main(): Promise<void> {
   if (args.finetune) {
     // Fine-tuning starts from the head that never saw the validation rows (no refit), so early
     // stopping on them is honest.
-    const selected = await fitHead({ ids: tr.ids, labels: tr.labels, x: tr.x, dim }, classes.length, settings, { recipe, refit: false, ...(augment ? { augment } : {}) });
+    const selected = await withSyncReads(() => fitHead({ ids: tr.ids, labels: tr.labels, x: tr.x, dim }, classes.length, settings, { recipe, refit: false, ...(augment ? { augment } : {}) }));
     const overrides: FineTuneOptions = {
       ...(args['ft-json'] ? (JSON.parse(args['ft-json']) as FineTuneOptions) : {}),
       ...(args['ft-lr'] !== undefined ? { learningRate: Number(args['ft-lr']) } : {}),

@@ -32,7 +32,7 @@ import {
   type FineTuneResult,
   type FineTuneSplit,
 } from '../../src/train/finetune';
-import { decodeImageFile } from './node-env';
+import { decodeImageFile, withSyncReads } from './node-env';
 import type { LabelledFile } from './dataset-files';
 
 export interface FineTuneArgs {
@@ -151,8 +151,10 @@ export async function runFineTune(
     if (tf.getBackend() !== backend) await tf.setBackend(backend);
     // The app's own prediction path for the fine-tuned head (row normalisation included).
     const head = tunedHead(res, fit.head);
-    const probs = predictHead(head, await embedActivations(split, testActs), testActs.n);
-    const probsFlip = predictHead(head, await embedActivations(split, flipped), testActs.n);
+    const emb = await embedActivations(split, testActs);
+    const embFlip = await embedActivations(split, flipped);
+    const probs = await withSyncReads(() => predictHead(head, emb, testActs.n));
+    const probsFlip = await withSyncReads(() => predictHead(head, embFlip, testActs.n));
     const accuracy = computeMetrics(testActs.y, argmaxRows(probs, c), c).accuracy;
     const accuracyFlip = computeMetrics(testActs.y, argmaxRows(probs.map((v, i) => (v + probsFlip[i]!) / 2), c), c).accuracy;
     peak.sample();

@@ -43,6 +43,23 @@ export async function initNodeBackend(name = process.env.GLIMPSE_BACKEND ?? 'was
   return tf.getBackend();
 }
 
+/**
+ * Runs `f` on TF.js's CPU backend when the active backend is webgpu (the Dawn bundle), else as is.
+ * The head (L-BFGS fit, predictHead) reads small tensors synchronously, and WebGPU's synchronous
+ * read needs an OffscreenCanvas, which Node lacks. The head only takes Float32Arrays in and gives
+ * Float32Arrays out, so no tensor crosses backends; the extractor and fine-tuning stay on the GPU.
+ */
+export async function withSyncReads<T>(f: () => T | Promise<T>): Promise<T> {
+  const prev = tf.getBackend();
+  if (prev !== 'webgpu') return f();
+  await tf.setBackend('cpu');
+  try {
+    return await f();
+  } finally {
+    await tf.setBackend(prev);
+  }
+}
+
 /** Maps the app's URLs ("models/..") to files on disk. */
 export function resolveModelPath(url: string): string {
   const clean = url.split('?')[0]!;

@@ -195,7 +195,9 @@ export async function fineTune(
   };
   const logits = (x: tf.Tensor) => tf.add(tf.matMul(embed(x), W), b);
   const flipAll = (n: number) => Array.from({ length: n }, () => ({ flip: true, dy: 0, dx: 0 }));
-  const evaluate = (set: ActivationSet): { loss: number; accuracy: number } => {
+  // Asynchronous reads only: WebGPU's synchronous read goes through an OffscreenCanvas (slow in a
+  // browser, missing in Node).
+  const evaluate = async (set: ActivationSet): Promise<{ loss: number; accuracy: number }> => {
     let loss = 0;
     let right = 0;
     for (let i = 0; i < set.n; i += batchSize) {
@@ -208,8 +210,8 @@ export async function fineTune(
         const ce = tf.neg(tf.sum(tf.mul(y, tf.log(tf.maximum(p, 1e-12)))));
         return [ce, tf.argMax(p, 1)];
       });
-      loss += l.dataSync()[0]!;
-      const p = pred.dataSync();
+      loss += (await l.data())[0]!;
+      const p = await pred.data();
       rows.forEach((r, k) => {
         if (p[k] === set.y[r]) right++;
       });
@@ -221,7 +223,7 @@ export async function fineTune(
   const better = (a: { loss: number; accuracy: number }, than: { loss: number; accuracy: number }) =>
     a.accuracy > than.accuracy + 1e-9 || (Math.abs(a.accuracy - than.accuracy) <= 1e-9 && a.loss < than.loss);
   const snapshot = () => tf.tidy(() => vars.map((v) => v.clone()));
-  const start = validation ? evaluate(validation) : null;
+  const start = validation ? await evaluate(validation) : null;
   // The best trained epoch (the starting weights are never kept by fine-tuning itself: whether the
   // result beats them is reported as beatsHead, and the caller decides).
   let best = { loss: Infinity, accuracy: -1 };
@@ -283,7 +285,7 @@ export async function fineTune(
       };
       let v: { loss: number; accuracy: number } | null = null;
       if (validation) {
-        v = evaluate(validation);
+        v = await evaluate(validation);
         report.valLoss = v.loss;
         report.valAccuracy = v.accuracy;
       }
