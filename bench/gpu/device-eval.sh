@@ -9,6 +9,7 @@
 # calls follow within 30 s); the last call carries part.03, eval-gpu.mjs, grid-*.json and this
 # script, and runs it from the checkout's root:
 #   run(command="bash .device-carry/ft/c4/device-eval.sh", carry=[".device-carry/ft/c4"], timeout_s=...)
+# JOBS=<file in the same folder> runs its lines instead (round 2: ft-grid/jobs-2.txt).
 # Writes into $OUT: results.tar.gz (one JSON + one log per eval) and summary.txt.
 set -uo pipefail
 START=$(date +%s)
@@ -58,20 +59,30 @@ CL="--data $D/clothing-small"
 DEF="--extractor inception-v3-2015-mixed8"
 RN="--extractor resnet50-imagenet"
 
-step "full-data evals, --augment --finetune (4 in parallel), then the grid on flowers/default"
-ev flowers-default $DEF $FL --augment --finetune &
-p1=$!
-ev clothing-default $DEF $CL --augment --finetune &
-ev flowers-resnet50 $RN $FL --augment --finetune &
-ev clothing-resnet50 $RN $CL --augment --finetune &
-wait $p1 # the embedding cache of flowers/default is complete: the grid runs read it only
-step "grid"
-for g in "$C"/grid-*.json; do
-  n=$(basename "$g" .json)
-  extra=$(head -c 200 "$C/$n.args" 2>/dev/null || true)
-  ev "flowers-default-$n" $DEF $FL --augment --finetune --ft-grid "$g" $extra &
-done
-wait
+if [ -n "${JOBS:-}" ]; then
+  # One eval per line, all at once: "<name> <eval arguments>" ($D is the datasets folder).
+  step "jobs from $JOBS"
+  while read -r name rest; do
+    [ -z "$name" ] && continue
+    eval "ev $name $rest" &
+  done <"$C/$JOBS"
+  wait
+else
+  step "full-data evals, --augment --finetune (4 in parallel), then the grid on flowers/default"
+  ev flowers-default $DEF $FL --augment --finetune &
+  p1=$!
+  ev clothing-default $DEF $CL --augment --finetune &
+  ev flowers-resnet50 $RN $FL --augment --finetune &
+  ev clothing-resnet50 $RN $CL --augment --finetune &
+  wait $p1 # the embedding cache of flowers/default is complete: the grid runs read it only
+  step "grid"
+  for g in "$C"/grid-*.json; do
+    n=$(basename "$g" .json)
+    extra=$(head -c 200 "$C/$n.args" 2>/dev/null || true)
+    ev "flowers-default-$n" $DEF $FL --augment --finetune --ft-grid "$g" $extra &
+  done
+  wait
+fi
 step "done"
 for f in "$RES"/*.log; do
   echo "--- $(basename "$f")"
