@@ -48,6 +48,10 @@ if (process.env.REAL) {
 const recipe = process.env.REAL ? { ...FINE_TUNE_RECIPE, epochs: 1, warmupEpochs: 0 } : {};
 const one: ActivationSet = { x: set.x.subarray(0, B * size), y: set.y.subarray(0, B), n: B };
 await fineTune(split, head, one, null, { ...recipe, epochs: 1, batchSize: B }); // warm-up
+// Kernel times as this process's CPU time (WASM runs on one thread in Node): comparable across
+// runs on a machine shared with other jobs, where wall time is not.
+const cpuMs = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1000; };
+(tf.backend() as unknown as { time: (f: () => void) => Promise<{ kernelMs: number }> }).time = async (f) => { const t = cpuMs(); f(); return { kernelMs: cpuMs() - t }; };
 const prof = await tf.profile(async () => { await fineTune(split, head, set, null, { ...recipe, epochs: 1, batchSize: B }); });
 const by = new Map<string, { ms: number; count: number }>();
 let total = 0;
@@ -60,8 +64,9 @@ for (const k of prof.kernels) {
   by.set(key, e);
 }
 const steps = Number(stepsArg);
-console.log(`kernel time per step ${(total / steps).toFixed(0)} ms (batch ${B}), peak bytes ${(prof.peakBytes / 2 ** 20).toFixed(0)} MiB`);
+console.log(`kernel CPU time per step ${(total / steps).toFixed(0)} ms (batch ${B}), peak bytes ${(prof.peakBytes / 2 ** 20).toFixed(0)} MiB`);
 for (const [k, v] of [...by].sort((a, b) => b[1].ms - a[1].ms).slice(0, 40)) console.log(`${(v.ms / steps).toFixed(1).padStart(8)} ms ${String(v.count / steps).padStart(4)}x ${k}`);
 const t0 = performance.now();
+const c0 = cpuMs();
 await fineTune(split, head, set, null, { ...recipe, epochs: 1, batchSize: B });
-console.log(`wall per step ${((performance.now() - t0) / steps).toFixed(0)} ms; rss ${Math.round(process.memoryUsage().rss / 2 ** 20)} MiB`);
+console.log(`wall per step ${((performance.now() - t0) / steps).toFixed(0)} ms, CPU per step ${((cpuMs() - c0) / steps).toFixed(0)} ms; rss ${Math.round(process.memoryUsage().rss / 2 ** 20)} MiB`);

@@ -150,7 +150,7 @@ function conv2DBackpropInputWasm(original: tf.KernelFunc): tf.KernelFunc {
     const [fh, fw, , k] = filter.shape as [number, number, number, number];
     const [, oh, ow] = dy.shape as [number, number, number, number];
     const temps: TensorInfo[] = [];
-    const run = (name: string, input: Record<string, TensorInfo>, at: object): TensorInfo => {
+    const run = (name: string, input: Record<string, TensorInfo> | TensorInfo[], at: object): TensorInfo => {
       const t = kernel(name)({ inputs: input as tf.NamedTensorInfoMap, backend, attrs: at as tf.NamedAttrMap }) as TensorInfo;
       temps.push(t);
       return t;
@@ -158,6 +158,13 @@ function conv2DBackpropInputWasm(original: tf.KernelFunc): tf.KernelFunc {
     try {
       const info = tf.backend_util.computeConv2DInfo([n, h, w, c], [fh, fw, c, k], [sh!, sw!], 1, a.pad as 'same');
       const { top, left } = info.padInfo;
+      if ((sh! > 1 || sw! > 1) && fh >= sh! && fw >= sw!) {
+        const hq = Math.ceil((top + h) / sh!);
+        const wq = Math.ceil((left + w) / sw!);
+        if (hq >= oh && wq >= ow) {
+          return phaseBackpropInput(run, backend, dy, filter, { n, h, w, c, fh, fw, k, oh, ow, sh: sh!, sw: sw!, top, left, hq, wq });
+        }
+      }
       let d = dy;
       if (sh! > 1 || sw! > 1) {
         // Zeros between dy's rows and columns: the positions the strided windows skipped.
@@ -185,6 +192,56 @@ function conv2DBackpropInputWasm(original: tf.KernelFunc): tf.KernelFunc {
       for (const t of temps) (backend as unknown as WasmBackendLike).disposeData(t.dataId);
     }
   };
+}
+
+type Run = (name: string, input: Record<string, TensorInfo> | TensorInfo[], at: object) => TensorInfo;
+
+/**
+ * Strided Conv2DBackpropInput by stride phase ("sub-pixel"): the rows of the padded dx with
+ * Y % s = p only receive the taps i = a*s + p, so each phase (p, q) is a stride-1 convolution of dy
+ * (padded for a full correlation) with the flipped sub-filter of those taps; the s*s phases are
+ * then interleaved by two transposes and the padding cut away. Spreading dy with zeros instead
+ * costs s*s times the multiply-adds (3x3 stride 2: 4.5x).
+ */
+function phaseBackpropInput(
+  run: Run,
+  backend: unknown,
+  dy: TensorInfo,
+  filter: TensorInfo,
+  g: { n: number; h: number; w: number; c: number; fh: number; fw: number; k: number; oh: number; ow: number; sh: number; sw: number; top: number; left: number; hq: number; wq: number },
+): TensorInfo {
+  const { n, h, w, c, fh, fw, k, oh, ow, sh, sw, top, left, hq, wq } = g;
+  // Flipped, channels swapped: [fh, fw, k, c]; flipped index fh-1-i holds tap i.
+  const flipped = run('Reverse', { x: filter }, { dims: [0, 1] });
+  const swapped = run('Transpose', { x: flipped }, { perm: [0, 1, 3, 2] });
+  const outs: TensorInfo[] = [];
+  for (let p = 0; p < sh; p++) {
+    const ap = Math.ceil((fh - p) / sh);
+    const i0 = fh - 1 - p - (ap - 1) * sh;
+    for (let q = 0; q < sw; q++) {
+      const bq = Math.ceil((fw - q) / sw);
+      const j0 = fw - 1 - q - (bq - 1) * sw;
+      const sub = run('StridedSlice', { x: swapped }, {
+        begin: [i0, j0, 0, 0], end: [i0 + (ap - 1) * sh + 1, j0 + (bq - 1) * sw + 1, k, c], strides: [sh, sw, 1, 1],
+        beginMask: 0, endMask: 0, ellipsisMask: 0, newAxisMask: 0, shrinkAxisMask: 0,
+      });
+      const padded = run('PadV2', { x: dy }, { paddings: [[0, 0], [ap - 1, hq - oh], [bq - 1, wq - ow], [0, 0]], constantValue: 0 });
+      const out = run('Conv2D', { x: padded, filter: sub }, { strides: [1, 1], pad: 'valid', dilations: [1, 1], dataFormat: 'NHWC' });
+      outs.push(run('Reshape', { x: out }, { shape: [1, n * hq * wq * c] }));
+    }
+  }
+  // [p, q, n*hq*wq, c] -> [p, n*hq*wq, q, c] -> [n*hq, p, wq*q*c] = the padded dx, [n, hq*sh, wq*sw, c].
+  const all = run('Concat', outs, { axis: 0 });
+  const s4 = run('Reshape', { x: all }, { shape: [sh, sw, n * hq * wq, c] });
+  const t1 = run('Transpose', { x: s4 }, { perm: [0, 2, 1, 3] });
+  const s3 = run('Reshape', { x: t1 }, { shape: [sh, n * hq, wq * sw * c] });
+  const t2 = run('Transpose', { x: s3 }, { perm: [1, 0, 2] });
+  const full = [n, hq * sh, wq * sw, c];
+  if (top === 0 && left === 0 && full[1] === h && full[2] === w) {
+    return kernel('Reshape')({ inputs: { x: t2 }, backend: backend as never, attrs: { shape: full } }) as TensorInfo;
+  }
+  const dx = run('Reshape', { x: t2 }, { shape: full });
+  return kernel('Slice')({ inputs: { x: dx }, backend: backend as never, attrs: { begin: [0, top, left, 0], size: [n, h, w, c] } }) as TensorInfo;
 }
 
 let registered = false;
