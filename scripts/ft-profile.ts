@@ -9,6 +9,7 @@ import { imagesToBatch } from '../src/embed/preprocess';
 import { listImageFolder } from './lib/dataset-files';
 import { decodeImageFile, sharedRoot } from './lib/node-env';
 import path from 'node:path';
+import { innerTimings } from '../src/embed/wasm-grad';
 
 const [extractorId = 'inception-v3-2015-mixed8', batchArg = '16', stepsArg = '3'] = process.argv.slice(2);
 const B = Number(batchArg);
@@ -52,6 +53,7 @@ await fineTune(split, head, one, null, { ...recipe, epochs: 1, batchSize: B }); 
 // runs on a machine shared with other jobs, where wall time is not.
 const cpuMs = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1000; };
 (tf.backend() as unknown as { time: (f: () => void) => Promise<{ kernelMs: number }> }).time = async (f) => { const t = cpuMs(); f(); return { kernelMs: cpuMs() - t }; };
+Object.assign(innerTimings, { clock: cpuMs, ms: new Map<string, number>() });
 const prof = await tf.profile(async () => { await fineTune(split, head, set, null, { ...recipe, epochs: 1, batchSize: B }); });
 const by = new Map<string, { ms: number; count: number }>();
 let total = 0;
@@ -66,6 +68,8 @@ for (const k of prof.kernels) {
 const steps = Number(stepsArg);
 console.log(`kernel CPU time per step ${(total / steps).toFixed(0)} ms (batch ${B}), peak bytes ${(prof.peakBytes / 2 ** 20).toFixed(0)} MiB`);
 for (const [k, v] of [...by].sort((a, b) => b[1].ms - a[1].ms).slice(0, 40)) console.log(`${(v.ms / steps).toFixed(1).padStart(8)} ms ${String(v.count / steps).padStart(4)}x ${k}`);
+for (const [k, v] of [...innerTimings.ms!].sort((a, b) => b[1] - a[1]).slice(0, 25)) console.log(`   inner ${(v / steps).toFixed(1).padStart(7)} ms ${k}`);
+Object.assign(innerTimings, { clock: null, ms: null });
 const t0 = performance.now();
 const c0 = cpuMs();
 await fineTune(split, head, set, null, { ...recipe, epochs: 1, batchSize: B });

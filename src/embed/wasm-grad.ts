@@ -26,8 +26,35 @@ interface Conv2DBackpropFilterAttrs {
   filterShape: [number, number, number, number];
 }
 
+type Run = (name: string, input: Record<string, TensorInfo> | TensorInfo[], at: object) => TensorInfo;
+
 interface WasmBackendLike {
   disposeData(dataId: object, force?: boolean): boolean;
+  makeOutput(shape: number[], dtype: 'float32'): TensorInfo;
+  typedArrayFromHeap(t: TensorInfo): Float32Array;
+}
+
+/**
+ * A new [taps.length, ...] tensor of whole [k, c] blocks of `src` ([T, k, c]): block i is
+ * src[taps[i]]. Plain copies of contiguous blocks; the backend's Reverse and StridedSlice are
+ * element loops (a 3x3x320x192 filter's sub-filters took 16 ms each).
+ */
+function gatherTaps(backend: unknown, src: TensorInfo, taps: readonly number[], shape: number[]): TensorInfo {
+  const b = backend as WasmBackendLike;
+  const block = src.shape[1]! * src.shape[2]!;
+  const out = b.makeOutput(shape, 'float32');
+  // Views taken after the allocation (it may grow the heap and replace its buffer).
+  const from = b.typedArrayFromHeap(src);
+  const to = b.typedArrayFromHeap(out);
+  taps.forEach((t, i) => to.set(from.subarray(t * block, (t + 1) * block), i * block));
+  return out;
+}
+
+/** The filter [fh, fw, c, k] as [fh*fw, k, c] (channels swapped, taps in order). */
+function swappedTaps(run: Run, filter: TensorInfo): TensorInfo {
+  const [fh, fw, c, k] = filter.shape as [number, number, number, number];
+  const r = run('Reshape', { x: filter }, { shape: [fh * fw, c, k] });
+  return run('Transpose', { x: r }, { perm: [0, 2, 1] });
 }
 
 function kernel(name: string): tf.KernelFunc {
@@ -35,6 +62,21 @@ function kernel(name: string): tf.KernelFunc {
   const k = tf.getKernel(name, 'wasm');
   if (!k) throw new GlimpseError('backend-unavailable', `The WASM backend has no ${name} kernel.`);
   return k.kernelFunc;
+}
+
+/**
+ * Time per inner kernel of these gradients, by name and input shapes (scripts/ft-profile.ts sets
+ * it to find slow paths; null: not measured).
+ */
+export const innerTimings: { clock: () => number; ms: Map<string, number> } | { clock: null; ms: null } = { clock: null, ms: null };
+
+function timed(name: string, input: Record<string, TensorInfo> | TensorInfo[], f: () => TensorInfo): TensorInfo {
+  if (!innerTimings.clock) return f();
+  const t0 = innerTimings.clock();
+  const out = f();
+  const key = `${name} ${JSON.stringify(Object.values(input).map((t) => t.shape))}`;
+  innerTimings.ms.set(key, (innerTimings.ms.get(key) ?? 0) + innerTimings.clock() - t0);
+  return out;
 }
 
 /** Conv2DBackpropFilter for 'wasm' (NHWC, 'same'/'valid' padding). */
@@ -57,7 +99,7 @@ export const conv2DBackpropFilterWasm: tf.KernelFunc = ({ inputs, backend, attrs
   const [, oh, ow, k] = dy.shape as [number, number, number, number];
   const temps: TensorInfo[] = [];
   const run = (name: string, input: Record<string, TensorInfo> | TensorInfo[], at: object): TensorInfo => {
-    const t = kernel(name)({ inputs: input as tf.NamedTensorInfoMap, backend, attrs: at as tf.NamedAttrMap }) as TensorInfo;
+    const t = timed(name, input, () => kernel(name)({ inputs: input as tf.NamedTensorInfoMap, backend, attrs: at as tf.NamedAttrMap }) as TensorInfo);
     temps.push(t);
     return t;
   };
@@ -75,6 +117,16 @@ export const conv2DBackpropFilterWasm: tf.KernelFunc = ({ inputs, backend, attrs
       xp = run('PadV2', { x }, { paddings: [[0, 0], [top, hp - h - top], [left, wp - w - left], [0, 0]], constantValue: 0 });
     }
     const mq = n * hq * wq;
+    if (fh === 1 && fw === 1 && sh === 1 && sw === 1) {
+      // One tap: dW = X^T dy with the small dy as the matrix the backend packs (cheaper than
+      // packing x's rows when c > k, as in Inception's 768 -> 192).
+      const x2 = run('Reshape', { x: xp }, { shape: [mq, c] });
+      const xt = run('Transpose', { x: x2 }, { perm: [1, 0] });
+      const a3 = run('Reshape', { x: xt }, { shape: [1, c, mq] });
+      const d3 = run('Reshape', { x: dy }, { shape: [1, mq, k] });
+      const g = run('BatchMatMul', { a: a3, b: d3 }, { transposeA: false, transposeB: false });
+      return kernel('Reshape')({ inputs: { x: g }, backend, attrs: { shape: [fh, fw, cin, cout] } }) as TensorInfo;
+    }
     // x split by stride phase (p, q) = (row % sh, column % sw), each [n*hq*wq, c], by two
     // transposes that move whole rows of channels (rank 3: the backend's fast transposes).
     let phases: TensorInfo;
@@ -151,7 +203,7 @@ function conv2DBackpropInputWasm(original: tf.KernelFunc): tf.KernelFunc {
     const [, oh, ow] = dy.shape as [number, number, number, number];
     const temps: TensorInfo[] = [];
     const run = (name: string, input: Record<string, TensorInfo> | TensorInfo[], at: object): TensorInfo => {
-      const t = kernel(name)({ inputs: input as tf.NamedTensorInfoMap, backend, attrs: at as tf.NamedAttrMap }) as TensorInfo;
+      const t = timed(name, input, () => kernel(name)({ inputs: input as tf.NamedTensorInfoMap, backend, attrs: at as tf.NamedAttrMap }) as TensorInfo);
       temps.push(t);
       return t;
     };
@@ -162,7 +214,7 @@ function conv2DBackpropInputWasm(original: tf.KernelFunc): tf.KernelFunc {
         const hq = Math.ceil((top + h) / sh!);
         const wq = Math.ceil((left + w) / sw!);
         if (hq >= oh && wq >= ow) {
-          return phaseBackpropInput(run, backend, dy, filter, { n, h, w, c, fh, fw, k, oh, ow, sh: sh!, sw: sw!, top, left, hq, wq });
+          return phaseBackpropInput(run, (t) => temps.push(t), backend, dy, filter, { n, h, w, c, fh, fw, k, oh, ow, sh: sh!, sw: sw!, top, left, hq, wq });
         }
       }
       let d = dy;
@@ -181,8 +233,10 @@ function conv2DBackpropInputWasm(original: tf.KernelFunc): tf.KernelFunc {
       const pr = w + fw - 1 - pl - dwid;
       if (pt < 0 || pl < 0 || pb < 0 || pr < 0) return original({ inputs, backend, attrs });
       const padded = pt + pl + pb + pr > 0 ? run('PadV2', { x: d }, { paddings: [[0, 0], [pt, pb], [pl, pr], [0, 0]], constantValue: 0 }) : d;
-      const flipped = run('Reverse', { x: filter }, { dims: [0, 1] });
-      const swapped = run('Transpose', { x: flipped }, { perm: [0, 1, 3, 2] });
+      // Flipped (tap order reversed) and channels swapped: [fh, fw, k, c].
+      const taps = Array.from({ length: fh * fw }, (_, t) => fh * fw - 1 - t);
+      const swapped = gatherTaps(backend, swappedTaps(run, filter), taps, [fh, fw, k, c]);
+      temps.push(swapped);
       return kernel('Conv2D')({
         inputs: { x: padded, filter: swapped },
         backend,
@@ -194,8 +248,6 @@ function conv2DBackpropInputWasm(original: tf.KernelFunc): tf.KernelFunc {
   };
 }
 
-type Run = (name: string, input: Record<string, TensorInfo> | TensorInfo[], at: object) => TensorInfo;
-
 /**
  * Strided Conv2DBackpropInput by stride phase ("sub-pixel"): the rows of the padded dx with
  * Y % s = p only receive the taps i = a*s + p, so each phase (p, q) is a stride-1 convolution of dy
@@ -205,34 +257,32 @@ type Run = (name: string, input: Record<string, TensorInfo> | TensorInfo[], at: 
  */
 function phaseBackpropInput(
   run: Run,
+  track: (t: TensorInfo) => void,
   backend: unknown,
   dy: TensorInfo,
   filter: TensorInfo,
   g: { n: number; h: number; w: number; c: number; fh: number; fw: number; k: number; oh: number; ow: number; sh: number; sw: number; top: number; left: number; hq: number; wq: number },
 ): TensorInfo {
   const { n, h, w, c, fh, fw, k, oh, ow, sh, sw, top, left, hq, wq } = g;
-  // Flipped, channels swapped: [fh, fw, k, c]; flipped index fh-1-i holds tap i.
-  const flipped = run('Reverse', { x: filter }, { dims: [0, 1] });
-  const swapped = run('Transpose', { x: flipped }, { perm: [0, 1, 3, 2] });
+  const all = swappedTaps(run, filter);
   const outs: TensorInfo[] = [];
   for (let p = 0; p < sh; p++) {
     const ap = Math.ceil((fh - p) / sh);
-    const i0 = fh - 1 - p - (ap - 1) * sh;
     for (let q = 0; q < sw; q++) {
       const bq = Math.ceil((fw - q) / sw);
-      const j0 = fw - 1 - q - (bq - 1) * sw;
-      const sub = run('StridedSlice', { x: swapped }, {
-        begin: [i0, j0, 0, 0], end: [i0 + (ap - 1) * sh + 1, j0 + (bq - 1) * sw + 1, k, c], strides: [sh, sw, 1, 1],
-        beginMask: 0, endMask: 0, ellipsisMask: 0, newAxisMask: 0, shrinkAxisMask: 0,
-      });
+      // The phase's taps (a*sh + p, b*sw + q), flipped: [ap, bq, k, c].
+      const taps: number[] = [];
+      for (let a = ap - 1; a >= 0; a--) for (let b = bq - 1; b >= 0; b--) taps.push((a * sh + p) * fw + b * sw + q);
+      const sub = gatherTaps(backend, all, taps, [ap, bq, k, c]);
+      track(sub);
       const padded = run('PadV2', { x: dy }, { paddings: [[0, 0], [ap - 1, hq - oh], [bq - 1, wq - ow], [0, 0]], constantValue: 0 });
       const out = run('Conv2D', { x: padded, filter: sub }, { strides: [1, 1], pad: 'valid', dilations: [1, 1], dataFormat: 'NHWC' });
       outs.push(run('Reshape', { x: out }, { shape: [1, n * hq * wq * c] }));
     }
   }
   // [p, q, n*hq*wq, c] -> [p, n*hq*wq, q, c] -> [n*hq, p, wq*q*c] = the padded dx, [n, hq*sh, wq*sw, c].
-  const all = run('Concat', outs, { axis: 0 });
-  const s4 = run('Reshape', { x: all }, { shape: [sh, sw, n * hq * wq, c] });
+  const stacked = run('Concat', outs, { axis: 0 });
+  const s4 = run('Reshape', { x: stacked }, { shape: [sh, sw, n * hq * wq, c] });
   const t1 = run('Transpose', { x: s4 }, { perm: [0, 2, 1, 3] });
   const s3 = run('Reshape', { x: t1 }, { shape: [sh, n * hq, wq * sw * c] });
   const t2 = run('Transpose', { x: s3 }, { perm: [1, 0, 2] });
@@ -252,7 +302,7 @@ let registered = false;
  */
 export function registerWasmConvGrad(): boolean {
   if (registered) return true;
-  const needed = ['PadV2', 'Slice', 'StridedSlice', 'Reshape', 'Transpose', 'BatchMatMul', 'Concat', 'Reverse', 'Conv2D', 'Conv2DBackpropInput'];
+  const needed = ['PadV2', 'Slice', 'StridedSlice', 'Reshape', 'Transpose', 'BatchMatMul', 'Concat', 'Conv2D', 'Conv2DBackpropInput'];
   if (!needed.every((name) => tf.getKernel(name, 'wasm'))) return false;
   if (!tf.getKernel('Conv2DBackpropFilter', 'wasm')) {
     tf.registerKernel({ kernelName: 'Conv2DBackpropFilter', backendName: 'wasm', kernelFunc: conv2DBackpropFilterWasm });
