@@ -162,3 +162,19 @@ describe('Conv2DBackpropFilter on the wasm backend', () => {
     expect(run).toThrow(/padding only/);
   });
 });
+
+describe('Tile on the wasm backend', () => {
+  it.each([
+    [[1, 1, 1, 5], [2, 3, 4, 1]],
+    [[1, 3], [4, 1]],
+    [[2, 3], [2, 2]],
+    [[1, 3, 2], [2, 2, 1]],
+    [[1, 1, 4], [1, 1, 1]],
+  ])('equals the cpu kernel for x %j, reps %j', async (shape, reps) => {
+    const x = random(shape, 5);
+    const run = () => tf.tidy(() => tf.tile(tf.tensor(x, shape), reps).dataSync() as Float32Array);
+    const cpu = await on('cpu', run);
+    const wasm = await on('wasm', run);
+    expect(Array.from(wasm)).toEqual(Array.from(cpu));
+  });
+});
