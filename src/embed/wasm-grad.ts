@@ -3,12 +3,12 @@
 // (fine-tuning the top of the extractor). Registered once, wherever the WASM backend is set up
 // (embed worker, Node tools).
 //
-// Built from the backend's own kernels as one matrix product per filter tap:
-// dW[i,j]^T = dy_ij^T X_pq, where X_pq [n*hq*wq, c] is the padded x's stride phase (p, q) =
-// (i % s, j % s) and dy_ij is dy shifted into that grid by (i / s, j / s) with zeros around. The
-// previous version copied a strided slice of x per tap and transposed it: the backend's
-// StridedSlice/Slice are JavaScript loops, and a 3x3 stride-2 weight gradient on 16 Inception
-// mixed_8 inputs took 0.2-0.5 s for 0.57 G multiply-adds (README "Fine-tuning", speed).
+// Built as one plain matrix product per filter tap (XNNPACK): dW[i,j]^T = dy^T X_ij, where X_ij
+// [n*oh*ow, c] holds the inputs tap (i, j) saw, gathered by row copies straight from the heap.
+// The previous version cut X_ij with the backend's StridedSlice (an element loop) and transposed
+// it: a 3x3 stride-2 weight gradient on 16 Inception mixed_8 inputs took 0.2-0.5 s for 0.57 G
+// multiply-adds; the backend's Slice first copies its whole input out of the heap (README
+// "Fine-tuning", speed).
 // The first version presented x and dy as 3-D (depth 1) to the backend's Conv3DBackpropFilterV2;
 // that kernel is wrong for strides > 1 with filters wider than 1 (checked against the CPU kernel
 // and a hand-written loop) and, being a plain loop, took 11 of the 16 s of a ResNet-50 res5
@@ -104,67 +104,51 @@ export const conv2DBackpropFilterWasm: tf.KernelFunc = ({ inputs, backend, attrs
     return t;
   };
   try {
-    // Rows and columns of the padded x per stride phase: enough for every tap's last window
-    // (oh + (fh-1)/s) and for all of x (rows past the windows meet zeros of the padded dy).
     const info = tf.backend_util.computeConv2DInfo([n, h, w, c], [fh, fw, cin, cout], [sh!, sw!], 1, a.pad);
     const { top, left } = info.padInfo;
-    const hq = Math.max(oh + Math.floor((fh - 1) / sh!), Math.ceil((top + h) / sh!));
-    const wq = Math.max(ow + Math.floor((fw - 1) / sw!), Math.ceil((left + w) / sw!));
-    const hp = hq * sh!;
-    const wp = wq * sw!;
-    let xp = x;
-    if (top > 0 || left > 0 || hp > h || wp > w) {
-      xp = run('PadV2', { x }, { paddings: [[0, 0], [top, hp - h - top], [left, wp - w - left], [0, 0]], constantValue: 0 });
-    }
-    const mq = n * hq * wq;
-    if (fh === 1 && fw === 1 && sh === 1 && sw === 1) {
+    const m = n * oh * ow;
+    const dy2 = run('Reshape', { x: dy }, { shape: [m, k] });
+    if (fh === 1 && fw === 1 && sh === 1 && sw === 1 && top === 0 && left === 0) {
       // One tap: dW = X^T dy with the small dy as the matrix the backend packs (cheaper than
       // packing x's rows when c > k, as in Inception's 768 -> 192).
-      const x2 = run('Reshape', { x: xp }, { shape: [mq, c] });
+      const x2 = run('Reshape', { x }, { shape: [m, c] });
       const xt = run('Transpose', { x: x2 }, { perm: [1, 0] });
-      const a3 = run('Reshape', { x: xt }, { shape: [1, c, mq] });
-      const d3 = run('Reshape', { x: dy }, { shape: [1, mq, k] });
+      const a3 = run('Reshape', { x: xt }, { shape: [1, c, m] });
+      const d3 = run('Reshape', { x: dy2 }, { shape: [1, m, k] });
       const g = run('BatchMatMul', { a: a3, b: d3 }, { transposeA: false, transposeB: false });
       return kernel('Reshape')({ inputs: { x: g }, backend, attrs: { shape: [fh, fw, cin, cout] } }) as TensorInfo;
     }
-    // x split by stride phase (p, q) = (row % sh, column % sw), each [n*hq*wq, c], by two
-    // transposes that move whole rows of channels (rank 3: the backend's fast transposes).
-    let phases: TensorInfo;
-    if (sh === 1 && sw === 1) {
-      phases = run('Reshape', { x: xp }, { shape: [1, mq, c] });
-    } else {
-      const r1 = run('Reshape', { x: xp }, { shape: [n * hq, sh!, wp * c] });
-      const t1 = run('Transpose', { x: r1 }, { perm: [1, 0, 2] });
-      const r2 = run('Reshape', { x: t1 }, { shape: [sh! * n * hq * wq, sw!, c] });
-      const t2 = run('Transpose', { x: r2 }, { perm: [1, 0, 2] });
-      phases = run('Reshape', { x: t2 }, { shape: [sw! * sh!, mq, c] });
-    }
-    const phaseOf = new Map<number, TensorInfo>();
-    const phase = (p: number, q: number): TensorInfo => {
-      const key = q * sh! + p;
-      let t = phaseOf.get(key);
-      if (!t) {
-        // A contiguous block: one copy (or the whole tensor).
-        t = sh === 1 && sw === 1 ? phases : run('Slice', { x: phases }, { begin: [key, 0, 0], size: [1, mq, c] });
-        phaseOf.set(key, t);
-      }
-      return t;
-    };
-    // dy with channels first, [k, n, oh, ow]: shifted into the phase grid per tap by padding, so
-    // no strided or offset slice of x is ever copied (the backend's slices are JavaScript loops).
-    const dyT = run('Transpose', { x: dy }, { perm: [3, 0, 1, 2] });
+    const dyT = run('Transpose', { x: dy2 }, { perm: [1, 0] });
+    const a3 = run('Reshape', { x: dyT }, { shape: [1, k, m] });
     const parts: TensorInfo[] = [];
     for (let i = 0; i < fh; i++) {
       for (let j = 0; j < fw; j++) {
-        const ai = Math.floor(i / sh!);
-        const bj = Math.floor(j / sw!);
-        const padded =
-          ai === 0 && bj === 0 && hq === oh && wq === ow
-            ? dyT
-            : run('PadV2', { x: dyT }, { paddings: [[0, 0], [0, 0], [ai, hq - oh - ai], [bj, wq - ow - bj]], constantValue: 0 });
-        const a3 = run('Reshape', { x: padded }, { shape: [1, k, mq] });
-        // dW[i,j]^T = dy_shifted^T X_phase: plain matrix product (no transpose flags, the slow path).
-        parts.push(run('BatchMatMul', { a: a3, b: phase(i % sh!, j % sw!) }, { transposeA: false, transposeB: false }));
+        // The inputs tap (i, j) saw, one row of channels per output position (zeros in the padding).
+        const cols = timed('gather x', { x }, () => {
+          const out = b.makeOutput([1, m, c], 'float32');
+          temps.push(out);
+          const from = b.typedArrayFromHeap(x);
+          const to = b.typedArrayFromHeap(out);
+          to.fill(0);
+          let o = 0;
+          for (let bi = 0; bi < n; bi++) {
+            for (let oy = 0; oy < oh; oy++) {
+              const y = oy * sh! + i - top;
+              if (y < 0 || y >= h) {
+                o += ow * c;
+                continue;
+              }
+              const row = (bi * h + y) * w;
+              for (let ox = 0; ox < ow; ox++, o += c) {
+                const xx = ox * sw! + j - left;
+                if (xx >= 0 && xx < w) to.set(from.subarray((row + xx) * c, (row + xx + 1) * c), o);
+              }
+            }
+          }
+          return out;
+        });
+        // dW[i,j]^T = dy^T X_ij: a plain matrix product (no transpose flags: the slow path).
+        parts.push(run('BatchMatMul', { a: a3, b: cols }, { transposeA: false, transposeB: false }));
       }
     }
     const all = parts.length === 1 ? parts[0]! : run('Concat', parts, { axis: 0 });
@@ -298,8 +282,20 @@ function phaseBackpropInput(
   if (top === 0 && left === 0 && full[1] === h && full[2] === w) {
     return kernel('Reshape')({ inputs: { x: t2 }, backend: backend as never, attrs: { shape: full } }) as TensorInfo;
   }
-  const dx = run('Reshape', { x: t2 }, { shape: full });
-  return kernel('Slice')({ inputs: { x: dx }, backend: backend as never, attrs: { begin: [0, top, left, 0], size: [n, h, w, c] } }) as TensorInfo;
+  // The padding cut away by row copies (the backend's Slice first copies all of its input out).
+  const bk = backend as WasmBackendLike;
+  const out = bk.makeOutput([n, h, w, c], 'float32');
+  const from = bk.typedArrayFromHeap(t2);
+  const to = bk.typedArrayFromHeap(out);
+  const hp = hq * sh;
+  const wp = wq * sw;
+  for (let b = 0; b < n; b++) {
+    for (let y = 0; y < h; y++) {
+      const src = ((b * hp + y + top) * wp + left) * c;
+      to.set(from.subarray(src, src + w * c), ((b * h + y) * w) * c);
+    }
+  }
+  return out;
 }
 
 /**
