@@ -1,5 +1,7 @@
-// Per-kernel profile of one fine-tuning step (top + head, forward + backward + Adam) on WASM in Node.
-//   npx tsx scripts/ft-profile.ts [extractor] [batch] [steps]
+// Per-kernel profile of fine-tuning steps (top + head, forward + backward + Adam) on WASM in Node:
+// CPU time per kernel and per inner kernel of src/embed/wasm-grad.ts, per step. Random activations
+// and head; REAL=1: real flower photos' activations and a head fitted on them, with the recipe.
+//   [REAL=1] npx tsx scripts/ft-profile.ts [extractor] [batch] [steps]
 import * as tf from '@tensorflow/tfjs';
 import { initNodeBackend, loadNodeExtractor } from './lib/node-env';
 import { FINE_TUNE_RECIPE, bottomActivations, embedActivations, fineTune, splitForFineTune, type ActivationSet } from '../src/train/finetune';

@@ -169,10 +169,11 @@ interface Conv2DBackpropInputAttrs {
 }
 
 /**
- * Conv2DBackpropInput for 'wasm' as a forward convolution (XNNPACK) of dy, spread out by the
- * stride and padded, with the filter flipped and its channels swapped:
- * dx[p] = sum_i dy'[p + top - i] W[i]. The backend's own kernel is a plain loop: 20 of the 29 s of
- * a ResNet-50 res5 forward + backward pass on 16 images. Other padding or layouts go to it.
+ * Conv2DBackpropInput for 'wasm' as forward convolutions (XNNPACK) with the filter flipped and its
+ * channels swapped: stride 1 as one convolution of the padded dy, dx[p] = sum_i dy'[p + top - i]
+ * W[i]; strides > 1 by stride phase (phaseBackpropInput). The backend's own kernel is a plain
+ * loop: 20 of the 29 s of a ResNet-50 res5 forward + backward pass on 16 images. Other padding or
+ * layouts go to it.
  */
 function conv2DBackpropInputWasm(original: tf.KernelFunc): tf.KernelFunc {
   return ({ inputs, backend, attrs }) => {
@@ -330,7 +331,7 @@ let registered = false;
  */
 export function registerWasmConvGrad(): boolean {
   if (registered) return true;
-  const needed = ['PadV2', 'Slice', 'StridedSlice', 'Reshape', 'Transpose', 'BatchMatMul', 'Concat', 'Conv2D', 'Conv2DBackpropInput'];
+  const needed = ['PadV2', 'Slice', 'Reshape', 'Transpose', 'BatchMatMul', 'Concat', 'Conv2D', 'Conv2DBackpropInput'];
   if (!needed.every((name) => tf.getKernel(name, 'wasm'))) return false;
   if (!tf.getKernel('Conv2DBackpropFilter', 'wasm')) {
     tf.registerKernel({ kernelName: 'Conv2DBackpropFilter', backendName: 'wasm', kernelFunc: conv2DBackpropFilterWasm });
