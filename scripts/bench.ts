@@ -1,7 +1,8 @@
 // npm run bench: embedding speed per extractor on WASM in Node (library path) and in headless
 // Chromium (the app's own worker pipeline), head training time, and tensor growth.
 // Prints a table and writes bench/results.json. Needs a production build (npm run build) for the
-// browser part; pass --node-only to skip it.
+// browser part; pass --node-only to skip it. --finetune: only the fine-tuning time per step and
+// per epoch on WASM (scripts/lib/finetune-bench.ts), written to bench/finetune.json.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -12,6 +13,7 @@ import { chromium } from 'playwright-core';
 import { DEFAULT_EXTRACTOR_ID } from '../src/embed/specs';
 import { defaultHeadSettings, trainHead } from '../src/train/head';
 import { availableExtractors, decodeImageFile, initNodeBackend, loadNodeExtractor, repoRoot, sharedRoot } from './lib/node-env';
+import { finetuneBench } from './lib/finetune-bench';
 import { waitForServer } from './lib/server';
 
 const { values: args } = parseArgs({
@@ -32,6 +34,9 @@ const { values: args } = parseArgs({
     'skip-baseline': { type: 'boolean', default: false },
     // Skip the profile (network-only ms/image at several batches, the floor).
     'skip-profile': { type: 'boolean', default: false },
+    // Only the fine-tuning time on WASM in Node (the default extractor's, or --extractors').
+    finetune: { type: 'boolean', default: false },
+    'finetune-steps': { type: 'string', default: '4' },
   },
 });
 const N = Number(args.images);
@@ -303,7 +308,24 @@ async function browserBench(rows: Row[], extra: Record<string, unknown>): Promis
   }
 }
 
+async function finetuneOnly(): Promise<void> {
+  const ids = args.extractors ? args.extractors.split(',') : [DEFAULT_EXTRACTOR_ID];
+  const out = [];
+  for (const id of ids) {
+    const r = await finetuneBench(id, Number(args['finetune-steps']));
+    out.push(r);
+    console.log(
+      `finetune ${r.extractor} ${r.backend}: ${r.msPerStep.toFixed(0)} ms/step (batch ${r.batch}, CPU ${r.cpuMsPerStep.toFixed(0)} ms), ` +
+        `${r.sPerEpoch600.toFixed(0)} s per epoch of 600 photos (from ${r.steps} steps), peak RSS ${r.peakRssMiB} MiB, load ${r.load.join(' ')}`,
+    );
+  }
+  fs.mkdirSync(path.join(repoRoot, 'bench'), { recursive: true });
+  fs.writeFileSync(path.join(repoRoot, 'bench', 'finetune.json'), JSON.stringify({ date: new Date().toISOString(), cpus: os.cpus().length, runs: out }, null, 2));
+  console.log('wrote bench/finetune.json');
+}
+
 async function main(): Promise<void> {
+  if (args.finetune) return finetuneOnly();
   const rows: Row[] = [];
   const extra: Record<string, unknown> = {};
   if (!args['browser-only']) await nodeBench(rows, extra);

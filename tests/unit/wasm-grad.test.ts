@@ -1,6 +1,7 @@
-// Conv2DBackpropFilter on WASM (our kernel over the backend's Conv3DBackpropFilterV2) against the
-// CPU backend's own kernel on random data (and our faster Conv2DBackpropInput likewise): strides, padding, 1x1 and larger filters, odd sizes;
-// through conv2d's and the fused conv2d's gradients too (what the layers API runs); no leaks.
+// Conv2DBackpropFilter on WASM (our kernel) against the CPU backend's own kernel on random data
+// (and our faster Conv2DBackpropInput likewise): strides, padding, 1x1 and larger filters, odd
+// sizes, every convolution shape fine-tuning runs (largest differences printed); through conv2d's
+// and the fused conv2d's gradients too (what the layers API runs); no leaks.
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initNodeBackend } from '../../scripts/lib/node-env';
@@ -43,7 +44,25 @@ const cases: { x: [number, number, number, number]; f: [number, number, number, 
   { x: [2, 17, 17, 4], f: [3, 3, 4, 5], s: 2, pad: 'valid' },
   { x: [1, 10, 9, 3], f: [3, 3, 3, 2], s: 2, pad: 'valid' },
   { x: [1, 11, 11, 2], f: [5, 5, 2, 3], s: 3, pad: 'same' },
+  // The exact spatial shapes fine-tuning runs (fewer channels, to keep the CPU reference quick):
+  // Inception-v3 mixed_8 (17x17 in; 1x1, 1x7, 7x1, 3x3 stride 2 valid -> 8x8) ...
+  { x: [2, 17, 17, 48], f: [1, 1, 48, 24], s: 1, pad: 'same' },
+  { x: [2, 17, 17, 24], f: [1, 7, 24, 24], s: 1, pad: 'same' },
+  { x: [2, 17, 17, 24], f: [7, 1, 24, 24], s: 1, pad: 'same' },
+  { x: [2, 17, 17, 24], f: [3, 3, 24, 40], s: 2, pad: 'valid' },
+  { x: [2, 17, 17, 24], f: [3, 3, 24, 24], s: 2, pad: 'same' },
+  // ... and ResNet-50's last stage (14x14 in; 1x1 stride 2, 3x3 same and 1x1 on 7x7).
+  { x: [2, 14, 14, 64], f: [1, 1, 64, 32], s: 2, pad: 'valid' },
+  { x: [2, 7, 7, 32], f: [3, 3, 32, 32], s: 1, pad: 'same' },
+  { x: [2, 7, 7, 32], f: [1, 1, 32, 64], s: 1, pad: 'valid' },
 ];
+
+/** Largest |wasm - cpu| per case and kernel, printed at the end (README "Fine-tuning"). */
+const diffs: string[] = [];
+afterAll(() => {
+  console.log(`max abs diff wasm vs cpu:\n${diffs.join('\n')}`);
+});
+const fmt = (c: (typeof cases)[number]) => `x ${c.x.join('x')} f ${c.f.join('x')} s ${String(c.s)} ${c.pad}`;
 
 describe('Conv2DBackpropFilter on the wasm backend', () => {
   it.each(cases.map((c, i) => [i, c] as const))('equals the cpu kernel (case %i)', async (i, c) => {
@@ -79,7 +98,9 @@ describe('Conv2DBackpropFilter on the wasm backend', () => {
       expect(tf.engine().backend.numDataIds()).toBe(dataIds);
       return v;
     });
-    expect(maxDiff(cpu, wasm)).toBeLessThan(1e-4);
+    const d = maxDiff(cpu, wasm);
+    diffs.push(`filter ${fmt(c)}: ${d.toExponential(2)}`);
+    expect(d).toBeLessThan(1e-4);
   });
 
   it.each(cases.map((c, i) => [i, c] as const))('Conv2DBackpropInput equals the cpu kernel (case %i)', async (i, c) => {
@@ -101,7 +122,9 @@ describe('Conv2DBackpropFilter on the wasm backend', () => {
       expect(tf.engine().backend.numDataIds()).toBe(before);
       return v;
     });
-    expect(maxDiff(cpu, wasm)).toBeLessThan(1e-4);
+    const d = maxDiff(cpu, wasm);
+    diffs.push(`input  ${fmt(c)}: ${d.toExponential(2)}`);
+    expect(d).toBeLessThan(1e-4);
   });
 
   it('gives the same gradients through conv2d and fused conv2d (bias + relu)', async () => {
@@ -137,5 +160,21 @@ describe('Conv2DBackpropFilter on the wasm backend', () => {
         ),
       );
     expect(run).toThrow(/padding only/);
+  });
+});
+
+describe('Tile on the wasm backend', () => {
+  it.each([
+    [[1, 1, 1, 5], [2, 3, 4, 1]],
+    [[1, 3], [4, 1]],
+    [[2, 3], [2, 2]],
+    [[1, 3, 2], [2, 2, 1]],
+    [[1, 1, 4], [1, 1, 1]],
+  ])('equals the cpu kernel for x %j, reps %j', async (shape, reps) => {
+    const x = random(shape, 5);
+    const run = () => tf.tidy(() => tf.tile(tf.tensor(x, shape), reps).dataSync() as Float32Array);
+    const cpu = await on('cpu', run);
+    const wasm = await on('wasm', run);
+    expect(Array.from(wasm)).toEqual(Array.from(cpu));
   });
 });
