@@ -25,6 +25,7 @@ import type { PixelImage } from '../../src/embed/preprocess';
 import { LEVERS, applyLever, precompile } from './levers';
 import { retiledDispatches } from '../../src/embed/conv-tiles-webgpu';
 import { checkPreprocess, profilePreprocess } from './check-preprocess';
+import { checkTiles } from './check-tiles';
 import { getUploadMode, setUploadMode, type UploadMode } from '../../src/embed/preprocess-webgpu';
 
 interface Args {
@@ -253,6 +254,14 @@ async function main(): Promise<void> {
   console.log(`[tfjs] loaded ${ex.key} in ${fmt(performance.now() - t0, 0)} ms`);
 
   let preprocessMaxDiff: number | undefined;
+  if (process.argv.includes('--check-tiles') && a.backend === 'webgpu') {
+    const rows = await checkTiles();
+    const worst = rows.reduce((m, r) => (r.maxDiff > m.maxDiff ? r : m));
+    console.log(
+      `[tfjs] conv tiles vs CPU, ${rows.length} cases (${[...new Set(rows.map((r) => r.tile))].join(', ')} x 6 shapes x batch 1, 4): ` +
+        `worst max |diff| ${worst.maxDiff.toExponential(2)} (${worst.tile}, ${worst.shape}, batch ${worst.batch}, max |ref| ${worst.maxRef.toFixed(2)})`,
+    );
+  }
   if (process.argv.includes('--check-preprocess') && a.backend === 'webgpu') {
     preprocessMaxDiff = await checkPreprocess(spec.inputSize);
     console.log(
