@@ -1,9 +1,9 @@
-// The larger conv tiles (src/embed/conv-tiles-webgpu.ts) layer by layer, on real Inception-v3
+// The larger conv tiles (conv-tiles.ts) layer by layer, on real Inception-v3
 // shapes: each tile's fused conv (bias + ReLU) on WebGPU against TF.js's CPU backend on the same
 // inputs, at batch 1 and 4 (odd sizes: 147, 35, 17 positions per side, so the tiles do not fit
 // and the edge checks run). Run by run.ts --check-tiles; throws past the tolerance.
 import * as tf from '@tensorflow/tfjs';
-import { CONV_TILES, setConvTile, retiledDispatches } from '../../src/embed/conv-tiles-webgpu';
+import { CONV_TILES, setConvTile, retiledDispatches } from './conv-tiles';
 
 interface Shape {
   name: string;

@@ -3,14 +3,14 @@
 // can be flipped inside one process between timings; every run re-checks the embedding against the
 // CPU backend's reference so that no lever is reported that changes the numbers.
 import * as tf from '@tensorflow/tfjs';
-import { CONV_TILES, setConvTile } from '../../src/embed/conv-tiles-webgpu';
+import { CONV_TILES, setConvTile } from './conv-tiles';
 
 export interface Lever {
   name: string;
   /** What the lever changes, in words, for the report. */
   what: string;
   flags: Record<string, number | boolean>;
-  /** A larger output tile for the conv / 1x1-conv shaders (src/embed/conv-tiles-webgpu.ts). */
+  /** A larger output tile for the conv / 1x1-conv shaders (conv-tiles.ts). */
   tile?: { name: keyof typeof CONV_TILES; minWorkgroups?: number };
 }
 

@@ -23,7 +23,7 @@ import { findExtractor } from '../../src/embed/specs';
 import type { ByteFetcher } from '../../src/embed/loader';
 import type { PixelImage } from '../../src/embed/preprocess';
 import { LEVERS, applyLever, precompile } from './levers';
-import { retiledDispatches } from '../../src/embed/conv-tiles-webgpu';
+import { retiledDispatches } from './conv-tiles';
 import { checkPreprocess, profilePreprocess } from './check-preprocess';
 import { checkTiles } from './check-tiles';
 import { getUploadMode, setUploadMode, type UploadMode } from '../../src/embed/preprocess-webgpu';

@@ -1,4 +1,5 @@
-// Larger output tiles for TF.js's WebGPU convolution and matmul shaders (issue #19, lever 2).
+// Larger output tiles for TF.js's WebGPU convolution and matmul shaders (issue #19, lever 2; a
+// bench lever: measured slower than TF.js's own 32x32 tiles on the H200, run 8, so not in the app).
 // TF.js 4.22 runs every vec4 convolution (Conv2DMMProgram: 3x3, 1x7, 7x1, 5x5) and 1x1 convolution
 // (MatMulPackedProgram) with 8x8 threads of 4x4 outputs each: 32x32 output tiles, so each element
 // loaded into workgroup memory is used 32 times. Its own shader source
