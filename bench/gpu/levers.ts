@@ -3,12 +3,15 @@
 // can be flipped inside one process between timings; every run re-checks the embedding against the
 // CPU backend's reference so that no lever is reported that changes the numbers.
 import * as tf from '@tensorflow/tfjs';
+import { CONV_TILES, setConvTile } from './conv-tiles';
 
 export interface Lever {
   name: string;
   /** What the lever changes, in words, for the report. */
   what: string;
   flags: Record<string, number | boolean>;
+  /** A larger output tile for the conv / 1x1-conv shaders (conv-tiles.ts). */
+  tile?: { name: keyof typeof CONV_TILES; minWorkgroups?: number };
 }
 
 export const LEVERS: Lever[] = [
@@ -38,6 +41,30 @@ export const LEVERS: Lever[] = [
     what: 'convolutions as a separate im2col shader + matmul',
     flags: { WEBGPU_CONV_SEPARATE_IM2COL_SHADER: true },
   },
+  {
+    name: 'tile-64x32',
+    what: 'conv and 1x1-conv shaders with 64x32 output tiles (8x8 threads of 8x4), TF.js uses 32x32',
+    flags: {},
+    tile: { name: '64x32' },
+  },
+  {
+    name: 'tile-64x32-w264',
+    what: 'tile-64x32 only where it still gives >= 264 workgroups (2 per H200 multiprocessor)',
+    flags: {},
+    tile: { name: '64x32', minWorkgroups: 264 },
+  },
+  {
+    name: 'tile-128x32',
+    what: 'conv and 1x1-conv shaders with 128x32 output tiles (8x16 threads of 8x4)',
+    flags: {},
+    tile: { name: '128x32' },
+  },
+  {
+    name: 'tile-64x64',
+    what: 'conv and 1x1-conv shaders with 64x64 output tiles, inner tile 64 (16x8 threads of 8x4)',
+    flags: {},
+    tile: { name: '64x64' },
+  },
 ];
 
 const DEFAULTS: Record<string, number | boolean> = {};
@@ -49,6 +76,8 @@ export function applyLever(lever: Lever): void {
     if (!(name in DEFAULTS)) DEFAULTS[name] = env.get(name) as number | boolean;
     env.set(name, lever.flags[name] ?? DEFAULTS[name]!);
   }
+  const tile = lever.tile ? CONV_TILES[lever.tile.name]! : null;
+  setConvTile(tile, lever.tile?.minWorkgroups !== undefined ? { minWorkgroups: lever.tile.minWorkgroups } : {});
 }
 
 interface CompilingBackend {

@@ -23,9 +23,9 @@ import { findExtractor } from '../../src/embed/specs';
 import type { ByteFetcher } from '../../src/embed/loader';
 import type { PixelImage } from '../../src/embed/preprocess';
 import { LEVERS, applyLever, precompile } from './levers';
-import { foldBatchNorms } from './fold-bn';
-import { imagesToBatch } from '../../src/embed/preprocess';
+import { retiledDispatches } from './conv-tiles';
 import { checkPreprocess, profilePreprocess } from './check-preprocess';
+import { checkTiles } from './check-tiles';
 import { getUploadMode, setUploadMode, type UploadMode } from '../../src/embed/preprocess-webgpu';
 
 interface Args {
@@ -254,6 +254,14 @@ async function main(): Promise<void> {
   console.log(`[tfjs] loaded ${ex.key} in ${fmt(performance.now() - t0, 0)} ms`);
 
   let preprocessMaxDiff: number | undefined;
+  if (process.argv.includes('--check-tiles') && a.backend === 'webgpu') {
+    const rows = await checkTiles();
+    const worst = rows.reduce((m, r) => (r.maxDiff > m.maxDiff ? r : m));
+    console.log(
+      `[tfjs] conv tiles vs CPU, ${rows.length} cases (${[...new Set(rows.map((r) => r.tile))].join(', ')} x 6 shapes x batch 1, 4): ` +
+        `worst max |diff| ${worst.maxDiff.toExponential(2)} (${worst.tile}, ${worst.shape}, batch ${worst.batch}, max |ref| ${worst.maxRef.toFixed(2)})`,
+    );
+  }
   if (process.argv.includes('--check-preprocess') && a.backend === 'webgpu') {
     preprocessMaxDiff = await checkPreprocess(spec.inputSize);
     console.log(
@@ -342,7 +350,12 @@ async function main(): Promise<void> {
         })
       : undefined;
   const levers = a.levers
-    ? await runLevers(ex, a, check !== undefined ? a.checkReference : undefined)
+    ? await runLevers(
+        ex,
+        a,
+        () => loadExtractor(spec, { fetchBytes: fileFetcher, resolveUrl, foldBatchNorms: false }),
+        check !== undefined ? a.checkReference : undefined,
+      )
     : undefined;
   const mem = tf.memory();
   ex.dispose();
@@ -468,12 +481,18 @@ interface LeverResult {
 }
 
 /** The forward pass under each lever in turn, each re-checked against the CPU reference. */
-async function runLevers(ex: Extractor, a: Args, refFile?: string): Promise<LeverResult[]> {
+async function runLevers(
+  ex: Extractor,
+  a: Args,
+  load: () => Promise<Extractor>,
+  refFile?: string,
+): Promise<LeverResult[]> {
   const ref = refFile ? (JSON.parse(await fs.readFile(refFile, 'utf8')) as Reference) : undefined;
   const s = ex.spec.inputSize;
   const out: LeverResult[] = [];
   for (const lever of LEVERS) {
     applyLever(lever);
+    const retiled0 = retiledDispatches();
     const r: LeverResult = { name: lever.name, what: lever.what, flags: lever.flags, forward: [] };
     if (ref) r.cosineVsReference = compare(await referenceEmbedding(ex), ref.embedding).cosine;
     for (const n of a.batches) {
@@ -493,53 +512,43 @@ async function runLevers(ex: Extractor, a: Args, refFile?: string): Promise<Leve
       `[lever] ${lever.name.padEnd(14)} ${r.forward.map((f) => `b${f.batch} ${fmt(f.timing.msPerImage)}`).join('  ')} ms/image` +
         (r.cosineVsReference !== undefined
           ? `; cosine vs CPU ${r.cosineVsReference.toFixed(6)}`
-          : ''),
+          : '') +
+        (lever.tile ? `; ${retiledDispatches() - retiled0} dispatches retiled` : ''),
     );
     out.push(r);
   }
   applyLever(LEVERS[0]!);
-  const folded = await foldLever(ex, a, ref);
-  if (folded) out.push(folded);
+  const unfolded = await unfoldedLever(ex, a, load, ref);
+  if (unfolded) out.push(unfolded);
   return out;
 }
 
 /**
- * Batch norms folded into the convolutions at load (fold-bn.ts), for layers models that have
- * them (the full Inception-v3); the default extractor's weights were folded by its converter.
+ * The network as shipped, batch norms as separate layers: the app folds them at load
+ * (src/embed/fold-bn.ts) for layers models that have them (the full Inception-v3); this loads a
+ * second copy with folding off. The default extractor's weights were folded by its converter.
  */
-async function foldLever(
+async function unfoldedLever(
   ex: Extractor,
   a: Args,
+  load: () => Promise<Extractor>,
   ref?: Reference,
 ): Promise<LeverResult | undefined> {
-  const base = ex.layersModel;
-  if (!base || !base.layers.some((l) => l.getClassName() === 'BatchNormalization'))
-    return undefined;
-  const t0 = performance.now();
-  const f = await foldBatchNorms(base, [ex.spec.embeddingOutput]);
-  const foldMs = performance.now() - t0;
-  const out = f.model.getLayer(ex.spec.embeddingOutput).output as tf.SymbolicTensor;
-  const emb = tf.model({ inputs: f.model.inputs, outputs: out });
+  if (ex.foldedBatchNorms === 0) return undefined;
+  const plain = await load();
   const s = ex.spec.inputSize;
   const r: LeverResult = {
-    name: 'bn-folded',
-    what: `batch norms folded into the convolutions at load (${f.batchNorms} folded, ${f.activations} ReLUs fused with them; ${fmt(foldMs, 0)} ms)`,
+    name: 'bn-unfolded',
+    what: `batch norms as separate layers (the app folds ${ex.foldedBatchNorms} at load; this is the network without that)`,
     flags: {},
     forward: [],
   };
-  if (ref) {
-    const img = syntheticImage(REF_IMAGE.width, REF_IMAGE.height, REF_IMAGE.seed);
-    const y = tf.tidy(
-      () => emb.predict(imagesToBatch([img], s, ex.spec.preprocessing)) as tf.Tensor,
-    );
-    r.cosineVsReference = compare((await y.data()) as Float32Array, ref.embedding).cosine;
-    y.dispose();
-  }
+  if (ref) r.cosineVsReference = compare(await referenceEmbedding(plain), ref.embedding).cosine;
   for (const n of a.batches) {
     const x = tf.randomUniform([n, s, s, 3], 0, 1, 'float32', 7) as tf.Tensor4D;
     const t = summarise(
       await measure(async () => {
-        const y = emb.predict(x) as tf.Tensor;
+        const y = plain.embedTensor(x);
         await y.data();
         y.dispose();
       }, a),
@@ -555,7 +564,7 @@ async function foldLever(
         : '') +
       `; ${r.what}`,
   );
-  f.model.dispose();
+  plain.dispose();
   return r;
 }
 

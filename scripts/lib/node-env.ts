@@ -102,12 +102,12 @@ export async function availableExtractors(): Promise<ExtractorSpec[]> {
   return out;
 }
 
-export async function loadNodeExtractor(id: string): Promise<Extractor> {
+export async function loadNodeExtractor(id: string, opts: { foldBatchNorms?: boolean } = {}): Promise<Extractor> {
   const spec = nodeExtractorSpec(id);
   if (spec.origin === 'remote') {
     throw new Error(`${id} is loaded from the network by the browser app; it cannot be fetched here.`);
   }
-  return loadExtractor(spec, { fetchBytes: fileFetcher, resolveUrl: resolveModelPath });
+  return loadExtractor(spec, { fetchBytes: fileFetcher, resolveUrl: resolveModelPath, ...opts });
 }
 
 /** Decodes JPEG/PNG bytes to RGBA, upright per EXIF orientation. Throws GlimpseError on bad input. */

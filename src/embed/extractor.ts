@@ -3,6 +3,7 @@
 // both the pooled embedding and (when the model has one) the ImageNet classifier output.
 import * as tf from '@tensorflow/tfjs';
 import { GlimpseError } from '../shared/errors';
+import { foldBatchNorms, type BatchNormFold } from './fold-bn';
 import { loadArtifacts, modelFromArtifacts, type ByteFetcher, type LoadProgress } from './loader';
 import { imagesToBatch, type PixelImage } from './preprocess';
 import { releaseUploadBuffers } from './preprocess-webgpu';
@@ -26,6 +27,8 @@ export interface Extractor {
   readonly hasClassifier: boolean;
   /** The underlying layers model, for fine-tuning (null for graph models). */
   readonly layersModel: tf.LayersModel | null;
+  /** Batch norms folded into their convolutions at load (0: none, or folding was off). */
+  readonly foldedBatchNorms: number;
   embed(images: readonly PixelImage[], opts?: { topK?: number }): Promise<EmbedResult>;
   /** Embeds an already preprocessed batch [n, s, s, 3] (benchmarks, augmentation). */
   embedTensor(batch: tf.Tensor4D): tf.Tensor2D;
@@ -41,6 +44,11 @@ export interface LoadOptions {
   onProgress?: (p: LoadProgress) => void;
   /** Digest of the verified files (model-files.ts); other weights than the spec pins get their own key. */
   weightsDigest?: string;
+  /**
+   * Fold each frozen Conv2D -> BatchNormalization -> ReLU of a layers model into one fused
+   * convolution for the forward pass (fold-bn.ts). Default true; false runs the layers as shipped.
+   */
+  foldBatchNorms?: boolean;
 }
 
 function softmaxIfLogits(t: tf.Tensor2D, activation: 'softmax' | 'logits'): tf.Tensor2D {
@@ -82,6 +90,12 @@ export async function loadExtractor(spec: ExtractorSpec, opts: LoadOptions): Pro
     if ((spec.embeddingDim > 0 && dim !== spec.embeddingDim) || embOut.shape.length !== 2 || !dim) {
       throw new GlimpseError('model-invalid', `Layer ${spec.embeddingOutput} gives shape [${embOut.shape.join(',')}], expected [n, ${spec.embeddingDim}].`);
     }
+  }
+
+  // After the models above are built: folding changes how layers run, not the graph or weights.
+  let fold: BatchNormFold | null = null;
+  if (model instanceof tf.LayersModel && opts.foldBatchNorms !== false) {
+    fold = foldBatchNorms(model, spec.fineTuneFrom);
   }
 
   const runEmbed = (batch: tf.Tensor4D): tf.Tensor2D => {
@@ -131,6 +145,7 @@ export async function loadExtractor(spec: ExtractorSpec, opts: LoadOptions): Pro
         })();
     const measured = shape.length === 2 ? (shape[1] ?? 0) : 0;
     if (!measured) {
+      fold?.undo();
       model.dispose();
       throw new GlimpseError('model-invalid', 'This model does not give one vector per image ([n, size]); pick a feature-vector model.');
     }
@@ -143,6 +158,7 @@ export async function loadExtractor(spec: ExtractorSpec, opts: LoadOptions): Pro
     key: extractorKey(spec, opts.weightsDigest),
     hasClassifier: Boolean(cls),
     layersModel: model instanceof tf.LayersModel ? model : null,
+    foldedBatchNorms: fold?.batchNorms ?? 0,
     async embed(images, embedOpts = {}) {
       if (disposed) throw new GlimpseError('internal', 'The extractor was disposed.');
       if (images.length === 0) return { embeddings: [] };
@@ -181,6 +197,7 @@ export async function loadExtractor(spec: ExtractorSpec, opts: LoadOptions): Pro
     dispose() {
       if (disposed) return;
       disposed = true;
+      fold?.undo();
       model.dispose();
       classifierModel?.dispose();
       // The WebGPU upload buffers kept between batches (none on other backends).
