@@ -91,6 +91,10 @@ function currentTarget(): Target | null {
 
 /** runJob holding the project's import lock; says so while another holder keeps it. */
 async function runJob(target: Target, signal: AbortSignal): Promise<void> {
+  // Nothing missing (the usual case on opening a project): no lock, no "waiting".
+  const cov = await repo().embeddings.coverage(target.projectId, target.extractorKey);
+  const skip = skipped.get(skipKey(target));
+  if (!cov.missing.some((id) => !skip?.noOriginal.has(id) && !skip?.failed.has(id))) return;
   let waited = false;
   await withProjectLock(target.projectId, 'import', () => runLocked(target, signal, waited), {
     signal,
