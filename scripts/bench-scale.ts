@@ -1,8 +1,10 @@
-// npm run bench:scale: a project of --samples rows in --classes classes (synthetic embeddings
-// written through the app's own repositories, 8x8 JPEG thumbnails) is created, trained with
-// trainProject, reviewed (loadReview), mapped (computeMap) and reopened; prints the write, training,
-// review, map and first-view times and the heaps, then imports real photos through the real importer
-// (drop -> worker -> IndexedDB). Writes bench/scale.json.
+// npm run bench:scale: a project of --samples rows in --classes classes is made: --real photos
+// (default 2,000) from the shared datasets imported through the real importer (folder picker ->
+// worker -> IndexedDB) as class folders of their own (2,000 = 80 from each of 25 classes of
+// clothing-small, flower_photos and sign-language-digits), the rest synthetic embeddings written
+// through the app's own repositories (8x8 JPEG thumbnails) in the remaining classes. It is then
+// trained with trainProject, reviewed (loadReview), mapped (computeMap) and reopened; prints the
+// import, training, review, map and first-view times and the heaps. Writes bench/scale.json.
 //
 // Heaps: `heap*Mb` are performance.memory's usedJSHeapSize (the page's V8 heap, without ArrayBuffer
 // contents); `peaks` and `pagePeakMb` come from the DevTools protocol (scripts/lib/heap-probe.ts):
@@ -26,7 +28,7 @@ const { values: args } = parseArgs({
     port: { type: 'string', default: '4393' },
     samples: { type: 'string', default: '5000' },
     classes: { type: 'string', default: '26' },
-    real: { type: 'string', default: '100' },
+    real: { type: 'string', default: '2000' },
     extractor: { type: 'string', default: 'inception-v3-2015-mixed8' },
   },
 });
@@ -37,7 +39,7 @@ const REAL = Number(args.real);
 interface ScaleApi {
   seedProject(samples: number, classes: number): Promise<{ projectId: string; ms: number }>;
   newProject(name: string): Promise<string>;
-  train(projectId: string): Promise<{ ms: number; phase: string; error: string | null }>;
+  train(projectId: string): Promise<{ ms: number; phase: string; error: string | null; rows: number; of: number; validationAccuracy: number | null; fitMs: number }>;
   review(projectId: string): Promise<{ ms: number; status: string; items: number; error: string | null }>;
   map(projectId: string, umap: boolean): Promise<{ ms: number; status: string; method: string | null; points: number; error: string | null }>;
   heapMb(): number | null;
@@ -79,42 +81,63 @@ async function firstViewMs(page: Page, classes: number, samples: number): Promis
   return (await handle.jsonValue()) as number;
 }
 
-async function dropRealPhotos(page: Page, n: number): Promise<{ ms: number; done: number; failed: number }> {
-  const dir = path.join(sharedRoot, 'datasets', 'sign-language-digits');
-  const perClass = Math.ceil(n / 2);
-  const files = ['2', '3'].flatMap((c) =>
-    fs
-      .readdirSync(path.join(dir, c))
-      .filter((f) => /\.jpe?g$/i.test(f))
+/** Datasets the real photos come from, each class folder one class of the project. */
+const REAL_DATASETS = ['clothing-small', 'flower_photos', 'sign-language-digits'];
+
+/**
+ * `n` real photos as class folders of their own: the same number from every class folder of
+ * REAL_DATASETS (the first files by name; 2,000 = 80 from each of 25 classes), hard-linked (or
+ * copied) into a temporary folder `real/<dataset>-<class>/` that the importer reads like a picked
+ * folder (no photo passes through the page's JS heap as a string).
+ */
+function stageRealPhotos(n: number): { dir: string; files: number; classes: number } {
+  const folders = REAL_DATASETS.flatMap((d) => {
+    const dir = path.join(sharedRoot, 'datasets', d);
+    return fs
+      .readdirSync(dir, { withFileTypes: true })
+      .filter((e) => e.isDirectory())
+      .map((e) => e.name)
       .sort()
-      .slice(0, perClass)
-      .map((f) => ({ name: f, rel: `digits/${c}/${f}`, base64: fs.readFileSync(path.join(dir, c, f)).toString('base64') })),
-  ).slice(0, n);
-  await page.evaluate((list) => {
-    const staged = list.map((f) => {
-      const bin = atob(f.base64);
-      const bytes = new Uint8Array(bin.length);
-      for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
-      const file = new File([bytes], f.name, { type: 'image/jpeg' });
-      Object.defineProperty(file, 'webkitRelativePath', { value: f.rel });
-      return file;
-    });
-    (window as unknown as { __staged: File[] }).__staged = staged;
-  }, files);
-  const t0 = Date.now();
-  await page.locator('[data-testid="folder-drop"]').first().evaluate((el) => {
-    const dt = new DataTransfer();
-    for (const file of (window as unknown as { __staged: File[] }).__staged) dt.items.add(file);
-    for (const type of ['dragenter', 'dragover', 'drop']) el.dispatchEvent(new DragEvent(type, { bubbles: true, cancelable: true, dataTransfer: dt }));
+      .map((c) => ({ name: `${d}-${c}`, dir: path.join(dir, c), files: fs.readdirSync(path.join(dir, c)).filter((f) => /\.(jpe?g|png)$/i.test(f)).sort() }));
   });
+  const available = folders.reduce((a, f) => a + f.files.length, 0);
+  if (n > available) throw new Error(`--real ${n}: the datasets hold ${available} photos.`);
+  let perClass = Math.ceil(n / folders.length);
+  while (folders.reduce((a, f) => a + Math.min(perClass, f.files.length), 0) < n) perClass++;
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'glimpse-real-'));
+  const dir = path.join(root, 'real');
+  let left = n;
+  let classes = 0;
+  for (const f of folders) {
+    const take = f.files.slice(0, Math.min(perClass, left));
+    if (take.length === 0) break;
+    fs.mkdirSync(path.join(dir, f.name), { recursive: true });
+    for (const file of take) {
+      const to = path.join(dir, f.name, file);
+      try {
+        fs.linkSync(path.join(f.dir, file), to);
+      } catch {
+        fs.copyFileSync(path.join(f.dir, file), to);
+      }
+    }
+    left -= take.length;
+    classes++;
+  }
+  return { dir, files: n, classes };
+}
+
+/** Imports the staged folder into the open project through the folder picker and the real importer. */
+async function importRealPhotos(page: Page, staged: { dir: string; files: number }): Promise<{ ms: number; done: number; failed: number }> {
+  const t0 = Date.now();
+  await page.locator('[data-testid="folder-drop-input"]').first().setInputFiles(staged.dir);
   const status = page.locator('[data-testid="import-status"]');
   await page.waitForFunction(
     (total) => {
       const el = document.querySelector('[data-testid="import-status"]');
       return el?.getAttribute('data-running') === 'false' && Number(el.getAttribute('data-total')) === total;
     },
-    files.length,
-    { timeout: 1_800_000, polling: 250 },
+    staged.files,
+    { timeout: 3_600_000, polling: 250 },
   );
   return { ms: Date.now() - t0, done: Number(await status.getAttribute('data-done')), failed: Number(await status.getAttribute('data-failed')) };
 }
@@ -158,8 +181,22 @@ async function main(): Promise<void> {
         }
       };
 
-      console.log(`writing ${SAMPLES} samples in ${CLASSES} classes…`);
-      const seeded = await measured('import', () => scale(page, 'seedProject', SAMPLES, CLASSES));
+      const staged = REAL > 0 ? stageRealPhotos(REAL) : null;
+      const realClasses = staged?.classes ?? 0;
+      if (SAMPLES - REAL < CLASSES - realClasses || CLASSES - realClasses < 1) throw new Error(`--samples ${SAMPLES} --classes ${CLASSES} leave no room for synthetic classes beside ${REAL} real photos in ${realClasses} classes.`);
+      console.log(`writing ${SAMPLES - REAL} synthetic samples in ${CLASSES - realClasses} classes…`);
+      const seeded = await measured('import', async () => {
+        const synthetic = await scale(page, 'seedProject', SAMPLES - REAL, CLASSES - realClasses);
+        if (!staged) return { ...synthetic, realMs: 0 };
+        // The real photos go into the same project, in class folders of their own.
+        console.log(`  ${Math.round(synthetic.ms)} ms; importing ${REAL} real photos (${realClasses} classes) through the importer…`);
+        const real = await importRealPhotos(page, staged);
+        result.real = { images: REAL, classes: realClasses, datasets: REAL_DATASETS, ms: real.ms, msPerImage: Math.round(real.ms / REAL), done: real.done, failed: real.failed };
+        console.log(`  ${real.done} saved, ${real.failed} failed in ${real.ms} ms (${Math.round(real.ms / REAL)} ms/image)`);
+        if (real.done !== REAL) throw new Error(`Only ${real.done} of ${REAL} real photos were imported.`);
+        return { ...synthetic, ms: synthetic.ms + real.ms, realMs: real.ms };
+      });
+      if (staged) fs.rmSync(path.dirname(staged.dir), { recursive: true, force: true });
       result.importMs = Math.round(seeded.ms);
       result.importMsPerSample = +(seeded.ms / SAMPLES).toFixed(2);
       await firstViewMs(page, CLASSES, SAMPLES); // the live counts caught up
@@ -170,8 +207,12 @@ async function main(): Promise<void> {
       const trained = await measured('train', () => scale(page, 'train', seeded.projectId));
       if (trained.phase !== 'done') throw new Error(`training ended in ${trained.phase}: ${trained.error}`);
       result.trainMs = Math.round(trained.ms);
+      result.trainRows = trained.rows;
+      // The fit in the worker; the rest of trainMs is reading the rows from IndexedDB and sending them.
+      result.trainFitMs = Math.round(trained.fitMs);
+      result.validationAccuracy = trained.validationAccuracy;
       result.heapAfterTrainMb = await scale(page, 'heapMb');
-      console.log(`  ${result.trainMs} ms, heap ${Number(result.heapAfterTrainMb).toFixed(0)} MB`);
+      console.log(`  ${result.trainMs} ms (fit in the worker ${String(result.trainFitMs)} ms) on ${trained.rows} of ${trained.of} samples (validation accuracy ${String(trained.validationAccuracy)}), heap ${Number(result.heapAfterTrainMb).toFixed(0)} MB`);
 
       console.log('review queue (every sample scored)…');
       const reviewed = await measured('review', () => scale(page, 'review', seeded.projectId));
@@ -212,16 +253,6 @@ async function main(): Promise<void> {
 
       console.log(`  peak over import, train, review, map, reload: page ${String(result.pagePeakMb)} MB, worker ${String(result.workerHeapMb)} MB (page: JS heap + ArrayBuffers; worker: JS heap + ArrayBuffers + WASM memory)`);
 
-      if (REAL > 0) {
-        console.log(`importing ${REAL} real photos through the importer…`);
-        await scale(page, 'newProject', `Real ${REAL}`);
-        await page.locator('[data-testid="class-card"]').first().waitFor({ state: 'detached', timeout: 60_000 }).catch(() => undefined);
-        const real = await dropRealPhotos(page, REAL);
-        result.real = { images: REAL, ms: real.ms, msPerImage: Math.round(real.ms / REAL), done: real.done, failed: real.failed, heapMb: await scale(page, 'heapMb') };
-        console.log(`  ${real.done} saved, ${real.failed} failed in ${real.ms} ms (${Math.round(real.ms / REAL)} ms/image)`);
-        await page.reload({ waitUntil: 'commit' });
-        result.real = { ...(result.real as object), firstViewMs: Math.round(await firstViewMs(page, 2, real.done)) };
-      }
     } finally {
       await browser.close();
     }

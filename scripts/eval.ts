@@ -1,6 +1,8 @@
 // npm run eval -- --extractor <id> --train <dir> --test <dir> [--json <file>] [--head default|tm]
 // npm run eval -- --extractor <id> --data <dir> [--holdout 0.2]   (splits each class by stable hash)
 // npm run eval -- --extractor <id> --test <imagenet-style dir>      (top-1/top-5 of the ImageNet classifier)
+// --max-rows N: train on the class-balanced subsample of at most N training files that the app uses
+//   above its training-row limit (src/dataset/subsample.ts), to measure what the subsample costs.
 // --export <dir> (with --train or --data): writes the app's model bundle (the head alone; with
 //   --complete one model from pixels to probabilities, extractor included) and checks it back with
 //   plain tf.loadLayersModel on the test set (scripts/lib/eval-export.ts).
@@ -25,6 +27,7 @@ import { parseArgs } from 'node:util';
 import { DEFAULT_EXTRACTOR_ID } from '../src/embed/specs';
 import * as tf from '@tensorflow/tfjs';
 import { stratifiedSplit } from '../src/dataset/split';
+import { trainingSubsample } from '../src/dataset/subsample';
 import type { Extractor } from '../src/embed/extractor';
 import { defaultHeadSettings } from '../src/train/head';
 import { fitHead, type HeadRecipe } from '../src/train/fit';
@@ -63,6 +66,9 @@ const { values: args } = parseArgs({
     augment: { type: 'boolean', default: false },
     // Few-shot runs: keep only the first N training files of each class (the test set is untouched).
     'per-class': { type: 'string' },
+    // The app's training-row limit forced lower (dataset/subsample.ts): trains on a class-balanced
+    // subsample of at most N training files, as the app does above MAX_TRAINING_ROWS.
+    'max-rows': { type: 'string' },
     finetune: { type: 'boolean', default: false },
     // Overrides of the app's recipe (src/train/finetune-recipe.ts), for experiments.
     'ft-lr': { type: 'string' },
@@ -259,7 +265,8 @@ async function main(): Promise<void> {
     rows.forEach((r, i) => x.set(r.vector, i * dim));
     return { x, labels: Int32Array.from(rows.map((r) => classes.indexOf(r.file.className))), ids: rows.map((r) => r.file.id) };
   };
-  const tr = pack(trainEmb);
+  const picked = args['max-rows'] === undefined ? null : trainingSubsample(trainEmb.map((e) => e.file.id), trainEmb.map((e) => e.file.className), Number(args['max-rows']));
+  const tr = pack(picked ? picked.map((i) => trainEmb[i]!) : trainEmb);
   const te = pack(testEmb);
   const recipe: HeadRecipe = args.head === 'tm' ? 'tm' : 'default';
   const settings = defaultHeadSettings(args.kind === 'mlp' ? 'mlp' : 'softmax');

@@ -1,6 +1,8 @@
-import { useEffect, useState, type KeyboardEvent } from 'react';
+import { useEffect, useRef, useState, type KeyboardEvent } from 'react';
+import { useClassCounts } from '../state/classes';
 import { startEngine } from '../state/engine';
-import { initProjects, useFollowProjects } from '../state/projects';
+import { initProjects, useCurrentProjectId, useFollowProjects } from '../state/projects';
+import { useSession } from '../state/session';
 import { watchReembedding } from '../state/reembed';
 import { Header } from '../ui/Header';
 import { Notices } from '../ui/Notices';
@@ -10,6 +12,9 @@ import { Toasts } from '../ui/Toasts';
 import { WhatIsThis } from '../ui/WhatIsThis';
 
 type Tab = 'teach' | 'what';
+
+/** The longest the model waits for the first view before it starts loading anyway. */
+const FIRST_VIEW_WAIT_MS = 1500;
 const TABS: { id: Tab; label: string }[] = [
   { id: 'teach', label: 'Teach' },
   { id: 'what', label: 'What is this?' },
@@ -23,10 +28,26 @@ export function App() {
   const [tab, setTab] = useState<Tab>(tabFromHash);
   useFollowProjects();
   useEffect(() => {
-    void startEngine();
     void initProjects();
     watchReembedding();
   }, []);
+  // The model worker starts once the open project's classes and counts are on screen (or after
+  // FIRST_VIEW_WAIT_MS): parsing its script and weights on a 2-core machine would otherwise hold
+  // up the first view of a large project.
+  const loaded = useSession((s) => s.loaded || s.loadError !== null);
+  const counts = useClassCounts(useCurrentProjectId());
+  const firstView = loaded && counts !== undefined;
+  const engineStarted = useRef(false);
+  useEffect(() => {
+    const start = () => {
+      if (engineStarted.current) return;
+      engineStarted.current = true;
+      void startEngine();
+    };
+    if (firstView) start();
+    const timer = setTimeout(start, FIRST_VIEW_WAIT_MS);
+    return () => clearTimeout(timer);
+  }, [firstView]);
   useEffect(() => {
     const onHash = () => setTab(tabFromHash());
     window.addEventListener('hashchange', onHash);

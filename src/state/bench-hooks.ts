@@ -165,7 +165,7 @@ export interface ScaleBenchApi {
   /** A fresh empty project, opened (for the real-image import run). */
   newProject(name: string): Promise<string>;
   /** trainProject() on the project, as the Train button runs it: ms and how it ended. */
-  train(projectId: string): Promise<{ ms: number; phase: string; error: string | null }>;
+  train(projectId: string): Promise<{ ms: number; phase: string; error: string | null; rows: number; of: number; validationAccuracy: number | null; fitMs: number }>;
   /** loadReview() with the trained head's classes, as the review disclosure runs it. */
   review(projectId: string): Promise<{ ms: number; status: string; items: number; error: string | null }>;
   /** computeMap() as the map disclosure runs it (PCA, then UMAP when `umap`). */
@@ -239,7 +239,16 @@ function installScaleHooks(): void {
       const t0 = performance.now();
       await trainProject(projectId);
       const s = useTraining.getState();
-      return { ms: performance.now() - t0, phase: s.phase, error: s.error?.message ?? null };
+      const o = s.outcome;
+      return {
+        ms: performance.now() - t0,
+        phase: s.phase,
+        error: s.error?.message ?? null,
+        rows: s.subsampled?.used ?? o?.nTrain ?? 0,
+        of: s.subsampled?.of ?? o?.nTrain ?? 0,
+        validationAccuracy: o?.validation?.accuracy ?? null,
+        fitMs: o?.trainMs ?? 0,
+      };
     },
     async review(projectId) {
       const classIds = useTraining.getState().loadedHead?.classIds ?? [];

@@ -4,6 +4,7 @@
 import { useLiveQuery } from 'dexie-react-hooks';
 import { repo, type ClassRow, type SampleRow } from './repo';
 import { attempt, selectClass, showToast, useSession } from './session';
+import { sharedLiveQuery } from './shared-query';
 
 // ---- hooks -------------------------------------------------------------------------------------
 
@@ -12,12 +13,15 @@ export function useClasses(projectId: string | null): ClassRow[] | undefined {
   return useLiveQuery(async () => (projectId ? repo().classes.list(projectId) : []), [projectId]);
 }
 
-/** Samples per class id (every class appears, 0 included). */
+const sharedCounts = sharedLiveQuery((projectId) => repo().samples.countsByClass(projectId));
+const NO_COUNTS: Record<string, number> = {};
+
+/**
+ * Samples per class id (every class appears, 0 included). One query per project however many
+ * components show the counts (shared-query.ts).
+ */
 export function useClassCounts(projectId: string | null): Record<string, number> | undefined {
-  return useLiveQuery(
-    async () => (projectId ? repo().samples.countsByClass(projectId) : {}),
-    [projectId],
-  );
+  return sharedCounts(projectId, NO_COUNTS);
 }
 
 /**

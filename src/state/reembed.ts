@@ -4,16 +4,24 @@
 // shows in a live region and can cancel. It is driven by what is missing in the database
 // (embeddings.coverage), so a reload or a project switch simply picks up where it stopped.
 // Training waits for it (whenDone), so a head is never trained on a mix of extractor keys.
+// It holds the project's import lock (tab-locks.ts) like an import does, so two tabs never
+// re-embed (or re-embed and import into) the same project at once; the waiting tab says why.
 import { create } from 'zustand';
 import { GlimpseError, serializeError } from '../shared/errors';
 import { embedSamples } from './embed-samples';
 import { useEngine } from './engine';
 import { repo } from './repo';
 import { useSession } from './session';
+import { withProjectLock } from './tab-locks';
 
 export interface ReembedState {
-  /** idle: nothing to do (or not checked yet); cancelled: stopped by the user (resumable). */
-  status: 'idle' | 'running' | 'done' | 'cancelled' | 'error';
+  /**
+   * idle: nothing to do (or not checked yet); waiting: another tab (or an import in this one)
+   * holds the project's import lock; cancelled: stopped by the user (resumable).
+   */
+  status: 'idle' | 'waiting' | 'running' | 'done' | 'cancelled' | 'error';
+  /** While waiting: the lock is held by an import of this tab (true) or by another tab. */
+  waitingOnThisTab: boolean;
   projectId: string | null;
   extractorKey: string | null;
   extractorName: string | null;
@@ -41,6 +49,7 @@ const IDLE: ReembedState = {
   failed: 0,
   error: null,
   reason: 'switch',
+  waitingOnThisTab: false,
 };
 
 export const useReembed = create<ReembedState>(() => ({ ...IDLE }));
@@ -80,7 +89,23 @@ function currentTarget(): Target | null {
   };
 }
 
+/** runJob holding the project's import lock; says so while another holder keeps it. */
 async function runJob(target: Target, signal: AbortSignal): Promise<void> {
+  // Nothing missing (the usual case on opening a project): no lock, no "waiting".
+  const cov = await repo().embeddings.coverage(target.projectId, target.extractorKey);
+  const skip = skipped.get(skipKey(target));
+  if (!cov.missing.some((id) => !skip?.noOriginal.has(id) && !skip?.failed.has(id))) return;
+  let waited = false;
+  await withProjectLock(target.projectId, 'import', () => runLocked(target, signal, waited), {
+    signal,
+    onWait: (here) => {
+      waited = true;
+      useReembed.setState({ ...IDLE, ...target, status: 'waiting', waitingOnThisTab: here });
+    },
+  });
+}
+
+async function runLocked(target: Target, signal: AbortSignal, waited: boolean): Promise<void> {
   const r = repo();
   let skip = skipped.get(skipKey(target));
   if (!skip) {
@@ -102,7 +127,8 @@ async function runJob(target: Target, signal: AbortSignal): Promise<void> {
     const todo = cov.missing.filter((id) => !skip.noOriginal.has(id) && !skip.failed.has(id));
     const counts = { noOriginal: skip.noOriginal.size, failed: skip.failed.size };
     if (todo.length === 0) {
-      if (announced)
+      // After a wait the other tab may have done it all: say so rather than keep "waiting".
+      if (announced || waited)
         useReembed.setState({ status: 'done', done: cov.withKey, total: cov.total, ...counts });
       return;
     }
@@ -121,6 +147,7 @@ async function runJob(target: Target, signal: AbortSignal): Promise<void> {
     useReembed.setState({
       ...target,
       status: 'running',
+      waitingOnThisTab: false,
       reason,
       done: base,
       total: cov.total,
@@ -153,9 +180,11 @@ function ensure(target: Target, retry = false): Promise<void> {
     .catch((err: unknown) => {
       const e = serializeError(err);
       if (e.code === 'cancelled') {
-        if (useReembed.getState().status === 'running' && sameTarget(pausedTarget, target)) {
+        const st = useReembed.getState().status;
+        const busy = st === 'running' || st === 'waiting';
+        if (busy && sameTarget(pausedTarget, target)) {
           useReembed.setState({ status: 'cancelled' });
-        } else if (useReembed.getState().status === 'running') {
+        } else if (busy) {
           useReembed.setState({ ...IDLE });
         }
       } else {

@@ -15,6 +15,7 @@ import { syncTunedModel } from './finetune';
 import { getInsightSettings, prepareAugmentation } from './insight';
 import { whenReembedded } from './reembed';
 import { withProjectLock } from './tab-locks';
+import { MAX_TRAINING_ROWS, trainingSubsample } from '../dataset/subsample';
 
 export type { EpochReport, HeadSettings, Metrics };
 
@@ -51,6 +52,11 @@ export interface TrainingState {
   outcome: TrainingOutcome | null;
   error: SerializedError | null;
   quarantined: number;
+  /**
+   * The last training of this tab used a class-balanced subsample (dataset/subsample.ts): `used`
+   * of the `of` samples with an embedding. Null: every sample.
+   */
+  subsampled: { used: number; of: number } | null;
   settings: HeadSettings;
   /** The project the phase, history and outcome above belong to (charts never show another's). */
   projectId: string | null;
@@ -71,6 +77,7 @@ export const useTraining = create<TrainingState>(() => ({
   outcome: null,
   error: null,
   quarantined: 0,
+  subsampled: null,
   settings: defaultHeadSettings(),
   projectId: null,
   loadedHead: null,
@@ -115,6 +122,7 @@ export async function trainProject(projectId: string): Promise<void> {
     error: null,
     maxEpochs: settings.epochs,
     embedProgress: null,
+    subsampled: null,
   });
   try {
     // One tab trains a project at a time (tab-locks.ts): a second tab says so and waits.
@@ -169,14 +177,21 @@ async function trainLocked(
     );
   }
   // The embeddings go to the worker a page at a time (never all in this window at once); the
-  // worker packs them and trains on them when the train request below names them.
+  // worker packs them and trains on them when the train request below names them. Above
+  // MAX_TRAINING_ROWS only a class-balanced subsample of them is read and sent.
   const bridge = embedBridge();
   let staged = 0;
+  let subsampled: TrainingState['subsampled'] = null;
   const set = await r.embeddings.streamTrainingSet(
     projectId,
     extractorKey,
     {
       expectedDim: engine.extractor.dim,
+      select: (ids, classIds) => {
+        const picked = trainingSubsample(ids, classIds, MAX_TRAINING_ROWS);
+        if (picked) subsampled = { used: picked.length, of: ids.length };
+        return picked;
+      },
       onPlan: async (rows) => {
         await bridge.call('stageRows', { start: { rows, dim: engine.extractor!.dim }, ids: [], x: new Float32Array(0) });
       },
@@ -211,7 +226,7 @@ async function trainLocked(
       useTraining.setState({ embedProgress: { done, total } }),
     );
   }
-  useTraining.setState({ phase: 'training', quarantined: set.quarantined, embedProgress: null });
+  useTraining.setState({ phase: 'training', quarantined: set.quarantined, subsampled, embedProgress: null });
   const res = await bridge.call(
     'train',
     {

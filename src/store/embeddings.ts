@@ -211,6 +211,12 @@ export function embeddingsRepo(db: GlimpseDB) {
         pageRows?: number;
         /** Called once before the first page with the most rows the pages can hold. */
         onPlan?: (rows: number) => void | Promise<void>;
+        /**
+         * Picks the rows to read among the candidates (sample ids with an embedding for the key, in
+         * training order, with their classes): indices ascending, or null for all. The others are
+         * neither read nor checked (dataset/subsample.ts: very large projects).
+         */
+        select?: (ids: readonly string[], classIds: readonly string[]) => number[] | null;
       },
       onPage: (page: TrainingPage) => void | Promise<void>,
     ): Promise<TrainingStream> {
@@ -232,7 +238,9 @@ export function embeddingsRepo(db: GlimpseDB) {
         };
       });
       const bad = new Set(keyPlan.badSamples.map((b) => b.id));
-      const candidates = keyPlan.result.missing.filter((id) => keyed.has(id) && !bad.has(id));
+      let candidates = keyPlan.result.missing.filter((id) => keyed.has(id) && !bad.has(id));
+      const picked = opts.select?.(candidates, candidates.map((id) => classOf.get(id)!)) ?? null;
+      if (picked) candidates = picked.map((i) => candidates[i]!);
       const missing = keyPlan.result.missing.filter((id) => !keyed.has(id));
       const out: TrainingStream = { ids: [], classIds: [], dim, missing, quarantined: 0 };
       const badEmbeddings = [...keyPlan.badEmbeddings];

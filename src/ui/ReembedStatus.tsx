@@ -29,6 +29,13 @@ export function ReembedStatus({ projectId }: { projectId: string }) {
       {mine && (
         <>
           <p className="small">
+            {s.status === 'waiting' && (
+              <span data-testid="reembed-waiting">
+                {s.waitingOnThisTab
+                  ? `Re-embedding for ${s.extractorName} waits for the import running in this tab to finish.`
+                  : `Another tab is importing into or re-embedding this project: re-embedding for ${s.extractorName} starts here when it is done.`}
+              </span>
+            )}
             {s.status === 'running' && (
               <>
                 {s.reason === 'update' ? `${s.extractorName} came with new weights in this version of Glimpse, so your samples are embedded again:` : `Re-embedding samples for ${s.extractorName}:`}{' '}
@@ -62,14 +69,16 @@ export function ReembedStatus({ projectId }: { projectId: string }) {
             {skippedNote}
             {failedNote}
           </p>
-          {s.status === 'running' && (
+          {(s.status === 'running' || s.status === 'waiting') && (
             <div className="row">
-              <progress
-                max={Math.max(1, s.total)}
-                value={s.done}
-                aria-label="Re-embedding progress"
-                className="import-progress"
-              />
+              {s.status === 'running' && (
+                <progress
+                  max={Math.max(1, s.total)}
+                  value={s.done}
+                  aria-label="Re-embedding progress"
+                  className="import-progress"
+                />
+              )}
               <button
                 type="button"
                 className="button small-button"

@@ -11,7 +11,7 @@ import { TrainResults } from './TrainResults';
 
 export function TrainPanel({ projectId }: { projectId: string }) {
   const t = useTraining();
-  const { settings, maxEpochs, embedProgress, quarantined } = t;
+  const { settings, maxEpochs, embedProgress, quarantined, subsampled } = t;
   // Phase, curves and results are shown only for the project they belong to.
   const mine = t.projectId === projectId;
   const phase = mine ? t.phase : 'idle';
@@ -100,6 +100,11 @@ export function TrainPanel({ projectId }: { projectId: string }) {
         <FineTunePanel projectId={projectId} />
       </details>
       {quarantined > 0 && <p className="muted">{quarantined} damaged records were set aside and not used.</p>}
+      {subsampled && mine && (
+        <p className="muted" data-testid="train-subsample">
+          Trained on a class-balanced sample of {subsampled.used.toLocaleString('en')} of {subsampled.of.toLocaleString('en')} images.
+        </p>
+      )}
       {error && (
         <p className="error-text" role="alert" data-testid="train-error">
           {error.message}

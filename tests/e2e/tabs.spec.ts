@@ -171,3 +171,53 @@ test('two tabs cannot train or import into the same project at once: the second 
   await expect(classCard(b, 'tulips').getByTestId('class-count')).toHaveText('12');
   await expect(classCard(a, 'tulips').getByTestId('class-count')).toHaveText('12');
 });
+
+test('re-embedding takes the project\'s import lock: while another tab holds it, this one says why it waits, then re-embeds', async ({ context }) => {
+  test.setTimeout(300_000);
+  const a = await context.newPage();
+  await open(a);
+  await waitForEngine(a);
+  const files = datasetFiles('flower_photos', 'daisy', 2).map((f) => fileForDrop(f, `flowers/daisy/${path.basename(f)}`));
+  await dropFiles(a, '[data-testid="folder-drop"]', files);
+  await expect(classCard(a, 'daisy').getByTestId('class-count')).toHaveText('2', { timeout: 120_000 });
+  const projectId = await projectOf(a);
+  const importLock = `glimpse-project-${projectId}-import`;
+
+  // Another tab holds the project's import lock (as during an import there).
+  const b = await context.newPage();
+  await open(b);
+  await b.evaluate((name) => {
+    void navigator.locks.request(name, () => new Promise<void>((release) => ((window as unknown as { __release: () => void }).__release = release)));
+  }, importLock);
+  await expect.poll(async () => (await lockState(a)).held).toEqual([importLock]);
+
+  // One sample loses its embedding behind the app's back; on reload A must re-embed it, and waits.
+  await a.evaluate(
+    () =>
+      new Promise<void>((resolve, reject) => {
+        const req = indexedDB.open('glimpse');
+        req.onsuccess = () => {
+          const db = req.result;
+          const tx = db.transaction('embeddings', 'readwrite');
+          const store = tx.objectStore('embeddings');
+          const keys = store.getAllKeys();
+          keys.onsuccess = () => store.delete(keys.result[0]!);
+          tx.oncomplete = () => (db.close(), resolve());
+          tx.onerror = () => reject(tx.error ?? new Error('delete failed'));
+        };
+        req.onerror = () => reject(req.error ?? new Error('open failed'));
+      }),
+  );
+  await a.reload();
+  const status = a.getByTestId('reembed-status');
+  await expect(status).toHaveAttribute('data-status', 'waiting', { timeout: 120_000 });
+  await expect(a.getByTestId('reembed-waiting')).toHaveText(/Another tab is importing into or re-embedding this project/);
+  // (Tab B's own app waits for it too: it is the same project, missing the same embedding.)
+  expect((await lockState(a)).pending).toContain(importLock);
+
+  // The other tab lets go: A re-embeds the sample and says so.
+  await b.evaluate(() => (window as unknown as { __release: () => void }).__release());
+  await expect(status).toHaveAttribute('data-status', 'done', { timeout: 120_000 });
+  await expect(status).toHaveAttribute('data-done', '2');
+  expect(await lockState(a)).toEqual({ held: [], pending: [] });
+});

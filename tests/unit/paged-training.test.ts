@@ -12,6 +12,7 @@ import { mulberry32 } from '../../src/shared/rng';
 import { fitHead } from '../../src/train/fit';
 import { defaultHeadSettings, type TrainedHead } from '../../src/train/head';
 import { RowStage } from '../../src/train/row-stage';
+import { trainingSubsample } from '../../src/dataset/subsample';
 
 const dim = 24;
 const opened: GlimpseDB[] = [];
@@ -63,13 +64,18 @@ async function world() {
 }
 
 /** What the worker does with the pages: announce, append each page, then view the packed rows. */
-async function streamed(w: Awaited<ReturnType<typeof world>>, pageRows: number) {
+async function streamed(w: Awaited<ReturnType<typeof world>>, pageRows: number, maxRows?: number) {
   let stage: RowStage | null = null;
   const pages: number[] = [];
   const set = await w.repo.embeddings.streamTrainingSet(
     w.project.id,
     'k1',
-    { expectedDim: dim, pageRows, onPlan: (rows) => void (stage = new RowStage(rows, dim)) },
+    {
+      expectedDim: dim,
+      pageRows,
+      onPlan: (rows) => void (stage = new RowStage(rows, dim)),
+      ...(maxRows ? { select: (ids: readonly string[], cls: readonly string[]) => trainingSubsample(ids, cls, maxRows) } : {}),
+    },
     (page) => {
       pages.push(page.ids.length);
       stage!.append(page.ids, page.x);
@@ -141,6 +147,29 @@ describe('paged training set', () => {
     sameHead(fromPages.head, inMemory.head);
     expect(fromPages.validation).toEqual(inMemory.validation);
     expect(fromPages.head.history.length).toBeGreaterThan(1);
+  });
+
+  it('above the row limit, only the subsample is read and sent, and it trains the head in-memory training gives on the same rows', async () => {
+    await tf.setBackend('cpu');
+    const w = await world();
+    await streamed(w, 7); // moves the corrupt rows aside first
+    const paged = await streamed(w, 5, 40);
+    expect(paged.set.ids.length).toBe(40);
+    expect(paged.pages.reduce((a, b) => a + b, 0)).toBe(40);
+    const mem = await w.repo.embeddings.loadTrainingSet(w.project.id, 'k1', { expectedDim: dim });
+    const order = w.classes.map((c) => c.id);
+    const rows = selectClasses(mem, order);
+    const pick = trainingSubsample(rows.ids, rows.ids.map((_, i) => order[rows.labels[i]!]!), 40)!;
+    expect(paged.set.ids).toEqual(pick.map((i) => rows.ids[i]));
+    const x = new Float32Array(pick.length * dim);
+    pick.forEach((r, i) => x.set(rows.x.subarray(r * dim, (r + 1) * dim), i * dim));
+    expect(Array.from(paged.x)).toEqual(Array.from(x));
+    const labels = Int32Array.from(pick, (r) => rows.labels[r]!);
+    const settings = defaultHeadSettings();
+    const fromPages = await fitHead({ ids: paged.set.ids, labels: Int32Array.from(paged.set.classIds, (c) => order.indexOf(c)), x: paged.x, dim }, 3, settings);
+    const inMemory = await fitHead({ ids: pick.map((i) => rows.ids[i]!), labels, x, dim }, 3, settings);
+    sameHead(fromPages.head, inMemory.head);
+    expect(fromPages.validation).toEqual(inMemory.validation);
   });
 
   it('the stage refuses pages beyond the announced size and rows other than the request\'s', () => {
