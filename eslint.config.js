@@ -71,7 +71,7 @@ function boundaries(folder) {
 }
 
 export default tseslint.config(
-  { ignores: ['dist', '**/dist/**', 'dist-*', 'node_modules', '**/node_modules/**', '.cache', 'public/models', 'coverage', 'test-results', 'bench/gpu/**/*.mjs', 'scripts/inception-v3-2015-mixed8'] },
+  { ignores: ['.device-carry', '.scratch', 'dist', '**/dist/**', 'dist-*', 'node_modules', '**/node_modules/**', '.cache', 'public/models', 'coverage', 'test-results', 'bench/gpu/**/*.mjs', 'scripts/inception-v3-2015-mixed8'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
