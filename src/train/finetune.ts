@@ -195,8 +195,7 @@ export async function fineTune(
   };
   const logits = (x: tf.Tensor) => tf.add(tf.matMul(embed(x), W), b);
   const flipAll = (n: number) => Array.from({ length: n }, () => ({ flip: true, dy: 0, dx: 0 }));
-  // Asynchronous reads only: WebGPU's synchronous read goes through an OffscreenCanvas (slow in a
-  // browser, missing in Node).
+  // WebGPU's synchronous read goes through an OffscreenCanvas (slow in a browser, missing in Node).
   const evaluate = async (set: ActivationSet): Promise<{ loss: number; accuracy: number }> => {
     let loss = 0;
     let right = 0;
@@ -210,8 +209,11 @@ export async function fineTune(
         const ce = tf.neg(tf.sum(tf.mul(y, tf.log(tf.maximum(p, 1e-12)))));
         return [ce, tf.argMax(p, 1)];
       });
-      loss += (await l.data())[0]!;
-      const p = await pred.data();
+      // WebGPU reads asynchronously; elsewhere the read stays synchronous, so the evaluation never
+      // yields to other work between batches (as before the WebGPU eval needed this).
+      const asyncRead = tf.getBackend() === 'webgpu';
+      loss += (asyncRead ? await l.data() : l.dataSync())[0]!;
+      const p = asyncRead ? await pred.data() : pred.dataSync();
       rows.forEach((r, k) => {
         if (p[k] === set.y[r]) right++;
       });

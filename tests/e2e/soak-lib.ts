@@ -73,7 +73,7 @@ export async function runSoak(page: Page, opts: SoakOptions): Promise<SoakResult
   await page.route(/tfhub\.dev|kaggle\.com|storage\.googleapis\.com/, (r) => r.abort('internetdisconnected'));
   await page.route('**/soak-image.jpg', (r) => r.fulfill({ path: image!, contentType: 'image/jpeg' }));
   const url = new URL('soak-image.jpg', opts.baseUrl).toString();
-  await page.goto(new URL('./?bench=1&extractor=resnet50-imagenet', opts.baseUrl).toString());
+  await page.goto(new URL('./?bench=1&extractor=resnet50-imagenet&lanes=1', opts.baseUrl).toString());
   await waitForBench(page);
 
   const classes = ['daisy', 'sunflowers'];
@@ -105,6 +105,7 @@ export async function runSoak(page: Page, opts: SoakOptions): Promise<SoakResult
     done += n;
     log(`${done}/${opts.cycles} cycles, ${(cycleMs / done).toFixed(0)} ms/cycle`);
   }
+  log(`after the cycles: ${(await h.memory()).numTensors} tensors`);
   const train = await h.train(opts.trainingRuns);
   log(`${opts.trainingRuns} training runs, ${train.msPerRun.toFixed(0)} ms/run`);
   await page.waitForTimeout(500);
