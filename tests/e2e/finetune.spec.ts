@@ -70,20 +70,26 @@ test('fine-tune ResNet-50 on WASM: progress per epoch, predictions change, the m
   await expect(page.getByTestId('finetune-after')).toHaveText(pct(after));
   // The epoch list shows the same validation accuracy for the epoch the run reports.
   await expect(page.getByTestId('finetune-epochs-list').locator('li').first()).toContainText(`validation accuracy ${pct(after)}`);
-  // This small project (3 validation photos, all right with the head alone): one epoch does not
-  // beat the head, so the app says so and keeps the head alone, saving nothing.
-  await expect(outcome).toHaveAttribute('data-kept', 'head');
-  expect(before).toBe(1);
-  // At best a tie on accuracy (then with a higher validation loss): not better.
-  expect(after).toBeLessThanOrEqual(before);
-  await expect(outcome).toContainText('Fine-tuning did not help');
-  await expect(outcome).toContainText('Kept: the head alone; nothing new was saved.');
-  await expect(panel).toHaveAttribute('data-tuned', 'no');
-  // The user may keep it anyway; the panel then says whose choice it was.
-  await page.getByTestId('finetune-keep-anyway').click();
-  await expect(panel).toHaveAttribute('data-tuned', 'yes');
-  await expect(outcome).toHaveAttribute('data-kept', 'fine-tuned');
-  await expect(outcome).toContainText('Kept: the fine-tuned network (your choice: it did not beat the head alone).');
+  // The decision follows the numbers shown. This small project has 3-7 validation photos (the split
+  // depends on the samples' random ids), so either outcome can happen; each is checked exactly.
+  const kept = await outcome.getAttribute('data-kept');
+  if (kept === 'head') {
+    // Not better: at best a tie on accuracy (then with a higher validation loss).
+    expect(after).toBeLessThanOrEqual(before);
+    await expect(outcome).toContainText('Fine-tuning did not help');
+    await expect(outcome).toContainText('Kept: the head alone; nothing new was saved.');
+    await expect(panel).toHaveAttribute('data-tuned', 'no');
+    // The user may keep it anyway; the panel then says whose choice it was.
+    await page.getByTestId('finetune-keep-anyway').click();
+    await expect(panel).toHaveAttribute('data-tuned', 'yes');
+    await expect(outcome).toHaveAttribute('data-kept', 'fine-tuned');
+    await expect(outcome).toContainText('Kept: the fine-tuned network (your choice: it did not beat the head alone).');
+  } else {
+    expect(kept).toBe('fine-tuned');
+    expect(after).toBeGreaterThanOrEqual(before);
+    await expect(outcome).toContainText('Kept: the fine-tuned network.');
+    await expect(panel).toHaveAttribute('data-tuned', 'yes');
+  }
   await expect(page.getByTestId('finetune-result')).toContainText(`validation accuracy ${pct(before)} with the head alone, ${pct(after)} fine-tuned`);
   // The panel at desktop and phone width (kept with the test's output for a look).
   for (const width of [1280, 390]) {
