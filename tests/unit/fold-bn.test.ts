@@ -42,7 +42,7 @@ describe('batch norms folded at load', () => {
     const plain = await loadNodeExtractor(id, { foldBatchNorms: false });
     const a = await plain.embed(images, { topK: 3 });
     plain.dispose();
-    const folded = await loadNodeExtractor(id);
+    const folded = await loadNodeExtractor(id, { foldBatchNorms: true });
     expect(folded.foldedBatchNorms).toBe(folds);
     const b = await folded.embed(images, { topK: 3 });
     // Weights as shipped: what fine-tuning and the export read is untouched by the fold.
