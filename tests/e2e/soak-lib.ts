@@ -73,6 +73,8 @@ export async function runSoak(page: Page, opts: SoakOptions): Promise<SoakResult
   await page.route(/tfhub\.dev|kaggle\.com|storage\.googleapis\.com/, (r) => r.abort('internetdisconnected'));
   await page.route('**/soak-image.jpg', (r) => r.fulfill({ path: image!, contentType: 'image/jpeg' }));
   const url = new URL('soak-image.jpg', opts.baseUrl).toString();
+  // One worker lane: a second lane loads its own model copy whenever the scheduler first uses it,
+  // which can fall after the baseline and read as a leak (the lane itself is not soaked here).
   await page.goto(new URL('./?bench=1&extractor=resnet50-imagenet&lanes=1', opts.baseUrl).toString());
   await waitForBench(page);
 
