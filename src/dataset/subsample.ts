@@ -10,11 +10,11 @@ import { GlimpseError } from '../shared/errors';
 import { stableUnitHash } from './hash';
 
 /**
- * Rows above which the head trains on a subsample: 12,000 x 1,280 floats = 59 MiB packed; the
- * full-batch L-BFGS fit (validation run + refit) of 12,000 rows x 100 classes takes ~10 s on this
- * 2-core machine, quiet, and the worker's WASM memory stays near 300 MB (50,000 rows: 994 MB).
+ * Rows above which the head trains on a subsample: 100,000 x 1,280 floats = 488 MiB staged in the
+ * worker. Below it every row is used: sets above 12,000 rows are fitted a page at a time
+ * (train/head-paged.ts), so the worker holds the rows once and the backend one page of them.
  */
-export const MAX_TRAINING_ROWS = 12_000;
+export const MAX_TRAINING_ROWS = 100_000;
 
 /**
  * Indices (ascending) of the rows to train on, or null when all `classIds.length` rows are used

@@ -165,12 +165,14 @@ export interface ScaleBenchApi {
   /** A fresh empty project, opened (for the real-image import run). */
   newProject(name: string): Promise<string>;
   /** trainProject() on the project, as the Train button runs it: ms and how it ended. */
-  train(projectId: string): Promise<{ ms: number; phase: string; error: string | null; rows: number; of: number; validationAccuracy: number | null; fitMs: number }>;
+  train(projectId: string): Promise<{ ms: number; phase: string; error: string | null; rows: number; of: number; validationAccuracy: number | null; fitMs: number; readMs: number; epochs: number }>;
   /** loadReview() with the trained head's classes, as the review disclosure runs it. */
   review(projectId: string): Promise<{ ms: number; status: string; items: number; error: string | null }>;
   /** computeMap() as the map disclosure runs it (PCA, then UMAP when `umap`). */
   map(projectId: string, umap: boolean): Promise<{ ms: number; status: string; method: string | null; points: number; error: string | null }>;
   heapMb(): number | null;
+  /** Reads the project's training rows from IndexedDB as training does, sending them nowhere. */
+  readRows(projectId: string): Promise<{ ms: number; rows: number }>;
 }
 
 function installScaleHooks(): void {
@@ -229,6 +231,13 @@ function installScaleHooks(): void {
       await switchProject(project.id);
       return { projectId: project.id, ms };
     },
+    async readRows(projectId) {
+      const ex = useEngine.getState().extractor;
+      if (!ex) throw new Error('The model is not loaded.');
+      const t0 = performance.now();
+      const set = await repo().embeddings.streamTrainingSet(projectId, ex.key, { expectedDim: ex.dim }, () => undefined);
+      return { ms: performance.now() - t0, rows: set.ids.length };
+    },
     async newProject(name) {
       const ex = running();
       const project = await repo().projects.create(name, ex.id, ex.key);
@@ -248,6 +257,8 @@ function installScaleHooks(): void {
         of: s.subsampled?.of ?? o?.nTrain ?? 0,
         validationAccuracy: o?.validation?.accuracy ?? null,
         fitMs: o?.trainMs ?? 0,
+        readMs: o?.readMs ?? 0,
+        epochs: s.history.length,
       };
     },
     async review(projectId) {

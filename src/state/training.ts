@@ -32,6 +32,8 @@ export interface TrainingOutcome {
   /** Augmentation-variant embeddings among the training rows (0 when augmentation is off). */
   nAugmented: number;
   extractorKey: string;
+  /** Reading the rows from IndexedDB and sending them to the worker (before the fit); 0 for a stored head. */
+  readMs: number;
 }
 
 export interface TrainingState {
@@ -180,6 +182,7 @@ async function trainLocked(
   // worker packs them and trains on them when the train request below names them. Above
   // MAX_TRAINING_ROWS only a class-balanced subsample of them is read and sent.
   const bridge = embedBridge();
+  const readStart = performance.now();
   let staged = 0;
   let subsampled: TrainingState['subsampled'] = null;
   const set = await r.embeddings.streamTrainingSet(
@@ -202,6 +205,7 @@ async function trainLocked(
       staged += page.ids.length;
     },
   );
+  const readMs = performance.now() - readStart;
   const classes = await r.classes.list(projectId);
   const used = classes.filter((c) => set.classIds.includes(c.id));
   if (used.length < 2) {
@@ -290,6 +294,7 @@ async function trainLocked(
     nTrain: res.nTrain,
     nAugmented: res.nAugmented,
     extractorKey,
+    readMs,
   };
   useTraining.setState({
     phase: 'done',
@@ -384,6 +389,7 @@ export async function loadLatestHead(projectId: string): Promise<boolean> {
         nTrain: metrics.nTrain,
         nAugmented: metrics.nAugmented,
         extractorKey: row.extractorKey,
+        readMs: 0, // not stored with the head
       },
     });
   }

@@ -68,7 +68,10 @@ export function embeddingsRepo(db: GlimpseDB) {
       .between([projectId, Dexie.minKey], [projectId, Dexie.maxKey])
       .eachKey((key, cursor) => {
         const classId = Array.isArray(key) ? key[1] : undefined;
-        samples.push({ id: String(cursor.primaryKey), classId: typeof classId === 'string' ? classId : '' });
+        samples.push({
+          id: String(cursor.primaryKey),
+          classId: typeof classId === 'string' ? classId : '',
+        });
       });
     return { project, classes, samples };
   }
@@ -137,7 +140,9 @@ export function embeddingsRepo(db: GlimpseDB) {
    * Keeps the vectors that `incoming` replaces when they belong to another extractor (a switch
    * and back must not run the network again). Inside an rw transaction over embeddings + stash.
    */
-  async function stashReplaced(incoming: { sampleId: string; extractorKey: string }[]): Promise<void> {
+  async function stashReplaced(
+    incoming: { sampleId: string; extractorKey: string }[],
+  ): Promise<void> {
     const current = await db.embeddings.bulkGet(incoming.map((r) => r.sampleId));
     const replaced = current.filter(
       (e, i): e is EmbeddingRow => !!e && e.extractorKey !== incoming[i]!.extractorKey,
@@ -230,50 +235,79 @@ export function embeddingsRepo(db: GlimpseDB) {
           .where('[projectId+extractorKey]')
           .equals([projectId, extractorKey])
           .primaryKeys();
-        const allEmbeddingIds = await db.embeddings.where('projectId').equals(projectId).primaryKeys();
+        const allEmbeddingIds = await db.embeddings
+          .where('projectId')
+          .equals(projectId)
+          .primaryKeys();
         return {
-          keyPlan: planTrainingSet({ classOrder: project.classOrder, classes, samples, embeddings: [], allEmbeddingIds, expectedDim: dim }),
+          keyPlan: planTrainingSet({
+            classOrder: project.classOrder,
+            classes,
+            samples,
+            embeddings: [],
+            allEmbeddingIds,
+            expectedDim: dim,
+          }),
           keyed: new Set(keyedIds),
           classOf: new Map(samples.map((x) => [x.id, x.classId])),
         };
       });
       const bad = new Set(keyPlan.badSamples.map((b) => b.id));
       let candidates = keyPlan.result.missing.filter((id) => keyed.has(id) && !bad.has(id));
-      const picked = opts.select?.(candidates, candidates.map((id) => classOf.get(id)!)) ?? null;
+      const picked =
+        opts.select?.(
+          candidates,
+          candidates.map((id) => classOf.get(id)!),
+        ) ?? null;
       if (picked) candidates = picked.map((i) => candidates[i]!);
       const missing = keyPlan.result.missing.filter((id) => !keyed.has(id));
       const out: TrainingStream = { ids: [], classIds: [], dim, missing, quarantined: 0 };
       const badEmbeddings = [...keyPlan.badEmbeddings];
       await opts.onPlan?.(candidates.length);
-      for (let start = 0; start < candidates.length; start += pageRows) {
+      // The next page is read while the receiver takes this one (the worker copies it in).
+      const read = (start: number) => {
         const wanted = candidates.slice(start, start + pageRows);
-        const rows = await ro(db, [db.embeddings], () => db.embeddings.bulkGet(wanted));
-        const page: TrainingPage = { ids: [], classIds: [], dim, x: new Float32Array(0) };
-        const vectors: Float32Array[] = [];
-        rows.forEach((row, i) => {
-          const id = wanted[i]!;
-          if (!row || row.extractorKey !== extractorKey) return; // changed meanwhile
-          const v = toFloat32(row.vector);
-          let reason: string | null = null;
-          if (!v) reason = 'the vector is unreadable';
-          else if (v.length !== row.dim || v.length === 0)
-            reason = `the vector has ${v.length} values but is marked as ${String(row.dim)}`;
-          else if (v.length !== dim) reason = `the vector has ${v.length} values, expected ${dim}`;
-          else if (!allFinite(v)) reason = 'the vector contains NaN or Infinity';
-          if (reason !== null || !v) {
-            badEmbeddings.push({ id, reason: reason ?? 'the vector is unreadable' });
-            return;
-          }
-          page.ids.push(id);
-          page.classIds.push(classOf.get(id)!);
-          vectors.push(v);
-        });
-        page.x = new Float32Array(vectors.length * dim);
-        vectors.forEach((v, i) => page.x.set(v, i * dim));
-        if (page.ids.length === 0) continue;
-        out.ids.push(...page.ids);
-        out.classIds.push(...page.classIds);
-        await onPage(page);
+        return ro(db, [db.embeddings], () => db.embeddings.bulkGet(wanted)).then((rows) => ({
+          wanted,
+          rows,
+        }));
+      };
+      let next = candidates.length > 0 ? read(0) : null;
+      try {
+        for (let start = 0; start < candidates.length; start += pageRows) {
+          const { wanted, rows } = await next!;
+          next = start + pageRows < candidates.length ? read(start + pageRows) : null;
+          const page: TrainingPage = { ids: [], classIds: [], dim, x: new Float32Array(0) };
+          const vectors: Float32Array[] = [];
+          rows.forEach((row, i) => {
+            const id = wanted[i]!;
+            if (!row || row.extractorKey !== extractorKey) return; // changed meanwhile
+            const v = toFloat32(row.vector);
+            let reason: string | null = null;
+            if (!v) reason = 'the vector is unreadable';
+            else if (v.length !== row.dim || v.length === 0)
+              reason = `the vector has ${v.length} values but is marked as ${String(row.dim)}`;
+            else if (v.length !== dim)
+              reason = `the vector has ${v.length} values, expected ${dim}`;
+            else if (!allFinite(v)) reason = 'the vector contains NaN or Infinity';
+            if (reason !== null || !v) {
+              badEmbeddings.push({ id, reason: reason ?? 'the vector is unreadable' });
+              return;
+            }
+            page.ids.push(id);
+            page.classIds.push(classOf.get(id)!);
+            vectors.push(v);
+          });
+          page.x = new Float32Array(vectors.length * dim);
+          vectors.forEach((v, i) => page.x.set(v, i * dim));
+          if (page.ids.length === 0) continue;
+          out.ids.push(...page.ids);
+          out.classIds.push(...page.classIds);
+          await onPage(page);
+        }
+      } finally {
+        // A receiver that threw leaves a read in flight: its result is not wanted.
+        void next?.catch(() => undefined);
       }
       const toQuarantine: TrainingPlan = { ...keyPlan, badEmbeddings };
       out.quarantined = keyPlan.badSamples.length + badEmbeddings.length;
@@ -358,8 +392,13 @@ export function embeddingsRepo(db: GlimpseDB) {
      * The project's stored vectors for one extractor, by sample id (for a project export): rows
      * that are unreadable or of another length than the first readable one are left out.
      */
-    async vectorsOf(projectId: string, extractorKey: string): Promise<{ dim: number; vectors: Map<string, Float32Array> }> {
-      const rows = await ro(db, [db.embeddings], () => db.embeddings.where('[projectId+extractorKey]').equals([projectId, extractorKey]).toArray());
+    async vectorsOf(
+      projectId: string,
+      extractorKey: string,
+    ): Promise<{ dim: number; vectors: Map<string, Float32Array> }> {
+      const rows = await ro(db, [db.embeddings], () =>
+        db.embeddings.where('[projectId+extractorKey]').equals([projectId, extractorKey]).toArray(),
+      );
       const vectors = new Map<string, Float32Array>();
       let dim = 0;
       for (const r of rows) {

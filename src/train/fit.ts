@@ -39,6 +39,16 @@ export interface FitResult {
 
 export type HeadRecipe = 'default' | 'tm';
 
+/**
+ * Above this many samples a fit is "large" (issue 21: projects of 50,000): its validation split
+ * holds at most MAX_VALIDATION_ROWS samples (2,500 of 50,000 is 5 %, still 25 a class over 100
+ * classes) and the head is not refitted on every row afterwards: the refit would add back only
+ * that 5 % while doubling the training time. Up to it nothing changes (every accuracy number in the
+ * README was measured there).
+ */
+export const LARGE_SET_ROWS = 12_000;
+export const MAX_VALIDATION_ROWS = 2_500;
+
 /** Row indices into `augment` of the variants of the given samples, with those samples' labels. */
 function variantRows(data: LabelledVectors, rows: readonly number[], augment: AugmentedVectors | undefined): { rows: number[]; labels: number[] } {
   const out = { rows: [] as number[], labels: [] as number[] };
@@ -97,14 +107,25 @@ export async function fitHead(
   data: LabelledVectors,
   numClasses: number,
   settings: HeadSettings,
-  opts: { recipe?: HeadRecipe; onEpoch?: (r: EpochReport) => void; signal?: AbortSignal; refit?: boolean; augment?: AugmentedVectors } = {},
+  opts: {
+    recipe?: HeadRecipe;
+    onEpoch?: (r: EpochReport) => void;
+    signal?: AbortSignal;
+    /** Refit on every row after validation (default: up to LARGE_SET_ROWS rows). */
+    refit?: boolean;
+    augment?: AugmentedVectors;
+    /** Rows x features above which L-BFGS evaluates a page at a time (head-paged.ts; tests lower it). */
+    pagedMinValues?: number;
+  } = {},
 ): Promise<FitResult> {
   const n = data.ids.length;
   if (n < 2) throw new GlimpseError('invalid-input', 'Add at least two samples before training.');
   const present = new Set(Array.from({ length: n }, (_, i) => data.labels[i]!));
   if (present.size < 2) throw new GlimpseError('invalid-input', 'Training needs samples in at least two classes.');
   const items = data.ids.map((id, row) => ({ id, classId: String(data.labels[row]), row }));
-  const { train, validation } = stratifiedSplit(items, settings.validationShare);
+  const large = n > LARGE_SET_ROWS;
+  const share = large ? Math.min(settings.validationShare, MAX_VALIDATION_ROWS / n) : settings.validationShare;
+  const { train, validation } = stratifiedSplit(items, share);
   const d = data.dim;
   const t0 = performance.now();
   const common = { ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.onEpoch ? { onEpoch: opts.onEpoch } : {}) };
@@ -128,7 +149,8 @@ export async function fitHead(
   const valRows = validation.map((v) => v.row);
   const valSet: RowSet | undefined = valRows.length > 0 ? { parts: [{ x: data.x, rows: valRows, scale: scales.data }], y: Int32Array.from(valRows, (r) => data.labels[r]!), n: valRows.length, d } : undefined;
   const vectors: Float64Array[] = []; // L-BFGS scratch, shared by the validation run and the refit
-  const selected = await trainHeadOnRows(trainSet, numClasses, settings, { ...common, vectors, ...(valSet ? { validation: valSet } : {}) });
+  const paging = opts.pagedMinValues !== undefined ? { pagedMinValues: opts.pagedMinValues } : {};
+  const selected = await trainHeadOnRows(trainSet, numClasses, settings, { ...common, ...paging, vectors, ...(valSet ? { validation: valSet } : {}) });
   let metrics: Metrics | null = null;
   let pred: Int32Array = new Int32Array(0);
   let probs: Float32Array = new Float32Array(0);
@@ -138,12 +160,12 @@ export async function fitHead(
     metrics = computeMetrics(valSet.y, pred, numClasses);
   }
   let head = selected;
-  if (valSet && (opts.refit ?? true)) {
+  if (valSet && (opts.refit ?? !large)) {
     // The validation rows measured the recipe and chose the stopping point; the model the user
     // keeps is then fitted on every sample with that budget (as retrain.py-style tools do after
     // model selection). Validation metrics above describe a model that never saw those rows.
     const all = trainingRows(data, null, opts.augment, scales);
-    const final = await trainHeadOnRows(all, numClasses, { ...settings, epochs: Math.max(1, selected.bestEpoch), earlyStoppingPatience: 0 }, { vectors, ...(opts.signal ? { signal: opts.signal } : {}) });
+    const final = await trainHeadOnRows(all, numClasses, { ...settings, epochs: Math.max(1, selected.bestEpoch), earlyStoppingPatience: 0 }, { vectors, ...paging, ...(opts.signal ? { signal: opts.signal } : {}) });
     head = { ...final, history: selected.history, bestEpoch: selected.bestEpoch };
   }
   const trainMs = performance.now() - t0;

@@ -262,8 +262,8 @@ export class Progress<S> {
 export function makeReport(
   epoch: number,
   stats: ArrayLike<number>,
-  train: DataTensors,
-  val: DataTensors | undefined,
+  train: Pick<DataTensors, 'n' | 'wSum'>,
+  val: Pick<DataTensors, 'n' | 'wSum'> | undefined,
 ): EpochReport {
   const report: EpochReport = {
     epoch,

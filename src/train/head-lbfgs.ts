@@ -26,6 +26,51 @@ import {
 import type { HeadSettings } from './head-types';
 import { nextMacrotask, throwIfCancelled } from './head-util';
 
+/**
+ * The loss the iteration minimises. evaluate(params, atZero) returns, for params = [kernel d x k
+ * row-major, bias k] (float32), [data term's gradient (d*k + k values), train loss sum (row
+ * weights applied), train correct, (validation loss sum, validation correct)]. Two ways to get
+ * there: tensorObjective (the whole set standardised on the backend, below) and pagedObjective
+ * (head-paged.ts: large sets, raw rows a chunk at a time).
+ */
+export interface LbfgsObjective {
+  evaluate(params: Float32Array, atZero: boolean): Promise<Float32Array>;
+  train: { n: number; wSum: number };
+  val: { n: number; wSum: number } | undefined;
+  dispose(): void;
+}
+
+/** The objective over data already standardised on the backend (uploadData). */
+export function tensorObjective(train: DataTensors, val: DataTensors | undefined, d: number, k: number): LbfgsObjective {
+  const dk = d * k;
+  const gradScale = tf.div(train.w, train.wSum) as tf.Tensor2D;
+  return {
+    train,
+    val,
+    evaluate: async (upload, atZero) => {
+      const out = tf.tidy(() => {
+        const kernel = tf.tensor2d(upload.subarray(0, dk), [d, k]);
+        const bias = tf.tensor1d(upload.subarray(dk));
+        const params = { kernels: [kernel], biases: [bias] };
+        const logProbsOf = (x: tf.Tensor2D): tf.Tensor2D =>
+          atZero
+            ? tf.logSoftmax(tf.zeros([x.shape[0], k]) as tf.Tensor2D)
+            : forward(params, x, 0, null).logProbs;
+        const logProbs = logProbsOf(train.x);
+        const g = tf.mul(tf.sub(tf.exp(logProbs), train.y), gradScale) as tf.Tensor2D;
+        const dW = weightGradient(train.x, g);
+        const parts = [tf.reshape(dW, [-1]), tf.sum(g, 0), batchStats(logProbs, train)];
+        if (val) parts.push(batchStats(logProbsOf(val.x), val));
+        return tf.concat(parts);
+      });
+      const values = (await out.data()) as Float32Array;
+      out.dispose();
+      return values;
+    },
+    dispose: () => gradScale.dispose(),
+  };
+}
+
 const MEMORY = 10;
 const MAX_LINE_SEARCH = 12;
 const ARMIJO_C1 = 1e-4;
@@ -35,8 +80,7 @@ const REL_DECREASE_TOL = 1e-4;
 const GRAD_TOL = 1e-5;
 
 export interface LbfgsRun {
-  train: DataTensors;
-  val: DataTensors | undefined;
+  objective: LbfgsObjective;
   d: number;
   numClasses: number;
   settings: HeadSettings;
@@ -167,7 +211,7 @@ function addPenalty(values: Float32Array, p: Point, dk: number, l2: number): num
 export async function runLbfgs(
   run: LbfgsRun,
 ): Promise<{ kernel: Float32Array; bias: Float32Array }> {
-  const { train, val, d, numClasses: k, settings: s, progress } = run;
+  const { d, numClasses: k, settings: s, progress } = run;
   const dk = d * k;
   const size = dk + k;
   const l2 = s.l2;
@@ -178,29 +222,13 @@ export async function runLbfgs(
     taken.push(v);
     return v;
   };
-  const gradScale = tf.div(train.w, train.wSum) as tf.Tensor2D;
   const upload = new Float32Array(size);
+  const { train, val } = run.objective;
 
   /** Fills p.f, p.grad and p.stats at p.theta. `atZero`: theta is all zeros, so are the logits. */
   const evaluate = async (p: Point, atZero = false): Promise<void> => {
     upload.set(p.theta);
-    const out = tf.tidy(() => {
-      const kernel = tf.tensor2d(upload.subarray(0, dk), [d, k]);
-      const bias = tf.tensor1d(upload.subarray(dk));
-      const params = { kernels: [kernel], biases: [bias] };
-      const logProbsOf = (x: tf.Tensor2D): tf.Tensor2D =>
-        atZero
-          ? tf.logSoftmax(tf.zeros([x.shape[0], k]) as tf.Tensor2D)
-          : forward(params, x, 0, null).logProbs;
-      const logProbs = logProbsOf(train.x);
-      const g = tf.mul(tf.sub(tf.exp(logProbs), train.y), gradScale) as tf.Tensor2D;
-      const dW = weightGradient(train.x, g);
-      const parts = [tf.reshape(dW, [-1]), tf.sum(g, 0), batchStats(logProbs, train)];
-      if (val) parts.push(batchStats(logProbsOf(val.x), val));
-      return tf.concat(parts);
-    });
-    const values = (await out.data()) as Float32Array;
-    out.dispose();
+    const values = await run.objective.evaluate(upload, atZero);
     const penalty = addPenalty(values, p, dk, l2);
     p.stats = values.slice(size);
     p.f = (p.stats[0] as number) / train.wSum + 0.5 * l2 * penalty;
@@ -302,7 +330,6 @@ export async function runLbfgs(
       bias: Float32Array.from(keep.subarray(dk)),
     };
   } finally {
-    gradScale.dispose();
     run.vectors.push(...taken);
   }
 }

@@ -17,7 +17,8 @@ import {
   type DataTensors,
   type Params,
 } from './head-data';
-import { runLbfgs } from './head-lbfgs';
+import { runLbfgs, tensorObjective } from './head-lbfgs';
+import { PAGED_MIN_VALUES, pagedObjective } from './head-paged';
 import {
   checkData,
   checkRows,
@@ -67,7 +68,12 @@ export async function trainHeadOnRows(
   train: RowSet,
   numClasses: number,
   settings: HeadSettings,
-  opts: Omit<TrainHeadOptions, 'validation'> & { validation?: RowSet; vectors?: Float64Array[] } = {},
+  opts: Omit<TrainHeadOptions, 'validation'> & {
+    validation?: RowSet;
+    vectors?: Float64Array[];
+    /** Rows x features above which L-BFGS evaluates a page at a time (tests lower it). */
+    pagedMinValues?: number;
+  } = {},
 ): Promise<TrainedHead> {
   checkSettings(settings);
   checkRows(train, numClasses, 'training', undefined, false); // standardisation checks the values
@@ -93,9 +99,13 @@ export async function trainHeadOnRows(
   try {
     const lbfgs = headOptimizer(s, train.n) === 'lbfgs';
     const miniBatches = s.batchSize > 0 && s.batchSize < train.n;
-    trainT = uploadData(train, numClasses, mean, invStd, classWeights, miniBatches);
-    if (opts.validation)
-      valT = uploadData(opts.validation, numClasses, mean, invStd, classWeights, false);
+    // Large sets are evaluated a page at a time from where their rows lie (head-paged.ts).
+    const paged = lbfgs && (train.n + (opts.validation?.n ?? 0)) * train.d > (opts.pagedMinValues ?? PAGED_MIN_VALUES);
+    if (!paged) {
+      trainT = uploadData(train, numClasses, mean, invStd, classWeights, miniBatches);
+      if (opts.validation)
+        valT = uploadData(opts.validation, numClasses, mean, invStd, classWeights, false);
+    }
     if (lbfgs) {
       const progress = new Progress<Float64Array>(
         hasValidation,
@@ -103,18 +113,25 @@ export async function trainHeadOnRows(
         opts.onEpoch,
         () => {},
       );
-      const { kernel, bias } = await runLbfgs({
-        ...common,
-        train: trainT,
-        val: valT,
-        d: train.d,
-        numClasses,
-        progress,
-        vectors: opts.vectors ?? [],
-      });
-      layers = [{ kernel, bias, inDim: train.d, outDim: numClasses }];
+      const objective = paged
+        ? pagedObjective(train, opts.validation, mean, invStd, classWeights, numClasses)
+        : tensorObjective(trainT!, valT, train.d, numClasses);
+      try {
+        const { kernel, bias } = await runLbfgs({
+          ...common,
+          objective,
+          d: train.d,
+          numClasses,
+          progress,
+          vectors: opts.vectors ?? [],
+        });
+        layers = [{ kernel, bias, inDim: train.d, outDim: numClasses }];
+      } finally {
+        objective.dispose();
+      }
       ({ history, bestEpoch } = progress);
     } else {
+      if (!trainT) throw new GlimpseError('internal', 'Mini-batch training without uploaded rows.');
       const progress = new Progress<Params>(
         hasValidation,
         s.earlyStoppingPatience,

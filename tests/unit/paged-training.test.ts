@@ -149,6 +149,26 @@ describe('paged training set', () => {
     expect(fromPages.head.history.length).toBeGreaterThan(1);
   });
 
+  it.each(['cpu', 'wasm'] as const)('with the page-at-a-time objective (large sets), pages and memory give the same head bit for bit (%s)', async (backend) => {
+    if (backend === 'wasm') await import('@tensorflow/tfjs-backend-wasm');
+    expect(await tf.setBackend(backend)).toBe(true);
+    const w = await world();
+    const paged = await streamed(w, 7);
+    const mem = await w.repo.embeddings.loadTrainingSet(w.project.id, 'k1', { expectedDim: dim });
+    const order = w.classes.map((c) => c.id);
+    const rows = selectClasses(mem, order);
+    const labels = Int32Array.from(paged.set.classIds, (c) => order.indexOf(c));
+    const settings = defaultHeadSettings();
+    const before = tf.memory().numTensors;
+    // pagedMinValues 0: every fit takes head-paged.ts's objective, as sets above 12,000 rows do.
+    const fromPages = await fitHead({ ids: paged.set.ids, labels, x: paged.x, dim }, 3, settings, { pagedMinValues: 0 });
+    const inMemory = await fitHead({ ids: rows.ids, labels: rows.labels, x: rows.x, dim }, 3, settings, { pagedMinValues: 0 });
+    expect(tf.memory().numTensors).toBe(before);
+    sameHead(fromPages.head, inMemory.head);
+    expect(fromPages.validation).toEqual(inMemory.validation);
+    expect(fromPages.head.history.length).toBeGreaterThan(1);
+  });
+
   it('above the row limit, only the subsample is read and sent, and it trains the head in-memory training gives on the same rows', async () => {
     await tf.setBackend('cpu');
     const w = await world();

@@ -1,0 +1,224 @@
+// The L-BFGS objective of a large training set, a page of rows at a time (issue 21: 50,000
+// samples). tensorObjective (head-lbfgs.ts) standardises the whole set into one backend tensor and
+// keeps it for the run: 50,000 x 1,280 floats are 256 MB on top of the worker's own copy of the
+// rows, and the WASM heap never gives memory back. Here nothing but one page is ever on the
+// backend: each evaluation copies PAGE_ROWS raw rows at a time from where they lie (the worker's
+// staged rows) straight into a backend tensor, and the standardisation is folded into the weights
+// instead of being applied to the rows:
+//
+//   x' = (s x - mean) * invStd  (s: the row's unit-length factor, 1 without normalizeRows)
+//   x' W + b = s (x W~) + b~,   W~ = invStd (.) W (row j scaled),  b~ = b - (mean * invStd) W
+//   dL/dW = invStd (.) (X^T (s G) - mean (x) sum_rows G),  dL/db = sum_rows G
+//
+// with G = (softmax - onehot) * w / wSum. The sums over pages are taken in float64. The result is
+// the same function as tensorObjective's up to float32 rounding (tests/unit/head-paged.test.ts
+// states how close), so the head a large set trains does not depend on whether its rows came from
+// memory or a page at a time from IndexedDB: both take this path above PAGED_MIN_VALUES.
+import * as tf from '@tensorflow/tfjs';
+import { batchStats, filledTensor2d, weightGradient } from './head-data';
+import type { LbfgsObjective } from './head-lbfgs';
+import type { RowSet } from './head-types';
+
+/** Training rows x features above which fits evaluate a page at a time (12,000 x 1,280). */
+export const PAGED_MIN_VALUES = 12_000 * 1280;
+/** Rows per page: 4,096 x 1,280 floats = 20 MiB on the backend at a time. */
+export const PAGE_ROWS = 4096;
+
+/** Where each row of a RowSet lies, for copying a page of them. */
+interface RowIndex {
+  part: Uint8Array;
+  offset: Float64Array;
+  scale: Float32Array;
+}
+
+function indexRows(set: RowSet): RowIndex {
+  const n = set.n;
+  const out: RowIndex = { part: new Uint8Array(n), offset: new Float64Array(n), scale: new Float32Array(n) };
+  let i = 0;
+  set.parts.forEach((p, pi) => {
+    const count = p.rows ? p.rows.length : Math.floor(p.x.length / set.d);
+    for (let r = 0; r < count; r++, i++) {
+      const row = p.rows ? (p.rows[r] as number) : r;
+      out.part[i] = pi;
+      out.offset[i] = row * set.d;
+      out.scale[i] = p.scale ? (p.scale[row] as number) : 1;
+    }
+  });
+  return out;
+}
+
+/** The per-page tensors that stay for the run (labels, one-hot, weights, row factors): ~(k + 3) floats a row. */
+interface Page {
+  start: number;
+  rows: number;
+  labels: tf.Tensor1D;
+  y: tf.Tensor2D;
+  /** Row loss weight (class weight), [rows, 1]: batchStats sums w * CE with it. */
+  w: tf.Tensor2D;
+  /** Class weight / wSum, [rows, 1]: the gradient's row factor. */
+  gScale: tf.Tensor2D;
+  s: tf.Tensor2D;
+}
+
+interface PagedSet {
+  set: RowSet;
+  index: RowIndex;
+  pages: Page[];
+  n: number;
+  wSum: number;
+}
+
+function pagedSet(set: RowSet, classWeights: Float32Array, numClasses: number, pageRows: number, gradWSum: number | null): PagedSet {
+  const index = indexRows(set);
+  const w = new Float32Array(set.n);
+  let wSum = 0;
+  for (let i = 0; i < set.n; i++) {
+    const v = classWeights[set.y[i] as number] || 1; // as uploadData: a class absent from train weighs 1
+    w[i] = v;
+    wSum += v;
+  }
+  const pages: Page[] = [];
+  for (let start = 0; start < set.n; start += pageRows) {
+    const rows = Math.min(pageRows, set.n - start);
+    const end = start + rows;
+    pages.push(
+      tf.tidy(() => {
+        const labels = tf.tensor1d(set.y.subarray(start, end), 'int32');
+        const pw = tf.tensor2d(w.subarray(start, end), [rows, 1]);
+        return {
+          start,
+          rows,
+          labels,
+          y: tf.cast(tf.oneHot(labels, numClasses), 'float32') as tf.Tensor2D,
+          w: pw,
+          gScale: tf.div(pw, gradWSum ?? wSum) as tf.Tensor2D,
+          s: tf.tensor2d(index.scale.subarray(start, end), [rows, 1]),
+        };
+      }),
+    );
+  }
+  return { set, index, pages, n: set.n, wSum };
+}
+
+/** A page's raw rows (not scaled, not standardised) in a backend tensor, copied row by row. */
+function pageRowsTensor(p: PagedSet, page: Page): tf.Tensor2D {
+  const d = p.set.d;
+  const parts = p.set.parts;
+  return filledTensor2d(page.rows, d, (out) => {
+    for (let i = 0; i < page.rows; i++) {
+      const r = page.start + i;
+      const x = (parts[p.index.part[r] as number] as RowSet['parts'][number]).x;
+      const o = p.index.offset[r] as number;
+      out.set(x.subarray(o, o + d), i * d);
+    }
+  });
+}
+
+/**
+ * The objective of `train` (and the stats of `validation`), standardised by mean/invStd, with
+ * class weights as uploadData gives them, evaluated PAGE_ROWS rows at a time.
+ */
+export function pagedObjective(
+  train: RowSet,
+  validation: RowSet | undefined,
+  mean: Float32Array,
+  invStd: Float32Array,
+  classWeights: Float32Array,
+  numClasses: number,
+  pageRows = PAGE_ROWS,
+): LbfgsObjective {
+  const d = train.d;
+  const k = numClasses;
+  const dk = d * k;
+  const tr = pagedSet(train, classWeights, k, pageRows, null);
+  let va: PagedSet | undefined;
+  try {
+    va = validation ? pagedSet(validation, classWeights, k, pageRows, 1) : undefined;
+  } catch (err) {
+    disposeSet(tr);
+    throw err;
+  }
+  const folded = new Float32Array(dk);
+  const foldedBias = new Float32Array(k);
+  const bias64 = new Float64Array(k);
+  const sumXg = new Float64Array(dk);
+  const sumG = new Float64Array(k);
+  const stats = new Float64Array(4);
+
+  /** Log-probabilities of a page under the folded weights (zeros when atZero). */
+  const logProbs = (x: tf.Tensor2D, page: Page, kernel: tf.Tensor2D, bias: tf.Tensor1D, atZero: boolean): tf.Tensor2D =>
+    atZero
+      ? tf.logSoftmax(tf.zeros([page.rows, k]) as tf.Tensor2D)
+      : tf.logSoftmax(tf.add(tf.mul(tf.matMul(x, kernel), page.s), bias) as tf.Tensor2D);
+
+  return {
+    train: tr,
+    val: va,
+    evaluate: async (params, atZero) => {
+      // W~ and b~ (float64 sums, rounded once).
+      bias64.fill(0);
+      for (let j = 0; j < d; j++) {
+        const is = invStd[j] as number;
+        const ms = (mean[j] as number) * is;
+        for (let c = 0; c < k; c++) {
+          const w = params[j * k + c] as number;
+          folded[j * k + c] = is * w;
+          bias64[c] = (bias64[c] as number) + ms * w;
+        }
+      }
+      for (let c = 0; c < k; c++) foldedBias[c] = (params[dk + c] as number) - (bias64[c] as number);
+      sumXg.fill(0);
+      sumG.fill(0);
+      stats.fill(0);
+      const kernel = tf.tensor2d(folded, [d, k]);
+      const bias = tf.tensor1d(foldedBias);
+      try {
+        for (const page of tr.pages) {
+          const x = pageRowsTensor(tr, page);
+          const out = tf.tidy(() => {
+            const lp = logProbs(x, page, kernel, bias, atZero);
+            const g = tf.mul(tf.sub(tf.exp(lp), page.y), page.gScale) as tf.Tensor2D;
+            const xg = weightGradient(x, tf.mul(g, page.s) as tf.Tensor2D);
+            return tf.concat([tf.reshape(xg, [-1]), tf.sum(g, 0), batchStats(lp, page)]);
+          });
+          x.dispose();
+          const v = (await out.data()) as Float32Array;
+          out.dispose();
+          for (let i = 0; i < dk; i++) sumXg[i] = (sumXg[i] as number) + (v[i] as number);
+          for (let c = 0; c < k; c++) sumG[c] = (sumG[c] as number) + (v[dk + c] as number);
+          stats[0] = (stats[0] as number) + (v[dk + k] as number);
+          stats[1] = (stats[1] as number) + (v[dk + k + 1] as number);
+        }
+        for (const page of va?.pages ?? []) {
+          const x = pageRowsTensor(va!, page);
+          const out = tf.tidy(() => batchStats(logProbs(x, page, kernel, bias, atZero), page));
+          x.dispose();
+          const v = (await out.data()) as Float32Array;
+          out.dispose();
+          stats[2] = (stats[2] as number) + (v[0] as number);
+          stats[3] = (stats[3] as number) + (v[1] as number);
+        }
+      } finally {
+        kernel.dispose();
+        bias.dispose();
+      }
+      const values = new Float32Array(dk + k + (va ? 4 : 2));
+      for (let j = 0; j < d; j++) {
+        const is = invStd[j] as number;
+        const m = mean[j] as number;
+        for (let c = 0; c < k; c++) values[j * k + c] = is * ((sumXg[j * k + c] as number) - m * (sumG[c] as number));
+      }
+      for (let c = 0; c < k; c++) values[dk + c] = sumG[c] as number;
+      values.set(va ? stats : stats.subarray(0, 2), dk + k);
+      return values;
+    },
+    dispose: () => {
+      disposeSet(tr);
+      if (va) disposeSet(va);
+    },
+  };
+}
+
+function disposeSet(p: PagedSet): void {
+  for (const page of p.pages) tf.dispose([page.labels, page.y, page.w, page.gScale, page.s]);
+}
