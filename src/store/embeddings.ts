@@ -62,17 +62,34 @@ export function embeddingsRepo(db: GlimpseDB) {
     if (!project)
       throw new GlimpseError('invalid-input', 'This project no longer exists.', projectId);
     const classes = await db.classes.where('projectId').equals(projectId).toArray();
-    const samples: { id: string; classId: string }[] = [];
-    await db.samples
-      .where('[projectId+classId]')
-      .between([projectId, Dexie.minKey], [projectId, Dexie.maxKey])
-      .eachKey((key, cursor) => {
-        const classId = Array.isArray(key) ? key[1] : undefined;
-        samples.push({
-          id: String(cursor.primaryKey),
-          classId: typeof classId === 'string' ? classId : '',
-        });
+    // Each class's sample ids in one getAllKeys request, in index order (class id, then sample
+    // id): a cursor over 50,000 samples took ~1.5 s. Samples whose class is gone (found by the
+    // count) are only reachable by walking the index, which the slow path then does.
+    const sorted = classes.map((c) => c.id).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    const perClass = await Promise.all(
+      sorted.map((classId) =>
+        db.samples.where('[projectId+classId]').equals([projectId, classId]).primaryKeys(),
+      ),
+    );
+    const total = await db.samples.where('projectId').equals(projectId).count();
+    let samples: { id: string; classId: string }[] = [];
+    if (perClass.reduce((n, ids) => n + ids.length, 0) === total) {
+      sorted.forEach((classId, i) => {
+        for (const id of perClass[i]!) samples.push({ id: String(id), classId });
       });
+    } else {
+      samples = [];
+      await db.samples
+        .where('[projectId+classId]')
+        .between([projectId, Dexie.minKey], [projectId, Dexie.maxKey])
+        .eachKey((key, cursor) => {
+          const classId = Array.isArray(key) ? key[1] : undefined;
+          samples.push({
+            id: String(cursor.primaryKey),
+            classId: typeof classId === 'string' ? classId : '',
+          });
+        });
+    }
     return { project, classes, samples };
   }
 

@@ -1,0 +1,55 @@
+// fitHead above LARGE_SET_ROWS (issue 21): validation capped at MAX_VALIDATION_ROWS, no refit on
+// every row, early stopping with LARGE_SET_PATIENCE unless the settings ask for a patience, and the
+// page-at-a-time objective; below it nothing of that applies.
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { mulberry32 } from '../../src/shared/rng';
+import { fitHead, LARGE_SET_PATIENCE, LARGE_SET_ROWS, MAX_VALIDATION_ROWS } from '../../src/train/fit';
+import { defaultHeadSettings } from '../../src/train/head-types';
+
+beforeAll(async () => {
+  await tf.setBackend('cpu');
+});
+
+const dim = 6;
+const k = 3;
+
+function rows(n: number) {
+  const next = mulberry32(21);
+  const x = new Float32Array(n * dim);
+  const labels = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    labels[i] = i % k;
+    // Overlapping classes: the validation loss has a minimum before the train loss converges.
+    for (let j = 0; j < dim; j++) x[i * dim + j] = (j % k === i % k ? 0.6 : 0) + 2 * next();
+  }
+  return { ids: Array.from({ length: n }, (_, i) => `r${i}`), labels, x, dim };
+}
+
+describe('large fits', () => {
+  it('above the limit: at most 2,500 validation rows, no refit, patience 5', async () => {
+    const n = LARGE_SET_ROWS + 1;
+    const fit = await fitHead(rows(n), k, defaultHeadSettings());
+    const nVal = fit.validationRows.length;
+    expect(nVal).toBeLessThanOrEqual(MAX_VALIDATION_ROWS);
+    expect(nVal).toBeGreaterThan(MAX_VALIDATION_ROWS * 0.8);
+    expect(fit.nTrain).toBe(n - nVal);
+    expect(fit.head.settings.earlyStoppingPatience).toBe(LARGE_SET_PATIENCE);
+    const { history, bestEpoch } = fit.head;
+    // Stopped by patience or by convergence, never past bestEpoch + patience.
+    expect(history.length).toBeLessThanOrEqual(bestEpoch + LARGE_SET_PATIENCE);
+    // No refit: the validation metrics describe the very head that is kept.
+    const best = history[bestEpoch - 1]!;
+    expect(fit.validation!.accuracy).toBeCloseTo(best.valAccuracy!, 12);
+    const noRefit = await fitHead(rows(n), k, defaultHeadSettings(), { refit: false });
+    const refit = await fitHead(rows(n), k, defaultHeadSettings(), { refit: true });
+    expect(Array.from(fit.head.layers[0]!.kernel)).toEqual(Array.from(noRefit.head.layers[0]!.kernel));
+    expect(Array.from(fit.head.layers[0]!.kernel)).not.toEqual(Array.from(refit.head.layers[0]!.kernel));
+  });
+
+  it('at the limit: 20 % validation and the refit on every row, as before', async () => {
+    const fit = await fitHead(rows(LARGE_SET_ROWS), k, defaultHeadSettings());
+    expect(fit.validationRows.length).toBeGreaterThan(LARGE_SET_ROWS * 0.18);
+    expect(fit.head.settings.earlyStoppingPatience).toBe(0);
+  });
+});
