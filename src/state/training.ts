@@ -16,6 +16,7 @@ import { getInsightSettings, prepareAugmentation } from './insight';
 import { whenReembedded } from './reembed';
 import { withProjectLock } from './tab-locks';
 import { MAX_TRAINING_ROWS, trainingSubsample } from '../dataset/subsample';
+export { LARGE_SET_PATIENCE, LARGE_SET_ROWS } from '../train/fit';
 
 export type { EpochReport, HeadSettings, Metrics };
 

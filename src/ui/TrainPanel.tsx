@@ -1,4 +1,4 @@
-import { cancelTraining, setHeadSettings, trainProject, useTraining } from '../state/training';
+import { cancelTraining, LARGE_SET_PATIENCE, LARGE_SET_ROWS, setHeadSettings, trainProject, useTraining } from '../state/training';
 import { useClassCounts, useClasses } from '../state/classes';
 import { useEngine } from '../state/engine';
 import { percent } from './format';
@@ -103,6 +103,12 @@ export function TrainPanel({ projectId }: { projectId: string }) {
       {subsampled && mine && (
         <p className="muted" data-testid="train-subsample">
           Trained on a class-balanced sample of {subsampled.used.toLocaleString('en')} of {subsampled.of.toLocaleString('en')} images.
+        </p>
+      )}
+      {outcome && phase !== 'training' && outcome.nTrain + outcome.reviewed.length > LARGE_SET_ROWS && (
+        <p className="muted" data-testid="train-large">
+          Large project: {outcome.reviewed.length.toLocaleString('en')} images were held out to validate, and the head kept is
+          the iteration with the best validation loss (training stops {LARGE_SET_PATIENCE} iterations after it).
         </p>
       )}
       {error && (
