@@ -226,6 +226,7 @@ export class Progress<S> {
   bestEpoch = 0;
   best: S | undefined;
   private bestLoss = Infinity;
+  private patienceFrom = 0;
 
   constructor(
     private readonly hasValidation: boolean,
@@ -250,7 +251,12 @@ export class Progress<S> {
       if (this.best !== undefined) this.release(this.best);
       this.best = snapshot();
     }
-    return this.patience > 0 && report.epoch - this.bestEpoch >= this.patience;
+    return this.patience > 0 && report.epoch - Math.max(this.bestEpoch, this.patienceFrom) >= this.patience;
+  }
+
+  /** Patience counts again from `epoch` (a new stage of the same fit gets its own window). */
+  restartPatience(epoch: number): void {
+    this.patienceFrom = epoch;
   }
 
   dispose(): void {

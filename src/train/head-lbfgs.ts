@@ -89,6 +89,10 @@ export interface LbfgsRun {
   yieldEvery: number;
   /** Scratch vectors: the run takes those of its size from here and leaves all of its own here. */
   vectors: Float64Array[];
+  /** Start here instead of at zero (a warm start: [kernel d x k row-major, bias k]). */
+  init?: Float64Array;
+  /** Epoch numbers of this run's reports start after this (a run continuing another's history). */
+  epochOffset?: number;
 }
 
 interface Point {
@@ -250,10 +254,12 @@ export async function runLbfgs(
     return best;
   };
   let cur = newPoint(vector);
-  cur.theta.fill(0); // zero start: the loss is convex
+  if (run.init) cur.theta.set(run.init);
+  else cur.theta.fill(0); // zero start: the loss is convex
   let trial = newPoint(vector);
   try {
-    await evaluate(cur, true);
+    await evaluate(cur, !run.init);
+    const offset = run.epochOffset ?? 0;
     for (let epoch = 1; epoch <= s.epochs; epoch++) {
       throwIfCancelled(run.signal);
       // Two-loop recursion, q = H * grad: newest pair to oldest (alpha), scale by gamma, oldest to
@@ -315,14 +321,14 @@ export async function runLbfgs(
       }
       const decrease = (cur.f - trial.f) / Math.max(Math.abs(cur.f), Math.abs(trial.f), 1e-12);
       [cur, trial] = [trial, cur];
-      if (progress.record(makeReport(epoch, cur.stats, train, val), snapshot(cur.theta))) break;
+      if (progress.record(makeReport(offset + epoch, cur.stats, train, val), snapshot(cur.theta))) break;
       if (decrease < REL_DECREASE_TOL || cur.gradMax < GRAD_TOL) break;
       if (epoch % run.yieldEvery === 0 && epoch < s.epochs) await nextMacrotask();
     }
     throwIfCancelled(run.signal);
     if (progress.history.length === 0) {
       // Already optimal at the start (e.g. constant features): report the starting point.
-      progress.record(makeReport(1, cur.stats, train, val), snapshot(cur.theta));
+      progress.record(makeReport(offset + 1, cur.stats, train, val), snapshot(cur.theta));
     }
     const keep = progress.best ?? cur.theta;
     return {

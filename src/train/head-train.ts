@@ -18,7 +18,7 @@ import {
   type Params,
 } from './head-data';
 import { runLbfgs, tensorObjective } from './head-lbfgs';
-import { PAGED_MIN_VALUES, pagedObjective } from './head-paged';
+import { PAGED_MIN_VALUES, pagedObjective, warmStart } from './head-paged';
 import {
   checkData,
   checkRows,
@@ -73,6 +73,8 @@ export async function trainHeadOnRows(
     vectors?: Float64Array[];
     /** Rows x features above which L-BFGS evaluates a page at a time (tests lower it). */
     pagedMinValues?: number;
+    /** Rows of a paged fit's warm-start subset (default WARM_START_ROWS; tests lower it). */
+    warmRows?: number;
   } = {},
 ): Promise<TrainedHead> {
   checkSettings(settings);
@@ -113,17 +115,19 @@ export async function trainHeadOnRows(
         opts.onEpoch,
         () => {},
       );
+      const base = { ...common, d: train.d, numClasses, progress };
+      // A large set starts from the optimum of a subset (warmStart): far fewer passes over all rows.
+      const init = paged ? await warmStart(train, opts.validation, mean, invStd, classWeights, numClasses, base, opts.warmRows) : null;
       const objective = paged
         ? pagedObjective(train, opts.validation, mean, invStd, classWeights, numClasses)
         : tensorObjective(trainT!, valT, train.d, numClasses);
       try {
+        if (init) progress.restartPatience(init.epochs);
         const { kernel, bias } = await runLbfgs({
-          ...common,
+          ...base,
           objective,
-          d: train.d,
-          numClasses,
-          progress,
-          vectors: opts.vectors ?? [],
+          vectors: init ? [] : (opts.vectors ?? []), // the warm start's best vector must stay as it is
+          ...(init ? { init: init.theta, epochOffset: init.epochs } : {}),
         });
         layers = [{ kernel, bias, inDim: train.d, outDim: numClasses }];
       } finally {

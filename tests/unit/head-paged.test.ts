@@ -85,6 +85,30 @@ describe.each(['cpu', 'wasm'] as const)('paged objective (%s)', (backend) => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
+  it('a warm-started fit (every 4th row first, then all) reaches the optimum the cold fit reaches', async () => {
+    expect(await tf.setBackend(backend)).toBe(true);
+    const { x, y } = data(400, 11);
+    const test = data(200, 12);
+    const train = rowSet(x, y, null, true);
+    const settings = defaultHeadSettings();
+    const before = tf.memory().numTensors;
+    const cold = await trainHeadOnRows(train, k, settings, { pagedMinValues: 0 });
+    const epochs: number[] = [];
+    const warm = await trainHeadOnRows(train, k, settings, { pagedMinValues: 0, warmRows: 100, onEpoch: (r) => epochs.push(r.epoch) });
+    expect(tf.memory().numTensors).toBe(before);
+    // One history over both stages, numbered on; the all-rows stage started near the optimum.
+    expect(epochs).toEqual(Array.from({ length: epochs.length }, (_, i) => i + 1));
+    expect(warm.history.length).toBe(epochs.length);
+    const last = warm.history.at(-1)!;
+    const coldLast = cold.history.at(-1)!;
+    expect(Math.abs(last.loss - coldLast.loss)).toBeLessThan(0.02 * coldLast.loss);
+    const pa = predictHead(warm, test.x, 200);
+    const pb = predictHead(cold, test.x, 200);
+    let maxDiff = 0;
+    for (let i = 0; i < pa.length; i++) maxDiff = Math.max(maxDiff, Math.abs(pa[i]! - pb[i]!));
+    expect(maxDiff).toBeLessThan(0.02);
+  });
+
   it('a whole fit through pages predicts what the whole-set fit predicts', async () => {
     expect(await tf.setBackend(backend)).toBe(true);
     const { x, y } = data(400, 11);
