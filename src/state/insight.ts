@@ -198,7 +198,7 @@ export async function loadReview(
     const sums = new CentreSums(ex.dim, numClasses);
     const probsOf = new Map<string, Float32Array>();
     await repo().embeddings.streamTrainingSet(projectId, extractorKey, { expectedDim: ex.dim }, async (page) => {
-      const rows = selectClasses(page, classIds);
+      const rows = selectClasses(page, classIds, { reuse: true }); // each page is read afresh
       if (rows.ids.length === 0) return;
       sums.add(rows.x, rows.labels);
       const { probs } = await embedBridge().call(
@@ -217,7 +217,7 @@ export async function loadReview(
       { expectedDim: ex.dim, pageRows: REVIEW_PAGE_ROWS },
       async (page) => {
         // A sample added between the passes has no score yet: it waits for the next review.
-        const rows = selectClasses(page, classIds);
+        const rows = selectClasses(page, classIds, { reuse: true }); // each page is read afresh
         const keep = rows.ids.map((id, i) => (probsOf.has(id) ? i : -1)).filter((i) => i >= 0);
         const all = keep.length === rows.ids.length;
         const probs = new Float32Array(keep.length * numClasses);
@@ -288,30 +288,38 @@ export async function computeMap(projectId: string, opts: { umap?: boolean } = {
     let x = new Float32Array(0);
     const ids: string[] = [];
     const classIds: string[] = [];
-    let seen = 0;
+    let candidateCount = 0;
     const streamed = await repo().embeddings.streamTrainingSet(
       projectId,
       ex.key,
       {
         expectedDim: ex.dim,
+        // Only the every-stride-th rows are read from IndexedDB at all (50,000 samples: 2,000).
+        select: (candidates) => {
+          candidateCount = candidates.length;
+          stride = Math.max(1, Math.ceil(candidates.length / MAP_MAX_POINTS));
+          if (stride === 1) return null;
+          const picked: number[] = [];
+          for (let i = 0; i < candidates.length; i += stride) picked.push(i);
+          return picked;
+        },
         onPlan: (rows) => {
-          stride = Math.max(1, Math.ceil(rows / MAP_MAX_POINTS));
-          capacity = Math.ceil(rows / stride);
+          capacity = rows;
           x = new Float32Array(capacity * ex.dim);
         },
       },
       (page) => {
         page.ids.forEach((id, i) => {
-          if ((seen + i) % stride !== 0 || ids.length >= capacity) return;
+          if (ids.length >= capacity) return;
           x.set(page.x.subarray(i * ex.dim, (i + 1) * ex.dim), ids.length * ex.dim);
           ids.push(id);
           classIds.push(page.classIds[i]!);
         });
-        seen += page.ids.length;
       },
     );
     const set = { ids, classIds, dim: ex.dim, x: x.slice(0, ids.length * ex.dim) };
-    const total = streamed.ids.length;
+    // Rows that were candidates (the unread ones were not checked; the read ones that were bad are not counted).
+    const total = candidateCount - (capacity - streamed.ids.length);
     const n = set.ids.length;
     const toPoints = (xy: Float32Array): MapPoint[] =>
       set.ids.map((sampleId, i) => ({

@@ -30,4 +30,14 @@ describe('selectClasses', () => {
     set.x[0] = 99;
     expect(rows.x[4]).toBe(3);
   });
+
+  it('with reuse, hands back the caller\'s own x when every row is kept, and copies otherwise', () => {
+    const all = selectClasses(rows, ['cat', 'dog', 'cow'], { reuse: true });
+    expect(all.x).toBe(rows.x);
+    expect(all.ids).toEqual(['a', 'b', 'c', 'd']);
+    const some = selectClasses(rows, ['cat'], { reuse: true });
+    expect(some.x).not.toBe(rows.x);
+    expect(Array.from(some.x)).toEqual([1, 1, 4, 4]);
+    expect(selectClasses(rows, ['cat', 'dog', 'cow']).x).not.toBe(rows.x);
+  });
 });
