@@ -18,7 +18,7 @@ import {
   type Params,
 } from './head-data';
 import { runLbfgs, tensorObjective } from './head-lbfgs';
-import { PAGED_MIN_VALUES, pagedObjective, warmStart } from './head-paged';
+import { FULL_PASSES_AFTER_WARM_START, PAGED_MIN_VALUES, pagedObjective, warmStart } from './head-paged';
 import {
   checkData,
   checkRows,
@@ -127,7 +127,8 @@ export async function trainHeadOnRows(
           ...base,
           objective,
           vectors: init ? [] : (opts.vectors ?? []), // the warm start's best vector must stay as it is
-          ...(init ? { init: init.theta, epochOffset: init.epochs } : {}),
+          // After a warm start, at most FULL_PASSES_AFTER_WARM_START iterations over every row.
+          ...(init ? { init: init.theta, epochOffset: init.epochs, settings: { ...s, epochs: Math.min(s.epochs, FULL_PASSES_AFTER_WARM_START) } } : {}),
         });
         layers = [{ kernel, bias, inDim: train.d, outDim: numClasses }];
       } finally {
