@@ -4,6 +4,18 @@
 // CPU backend's reference so that no lever is reported that changes the numbers.
 import * as tf from '@tensorflow/tfjs';
 import { CONV_TILES, setConvTile } from './conv-tiles';
+import { autoPolicy, fixedPolicy, setIgemmPolicy, type IgemmPolicy, type IgemmTile } from './igemm';
+
+/** The implicit-GEMM tiles (igemm.ts) checked layer by layer and offered as fixed levers. */
+export const IGEMM_TILES: Record<string, IgemmTile> = {
+  '128x128': { bm: 128, bn: 128, bk: 8, tm: 8, tn: 8 }, // 256 threads of 8x8
+  '128x64': { bm: 128, bn: 64, bk: 8, tm: 8, tn: 8 }, // 128 threads of 8x8
+  '64x64': { bm: 64, bn: 64, bk: 8, tm: 8, tn: 8 }, // 64 threads of 8x8
+  '128x32': { bm: 128, bn: 32, bk: 8, tm: 8, tn: 4 }, // 128 threads of 8x4
+  '64x32': { bm: 64, bn: 32, bk: 8, tm: 8, tn: 4 }, // 64 threads of 8x4
+  '128x128-bk16': { bm: 128, bn: 128, bk: 16, tm: 8, tn: 8 },
+  '64x64-bk16': { bm: 64, bn: 64, bk: 16, tm: 8, tn: 8 },
+};
 
 export interface Lever {
   name: string;
@@ -12,6 +24,8 @@ export interface Lever {
   flags: Record<string, number | boolean>;
   /** A larger output tile for the conv / 1x1-conv shaders (conv-tiles.ts). */
   tile?: { name: keyof typeof CONV_TILES; minWorkgroups?: number };
+  /** Convolutions through the hand-written implicit-GEMM shader (igemm.ts). */
+  igemm?: IgemmPolicy;
 }
 
 export const LEVERS: Lever[] = [
@@ -65,6 +79,42 @@ export const LEVERS: Lever[] = [
     flags: {},
     tile: { name: '64x64' },
   },
+  {
+    name: 'igemm',
+    what: 'implicit-GEMM conv shader (igemm.ts): 128 or 64 rows x 128/64/32 channels per tile by shape, 8x8 (8x4) per thread, K chunks of 8 double-buffered; 1x1 convs too',
+    flags: {},
+    igemm: autoPolicy(),
+  },
+  {
+    name: 'igemm-bk16',
+    what: 'igemm with K chunks of 16',
+    flags: {},
+    igemm: autoPolicy({ bk: 16 }),
+  },
+  {
+    name: 'igemm-no1x1',
+    what: 'igemm for the KxK convs only, 1x1 convs through TF.js\'s matmul',
+    flags: {},
+    igemm: autoPolicy({ pointwise: false }),
+  },
+  {
+    name: 'igemm-64x64',
+    what: 'igemm, 64x64 tiles everywhere (64 threads of 8x8)',
+    flags: {},
+    igemm: fixedPolicy(IGEMM_TILES['64x64']!),
+  },
+  {
+    name: 'igemm-128x64',
+    what: 'igemm, 128x64 tiles everywhere (128 threads of 8x8)',
+    flags: {},
+    igemm: fixedPolicy(IGEMM_TILES['128x64']!),
+  },
+  {
+    name: 'igemm-128x128',
+    what: 'igemm, 128x128 tiles everywhere (256 threads of 8x8)',
+    flags: {},
+    igemm: fixedPolicy(IGEMM_TILES['128x128']!),
+  },
 ];
 
 const DEFAULTS: Record<string, number | boolean> = {};
@@ -78,6 +128,7 @@ export function applyLever(lever: Lever): void {
   }
   const tile = lever.tile ? CONV_TILES[lever.tile.name]! : null;
   setConvTile(tile, lever.tile?.minWorkgroups !== undefined ? { minWorkgroups: lever.tile.minWorkgroups } : {});
+  setIgemmPolicy(lever.igemm ?? null);
 }
 
 interface CompilingBackend {

@@ -1,0 +1,373 @@
+// A hand-written implicit-GEMM convolution for TF.js's WebGPU backend (issue #19, lever 3).
+//
+// The convolution as one matrix product, never materialised: C[M, N] = A[M, K] · B[K, N] with
+// M = batch · outH · outW (output positions), N = output channels, K = kh · kw · inChannels.
+// A's row m, column k is the input pixel that output position m sees through filter tap k (zero in
+// the padding): NHWC makes 4 consecutive k of one tap 4 consecutive floats, one vec4 load. B is
+// the HWIO filter as TF.js stores it, read as [K, N] row-major, vec4 along N.
+//
+// Each workgroup computes a BM x BN output tile; each thread a TM x TN block of it in registers
+// (TM rows, TN/4 vec4 columns, split across the tile so that shared-memory reads of B are
+// conflict-free). K runs in chunks of BK staged in workgroup memory, double-buffered: the global
+// loads of chunk k+1 are issued into registers before chunk k is computed, and stored into the
+// other buffer after it, so one barrier per chunk. Every shape constant (sizes, strides, padding,
+// tile) is baked into the shader source, so the index arithmetic divides by constants; the shader
+// key names all of them. Bias and ReLU are fused into the store.
+//
+// installIgemm() replaces the `webgpu` backend's FusedConv2D and Conv2D kernels with a wrapper
+// that runs this shader where a policy picks a tile for the shape, and TF.js's own kernel
+// otherwise (input channels not a multiple of 4, dilation, NCHW, PReLU/other activations, tiny
+// outputs). uninstallIgemm() puts TF.js's kernels back.
+import * as tf from '@tensorflow/tfjs';
+
+export interface IgemmTile {
+  bm: number;
+  bn: number;
+  bk: number;
+  /** Output rows per thread. */
+  tm: number;
+  /** Output channels per thread (a multiple of 4). */
+  tn: number;
+}
+
+export interface ConvGeom {
+  batch: number;
+  inH: number;
+  inW: number;
+  cin: number;
+  outH: number;
+  outW: number;
+  cout: number;
+  kh: number;
+  kw: number;
+  sh: number;
+  sw: number;
+  padTop: number;
+  padLeft: number;
+}
+
+/** Chooses a tile for a convolution, or null: TF.js's own shader. */
+export type IgemmPolicy = (g: ConvGeom) => IgemmTile | null;
+
+const tileName = (t: IgemmTile): string => `${t.bm}x${t.bn}x${t.bk}_${t.tm}x${t.tn}`;
+
+/** The WGSL body (TF.js prepends the bindings: result, x, W, bias, uniforms). */
+export function igemmSource(g: ConvGeom, t: IgemmTile, bias: boolean, relu: boolean): string {
+  const M = g.batch * g.outH * g.outW;
+  const K = g.kh * g.kw * g.cin;
+  const N = g.cout;
+  const TX = t.bn / t.tn;
+  const TY = t.bm / t.tm;
+  const T = TX * TY;
+  const NG = t.tn / 4; // vec4 column groups per thread
+  const QA = (t.bm * t.bk) / 4; // vec4 of A per chunk
+  const QB = (t.bk * t.bn) / 4; // vec4 of B per chunk
+  const LA = Math.ceil(QA / T);
+  const LB = Math.ceil(QB / T);
+  const NT = Math.ceil(K / t.bk);
+  const KQ = t.bk / 4;
+  const BNQ = t.bn / 4;
+  const pointwise = g.kh === 1 && g.kw === 1 && g.sh === 1 && g.sw === 1 && g.padTop === 0 && g.padLeft === 0;
+  const L: string[] = [];
+  const p = (s: string): void => void L.push(s);
+  p(`var<workgroup> As: array<vec4<f32>, ${2 * QA}>;`);
+  p(`var<workgroup> Bs: array<vec4<f32>, ${2 * QB}>;`);
+  p(`fn main() {`);
+  // TF.js always binds its uniforms; a binding the shader never uses is dropped from the
+  // pipeline's auto layout and the bind group would not match.
+  p(`  _ = uniforms.NAN;`);
+  p(`  let li = i32(localIndex);`);
+  p(`  let tx = li % ${TX};`);
+  p(`  let ty = li / ${TX};`);
+  p(`  let m0 = i32(workgroupId.y) * ${t.bm};`);
+  p(`  let nt0 = i32(workgroupId.x) * ${t.bn};`);
+  // Per-thread fixed parts of its A and B loads.
+  for (let j = 0; j < LA; j++) {
+    const guard = (j + 1) * T > QA;
+    p(`  let ia${j} = li + ${j * T};`);
+    p(`  let okA${j} = ${guard ? `ia${j} < ${QA}` : 'true'};`);
+    p(`  let ma${j} = m0 + ia${j} / ${KQ};`);
+    p(`  let kqa${j} = (ia${j} % ${KQ}) * 4;`);
+    if (pointwise) {
+      p(`  let ba${j} = ma${j} * ${g.cin};`);
+    } else {
+      p(`  let img${j} = ma${j} / ${g.outH * g.outW};`);
+      p(`  let pix${j} = ma${j} % ${g.outH * g.outW};`);
+      p(`  let ih${j} = (pix${j} / ${g.outW}) * ${g.sh} - ${g.padTop};`);
+      p(`  let iw${j} = (pix${j} % ${g.outW}) * ${g.sw} - ${g.padLeft};`);
+      p(`  let ba${j} = img${j} * ${g.inH * g.inW * g.cin};`);
+    }
+    p(`  let inM${j} = okA${j} && ma${j} < ${M};`);
+    p(`  var pa${j} = vec4<f32>(0.0);`);
+  }
+  for (let j = 0; j < LB; j++) {
+    const guard = (j + 1) * T > QB;
+    p(`  let ib${j} = li + ${j * T};`);
+    p(`  let okB${j} = ${guard ? `ib${j} < ${QB}` : 'true'};`);
+    p(`  let kb${j} = ib${j} / ${BNQ};`);
+    p(`  let nb${j} = nt0 + (ib${j} % ${BNQ}) * 4;`);
+    p(`  let inN${j} = okB${j} && nb${j} < ${N};`);
+    p(`  var pb${j} = vec4<f32>(0.0);`);
+  }
+  for (let r = 0; r < t.tm; r++) for (let c = 0; c < NG; c++) p(`  var acc${r}_${c} = vec4<f32>(0.0);`);
+  // Global loads of chunk `kt` into the prefetch registers.
+  const load = (kt: string): void => {
+    for (let j = 0; j < LA; j++) {
+      p(`    {`);
+      p(`      let k = ${kt} * ${t.bk} + kqa${j};`);
+      p(`      pa${j} = vec4<f32>(0.0);`);
+      if (pointwise) {
+        p(`      if (inM${j} && k < ${K}) { pa${j} = x[(ba${j} + k) / 4]; }`);
+      } else {
+        p(`      let tap = k / ${g.cin};`);
+        p(`      let ci = k % ${g.cin};`);
+        p(`      let ih = ih${j} + tap / ${g.kw};`);
+        p(`      let iw = iw${j} + tap % ${g.kw};`);
+        p(
+          `      if (inM${j} && k < ${K} && ih >= 0 && ih < ${g.inH} && iw >= 0 && iw < ${g.inW}) { pa${j} = x[(ba${j} + (ih * ${g.inW} + iw) * ${g.cin} + ci) / 4]; }`,
+        );
+      }
+      p(`    }`);
+    }
+    for (let j = 0; j < LB; j++) {
+      p(`    {`);
+      p(`      let k = ${kt} * ${t.bk} + kb${j};`);
+      p(`      pb${j} = vec4<f32>(0.0);`);
+      p(`      if (inN${j} && k < ${K}) { pb${j} = W[(k * ${N} + nb${j}) / 4]; }`);
+      p(`    }`);
+    }
+  };
+  const store = (buf: string): void => {
+    for (let j = 0; j < LA; j++) p(`    if (okA${j}) { As[${buf} * ${QA} + ia${j}] = pa${j}; }`);
+    for (let j = 0; j < LB; j++) p(`    if (okB${j}) { Bs[${buf} * ${QB} + ib${j}] = pb${j}; }`);
+  };
+  load('0');
+  store('0');
+  p(`  workgroupBarrier();`);
+  p(`  for (var kt = 0; kt < ${NT}; kt++) {`);
+  p(`    let cur = kt & 1;`);
+  p(`    if (kt + 1 < ${NT}) {`);
+  load('(kt + 1)');
+  p(`    }`);
+  p(`    let abase = cur * ${QA} + ty * ${t.tm * KQ};`);
+  p(`    let bbase = cur * ${QB} + tx;`);
+  for (let kq = 0; kq < KQ; kq++) {
+    for (let kk = 0; kk < 4; kk++)
+      for (let c = 0; c < NG; c++)
+        p(`    let b${kq}_${kk}_${c} = Bs[bbase + ${(kq * 4 + kk) * BNQ + c * (BNQ / NG)}];`);
+    for (let r = 0; r < t.tm; r++) {
+      p(`    {`);
+      p(`      let a = As[abase + ${r * KQ + kq}];`);
+      for (let c = 0; c < NG; c++) {
+        const b = (kk: number): string => `b${kq}_${kk}_${c}`;
+        p(
+          `      acc${r}_${c} = fma(vec4<f32>(a.w), ${b(3)}, fma(vec4<f32>(a.z), ${b(2)}, fma(vec4<f32>(a.y), ${b(1)}, fma(vec4<f32>(a.x), ${b(0)}, acc${r}_${c}))));`,
+        );
+      }
+      p(`    }`);
+    }
+  }
+  p(`    if (kt + 1 < ${NT}) {`);
+  store('(1 - cur)');
+  p(`    }`);
+  p(`    workgroupBarrier();`);
+  p(`  }`);
+  // Store: bias, ReLU, vec4 along the channels.
+  for (let c = 0; c < NG; c++) {
+    p(`  let n${c} = nt0 + (tx + ${c * (BNQ / NG)}) * 4;`);
+    if (bias) p(`  var bias${c} = vec4<f32>(0.0); if (n${c} < ${N}) { bias${c} = bias[n${c} / 4]; }`);
+  }
+  for (let r = 0; r < t.tm; r++) {
+    p(`  {`);
+    p(`    let m = m0 + ty * ${t.tm} + ${r};`);
+    p(`    if (m < ${M}) {`);
+    for (let c = 0; c < NG; c++) {
+      let v = `acc${r}_${c}`;
+      if (bias) v = `(${v} + bias${c})`;
+      if (relu) v = `max(${v}, vec4<f32>(0.0))`;
+      p(`      if (n${c} < ${N}) { result[(m * ${N} + n${c}) / 4] = ${v}; }`);
+    }
+    p(`    }`);
+    p(`  }`);
+  }
+  p(`}`);
+  return L.join('\n');
+}
+
+/**
+ * The program object runWebGPUProgram takes (TF.js's WebGPUProgram interface); a class so that
+ * the pipeline's label and tf.profile's extra info name it.
+ */
+export class IgemmConvProgram {
+  shaderKey: string;
+  outputShape: number[];
+  dispatchLayout = { x: [3], y: [1, 2], z: [0] };
+  dispatch: [number, number, number];
+  workgroupSize: [number, number, number];
+  variableNames: string[];
+  variableComponents: number[];
+  outputComponent = 4;
+  size = false;
+  constructor(
+    readonly g: ConvGeom,
+    readonly t: IgemmTile,
+    readonly bias: boolean,
+    readonly relu: boolean,
+  ) {
+    const key = [g.batch, g.inH, g.inW, g.cin, g.outH, g.outW, g.cout, g.kh, g.kw, g.sh, g.sw, g.padTop, g.padLeft].join('_');
+    this.shaderKey = `igemm_${key}_${tileName(t)}_${bias}_${relu}`;
+    this.outputShape = [g.batch, g.outH, g.outW, g.cout];
+    this.dispatch = [Math.ceil(g.cout / t.bn), Math.ceil((g.batch * g.outH * g.outW) / t.bm), 1];
+    this.workgroupSize = [(t.bm / t.tm) * (t.bn / t.tn), 1, 1];
+    this.variableNames = bias ? ['x', 'W', 'bias'] : ['x', 'W'];
+    this.variableComponents = bias ? [4, 4, 4] : [4, 4];
+  }
+  getUserCode(): string {
+    return igemmSource(this.g, this.t, this.bias, this.relu);
+  }
+}
+
+/** Checks a tile's internal consistency (thrown at install, not in the shader). */
+export function validTile(t: IgemmTile): boolean {
+  return (
+    t.tn % 4 === 0 &&
+    t.bk % 4 === 0 &&
+    t.bm % t.tm === 0 &&
+    t.bn % t.tn === 0 &&
+    (t.bn / 4) % (t.tn / 4) === 0 &&
+    (t.bm / t.tm) * (t.bn / t.tn) <= 256
+  );
+}
+
+// ---- policies -------------------------------------------------------------------------------
+
+const SMS = 132; // H200 multiprocessors
+
+const workgroups = (g: ConvGeom, bm: number, bn: number): number =>
+  Math.ceil((g.batch * g.outH * g.outW) / bm) * Math.ceil(g.cout / bn);
+
+/** Output channels per tile: the least padding over {128, 64, 32}, the larger on a tie. */
+function autoBn(cout: number): number {
+  let best = 128;
+  for (const bn of [128, 64, 32]) if (Math.ceil(cout / bn) * bn < Math.ceil(cout / best) * best) best = bn;
+  return best;
+}
+
+/**
+ * The default policy: output channels per tile from autoBn, 128 output rows where that still
+ * gives two workgroups per multiprocessor, else 64; outputs too small for one workgroup per
+ * multiprocessor at 64 rows stay with TF.js's 32x32 tiles. `bk`: the K chunk.
+ */
+export function autoPolicy(opts: { bk?: number; pointwise?: boolean; minWorkgroups?: number } = {}): IgemmPolicy {
+  const bk = opts.bk ?? 8;
+  return (g) => {
+    if (opts.pointwise === false && g.kh === 1 && g.kw === 1) return null;
+    const bn = autoBn(g.cout);
+    const tn = bn === 32 ? 4 : 8;
+    const bm = workgroups(g, 128, bn) >= 2 * SMS ? 128 : 64;
+    if (workgroups(g, bm, bn) < (opts.minWorkgroups ?? SMS)) return null;
+    return { bm, bn, bk, tm: 8, tn };
+  };
+}
+
+/** One tile for every convolution it can take (for the per-layer check and the bench). */
+export const fixedPolicy =
+  (t: IgemmTile): IgemmPolicy =>
+  () =>
+    t;
+
+// ---- the kernel override ----------------------------------------------------------------------
+
+interface KernelArgs {
+  inputs: Record<string, tf.TensorInfo | undefined>;
+  backend: unknown;
+  attrs: Record<string, unknown>;
+}
+interface WebGPUBackendLike {
+  runWebGPUProgram: (p: IgemmConvProgram, inputs: tf.TensorInfo[], dtype: string) => tf.TensorInfo;
+}
+
+let policy: IgemmPolicy | null = null;
+let saved: { name: string; config: tf.KernelConfig }[] | null = null;
+let routed = 0;
+
+/** The geometry of a conv this shader can run, or null. */
+function geometry(args: KernelArgs): ConvGeom | null {
+  const { x, filter, preluActivationWeights } = args.inputs;
+  const a = args.attrs;
+  if (!x || !filter || preluActivationWeights) return null;
+  if (x.dtype !== 'float32' || filter.dtype !== 'float32' || x.shape.length !== 4) return null;
+  if (a.dataFormat !== undefined && a.dataFormat !== 'NHWC') return null;
+  const act = a.activation as string | undefined;
+  if (act !== undefined && act !== 'linear' && act !== 'relu') return null;
+  const info = tf.backend_util.computeConv2DInfo(
+    x.shape as [number, number, number, number],
+    filter.shape as [number, number, number, number],
+    a.strides as number | [number, number],
+    (a.dilations as number | [number, number] | undefined) ?? 1,
+    a.pad as 'valid' | 'same' | number,
+    a.dimRoundingMode as 'floor' | 'round' | 'ceil' | undefined,
+  );
+  if (info.dilationHeight !== 1 || info.dilationWidth !== 1) return null;
+  if (info.inChannels % 4 !== 0 || info.outChannels % 4 !== 0) return null;
+  return {
+    batch: info.batchSize,
+    inH: info.inHeight,
+    inW: info.inWidth,
+    cin: info.inChannels,
+    outH: info.outHeight,
+    outW: info.outWidth,
+    cout: info.outChannels,
+    kh: info.filterHeight,
+    kw: info.filterWidth,
+    sh: info.strideHeight,
+    sw: info.strideWidth,
+    padTop: info.padInfo.top,
+    padLeft: info.padInfo.left,
+  };
+}
+
+function wrap(name: string, orig: tf.KernelFunc): tf.KernelFunc {
+  return ((args: KernelArgs) => {
+    const g = policy ? geometry(args) : null;
+    const t = g && policy ? policy(g) : null;
+    if (!g || !t) return orig(args as unknown as Parameters<tf.KernelFunc>[0]);
+    const { x, filter, bias } = args.inputs;
+    const hasBias = name === 'FusedConv2D' && bias !== undefined;
+    const relu = args.attrs.activation === 'relu';
+    routed++;
+    const backend = args.backend as WebGPUBackendLike;
+    const inputs = hasBias ? [x!, filter!, bias!] : [x!, filter!];
+    return backend.runWebGPUProgram(new IgemmConvProgram(g, t, hasBias, relu), inputs, 'float32');
+  }) as unknown as tf.KernelFunc;
+}
+
+/**
+ * Routes the webgpu backend's FusedConv2D / Conv2D through the implicit-GEMM shader where
+ * `p` returns a tile (null: back to TF.js's kernels). Registration is global to TF.js, per
+ * backend name; other backends are untouched.
+ */
+export function setIgemmPolicy(p: IgemmPolicy | null): void {
+  policy = p;
+  if (p && !saved) {
+    saved = [];
+    for (const name of ['FusedConv2D', 'Conv2D']) {
+      const config = tf.getKernel(name, 'webgpu');
+      if (!config) continue;
+      saved.push({ name, config });
+      tf.unregisterKernel(name, 'webgpu');
+      tf.registerKernel({ ...config, kernelFunc: wrap(name, config.kernelFunc) });
+    }
+  } else if (!p && saved) {
+    for (const { name, config } of saved) {
+      tf.unregisterKernel(name, 'webgpu');
+      tf.registerKernel(config);
+    }
+    saved = null;
+  }
+}
+
+/** Convolutions run through the shader so far (for the bench's report). */
+export function igemmDispatches(): number {
+  return routed;
+}
