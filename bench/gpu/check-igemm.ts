@@ -4,7 +4,7 @@
 // divide any tile, so every edge check runs), fused bias + ReLU, and plain Conv2D (no bias, no
 // activation). Run by run.ts --check-igemm; throws past the tolerance.
 import * as tf from '@tensorflow/tfjs';
-import { autoPolicy, fixedPolicy, igemmDispatches, setIgemmPolicy, type IgemmPolicy } from './igemm';
+import { autoPolicy, fixedPolicy, getIgemmPolicy, igemmDispatches, setIgemmPolicy, type IgemmPolicy } from '../../src/embed/conv-webgpu';
 import { IGEMM_TILES } from './levers';
 
 interface Shape {
@@ -47,6 +47,7 @@ export async function checkIgemm(batches = [1, 2], only?: string[]): Promise<Ige
     ['auto', autoPolicy({ minWorkgroups: 0 })],
   ];
   const rows: IgemmCheck[] = [];
+  const appPolicy = getIgemmPolicy();
   for (const batch of batches) {
     for (const s of IGEMM_SHAPES.filter((q) => !only || only.includes(q.name))) {
       const x = tf.randomUniform([batch, s.hw, s.hw, s.cin], -1, 1, 'float32', 11) as tf.Tensor4D;
@@ -76,9 +77,9 @@ export async function checkIgemm(batches = [1, 2], only?: string[]): Promise<Ige
         if (!(maxDiff <= 1e-4 * Math.max(1, maxRef)))
           throw new Error(`igemm ${name}, ${s.name}, batch ${batch}: max |diff| ${maxDiff} vs CPU`);
       }
-      setIgemmPolicy(null);
       tf.dispose([x, w, b]);
     }
   }
+  setIgemmPolicy(appPolicy);
   return rows;
 }

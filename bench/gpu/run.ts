@@ -27,7 +27,7 @@ import { retiledDispatches } from './conv-tiles';
 import { checkPreprocess, profilePreprocess } from './check-preprocess';
 import { checkTiles } from './check-tiles';
 import { checkIgemm } from './check-igemm';
-import { igemmDispatches } from './igemm';
+import { igemmDispatches } from '../../src/embed/conv-webgpu';
 import { getUploadMode, setUploadMode, type UploadMode } from '../../src/embed/preprocess-webgpu';
 
 interface Args {
@@ -249,13 +249,6 @@ async function main(): Promise<void> {
   await tf.ready();
   console.log(`[tfjs] backend: ${tf.getBackend()}`);
 
-  const ig = process.argv.find((v) => v.startsWith('--igemm='))?.slice(8);
-  if (ig) {
-    const lever = LEVERS.find((l) => l.name === ig && l.igemm);
-    if (!lever) throw new Error(`--igemm=${ig}: no igemm lever of that name`);
-    applyLever(lever);
-    console.log(`[tfjs] the whole run with lever ${ig}: ${lever.what}`);
-  }
   const up = process.argv.find((v) => v.startsWith('--upload='))?.slice(9);
   if (up) setUploadMode(up as UploadMode);
   const spec = findExtractor(a.extractor);
@@ -264,6 +257,14 @@ async function main(): Promise<void> {
   const t0 = performance.now();
   const ex = await loadExtractor(spec, { fetchBytes: fileFetcher, resolveUrl });
   console.log(`[tfjs] loaded ${ex.key} in ${fmt(performance.now() - t0, 0)} ms`);
+  // --igemm=<lever>: that lever's conv policy (null: TF.js's shaders) for the whole run.
+  const ig = process.argv.find((v) => v.startsWith('--igemm='))?.slice(8);
+  if (ig) {
+    const lever = LEVERS.find((l) => l.name === ig && 'igemm' in l);
+    if (!lever) throw new Error(`--igemm=${ig}: no lever of that name sets the conv policy`);
+    applyLever(lever);
+    console.log(`[tfjs] the whole run with lever ${ig}: ${lever.what}`);
+  }
 
   let preprocessMaxDiff: number | undefined;
   if (process.argv.includes('--check-tiles') && a.backend === 'webgpu') {
@@ -547,7 +548,7 @@ async function runLevers(
           ? `; cosine vs CPU ${r.cosineVsReference.toFixed(6)}`
           : '') +
         (lever.tile ? `; ${retiledDispatches() - retiled0} dispatches retiled` : '') +
-        (lever.igemm ? `; ${igemmDispatches() - routed0} convs through igemm` : ''),
+        `; ${igemmDispatches() - routed0} convs through igemm`,
     );
     out.push(r);
   }
