@@ -17,7 +17,7 @@ export FONTCONFIG_FILE=$B/fonts/fonts.conf
 nv=/usr/local/nvidia/share
 export VK_DRIVER_FILES=$nv/vulkan/icd.d/nvidia_icd.json __EGL_VENDOR_LIBRARY_FILENAMES=$nv/glvnd/egl_vendor.d/10_nvidia.json
 export LD_LIBRARY_PATH=$B/chromium/lib XDG_RUNTIME_DIR=/tmp
-for pass in 1 2; do
+for pass in ${PASSES:-1 2}; do
   for v in igemm tfjs; do
     echo "=== $v pass $pass ($(date +%T))"
     timeout 200 $B/glimpse-gpu/node bench/gpu/browser-run.mjs --chromium $B/chromium/chromium-headless-shell \

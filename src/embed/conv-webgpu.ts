@@ -13,8 +13,9 @@
 // (TM rows, TN/4 vec4 columns, split across the tile so that shared-memory reads of B are
 // conflict-free). K runs in chunks of BK staged in workgroup memory, double-buffered: the global
 // loads of chunk k+1 are issued into registers before chunk k is computed, and stored into the
-// other buffer after it, so one barrier per chunk. Every shape constant (sizes, strides, padding,
-// tile) is baked into the shader source, so the index arithmetic divides by constants; the shader
+// other buffer after it, so one barrier per chunk. Every shape constant but the batch (sizes,
+// strides, padding, tile) is baked into the shader source, so the index arithmetic divides by
+// constants (the row count is a uniform: one shader serves every batch size); the shader
 // key names all of them. Bias and ReLU are fused into the store.
 //
 // setIgemmPolicy(p) replaces the `webgpu` backend's FusedConv2D and Conv2D kernels with a wrapper
@@ -56,7 +57,10 @@ const tileName = (t: IgemmTile): string => `${t.bm}x${t.bn}x${t.bk}_${t.tm}x${t.
 
 /** The WGSL body (TF.js prepends the bindings: result, x, W, bias, uniforms). */
 export function igemmSource(g: ConvGeom, t: IgemmTile, bias: boolean, relu: boolean): string {
-  const M = g.batch * g.outH * g.outW;
+  // The row count M = batch * outH * outW is the one size read from a uniform: the batch size
+  // changes between calls (an import's last batch) and a new shader per batch size would mean
+  // compiling every conv shader again (about 3 s for Inception-v3 on an H200's Dawn).
+  const M = 'uniforms.M';
   const K = g.kh * g.kw * g.cin;
   const N = g.cout;
   const TX = t.bn / t.tn;
@@ -76,9 +80,6 @@ export function igemmSource(g: ConvGeom, t: IgemmTile, bias: boolean, relu: bool
   p(`var<workgroup> As: array<vec4<f32>, ${2 * QA}>;`);
   p(`var<workgroup> Bs: array<vec4<f32>, ${2 * QB}>;`);
   p(`fn main() {`);
-  // TF.js always binds its uniforms; a binding the shader never uses is dropped from the
-  // pipeline's auto layout and the bind group would not match.
-  p(`  _ = uniforms.NAN;`);
   p(`  let li = i32(localIndex);`);
   p(`  let tx = li % ${TX};`);
   p(`  let ty = li / ${TX};`);
@@ -211,13 +212,16 @@ export class IgemmConvProgram {
   variableComponents: number[];
   outputComponent = 4;
   size = false;
+  uniforms = 'M : i32,';
   constructor(
     readonly g: ConvGeom,
     readonly t: IgemmTile,
     readonly bias: boolean,
     readonly relu: boolean,
   ) {
-    const key = [g.batch, g.inH, g.inW, g.cin, g.outH, g.outW, g.cout, g.kh, g.kw, g.sh, g.sw, g.padTop, g.padLeft].join('_');
+    // Every size but the batch is baked into the source, so the key names them; the batch only
+    // moves M (a uniform) and the dispatch.
+    const key = [g.inH, g.inW, g.cin, g.outH, g.outW, g.cout, g.kh, g.kw, g.sh, g.sw, g.padTop, g.padLeft].join('_');
     this.shaderKey = `igemm_${key}_${tileName(t)}_${bias}_${relu}`;
     this.outputShape = [g.batch, g.outH, g.outW, g.cout];
     this.dispatch = [Math.ceil(g.cout / t.bn), Math.ceil((g.batch * g.outH * g.outW) / t.bm), 1];
@@ -288,7 +292,7 @@ interface KernelArgs {
 }
 interface WebGPUBackendLike {
   device?: { limits: { maxComputeWorkgroupStorageSize: number; maxComputeInvocationsPerWorkgroup: number } };
-  runWebGPUProgram: (p: IgemmConvProgram, inputs: tf.TensorInfo[], dtype: string) => tf.TensorInfo;
+  runWebGPUProgram: (p: IgemmConvProgram, inputs: tf.TensorInfo[], dtype: string, uniforms: { type: string; data: number[] }[]) => tf.TensorInfo;
 }
 
 /** Whether the device takes the tile: workgroup memory (two buffers of A and B) and threads. */
@@ -350,7 +354,8 @@ function wrap(name: string, orig: tf.KernelFunc): tf.KernelFunc {
     const relu = args.attrs.activation === 'relu';
     routed++;
     const inputs = hasBias ? [x!, filter!, bias!] : [x!, filter!];
-    return backend.runWebGPUProgram(new IgemmConvProgram(g, t, hasBias, relu), inputs, 'float32');
+    const m = [g.batch * g.outH * g.outW];
+    return backend.runWebGPUProgram(new IgemmConvProgram(g, t, hasBias, relu), inputs, 'float32', [{ type: 'int32', data: m }]);
   }) as unknown as tf.KernelFunc;
 }
 

@@ -18,16 +18,18 @@ import {
 
 const info = (shape: number[]): tf.TensorInfo => ({ dataId: {}, shape, dtype: 'float32' });
 
-function recorder(): { backend: unknown; programs: unknown[] } {
+function recorder(): { backend: unknown; programs: unknown[]; uniforms: unknown[] } {
   const programs: unknown[] = [];
+  const uniforms: unknown[] = [];
   const backend = {
     device: { limits: { maxComputeWorkgroupStorageSize: 16384, maxComputeInvocationsPerWorkgroup: 256 } },
-    runWebGPUProgram: (p: unknown, _inputs: tf.TensorInfo[], dtype: string) => {
+    runWebGPUProgram: (p: unknown, _inputs: tf.TensorInfo[], dtype: string, u: unknown) => {
       programs.push(p);
+      uniforms.push(u);
       return info([0, dtype === 'float32' ? 1 : 0]);
     },
   };
-  return { backend, programs };
+  return { backend, programs, uniforms };
 }
 
 function callFused(backend: unknown, x: number[], w: number[], attrs: Record<string, unknown>): void {
@@ -49,7 +51,7 @@ afterEach(() => setIgemmPolicy(null));
 
 describe('WebGPU implicit-GEMM convolution', () => {
   it('routes a fused 3x3 conv to its program with the shape baked in', () => {
-    const { backend, programs } = recorder();
+    const { backend, programs, uniforms } = recorder();
     enableWebGPUConvs();
     const before = igemmDispatches();
     callFused(backend, [32, 35, 35, 64], [3, 3, 64, 96], {});
@@ -63,7 +65,11 @@ describe('WebGPU implicit-GEMM convolution', () => {
     expect(p.dispatch).toEqual([3, 307, 1]);
     expect(p.workgroupSize).toEqual([128, 1, 1]);
     expect(p.variableNames).toEqual(['x', 'W', 'bias']);
-    expect(p.shaderKey).toBe('igemm_32_35_35_64_35_35_96_3_3_1_1_1_1_128x32x8_8x4_true_true');
+    // The batch is not in the key: M = 32 * 35 * 35 comes as a uniform, so other batch sizes with
+    // the same tile reuse the compiled shader.
+    expect(p.shaderKey).toBe('igemm_35_35_64_35_35_96_3_3_1_1_1_1_128x32x8_8x4_true_true');
+    expect(p.uniforms).toBe('M : i32,');
+    expect(uniforms[0]).toEqual([{ type: 'int32', data: [39200] }]);
     const src = p.getUserCode();
     expect(src).toContain('max(');
     expect(src).toContain('bias[');
