@@ -4,7 +4,14 @@
 // divide any tile, so every edge check runs), fused bias + ReLU, and plain Conv2D (no bias, no
 // activation). Run by run.ts --check-igemm; throws past the tolerance.
 import * as tf from '@tensorflow/tfjs';
-import { autoPolicy, fixedPolicy, getIgemmPolicy, igemmDispatches, setIgemmPolicy, type IgemmPolicy } from '../../src/embed/conv-webgpu';
+import {
+  autoPolicy,
+  fixedPolicy,
+  getIgemmPolicy,
+  igemmDispatches,
+  setIgemmPolicy,
+  type IgemmPolicy,
+} from '../../src/embed/conv-webgpu';
 import { IGEMM_TILES } from './levers';
 
 interface Shape {
@@ -29,7 +36,16 @@ export const IGEMM_SHAPES: Shape[] = [
   { name: 'mixed 1x7', hw: 17, cin: 160, cout: 160, k: [1, 7], stride: 1, pad: 'same' },
   { name: 'mixed 7x1', hw: 17, cin: 192, cout: 192, k: [7, 1], stride: 1, pad: 'same' },
   { name: 'reduce 3x3/2 8', hw: 17, cin: 192, cout: 320, k: [3, 3], stride: 2, pad: 'valid' },
-  { name: 'plain 3x3/2 same', hw: 17, cin: 96, cout: 96, k: [3, 3], stride: 2, pad: 'same', plain: true },
+  {
+    name: 'plain 3x3/2 same',
+    hw: 17,
+    cin: 96,
+    cout: 96,
+    k: [3, 3],
+    stride: 2,
+    pad: 'same',
+    plain: true,
+  },
 ];
 
 export interface IgemmCheck {
@@ -56,7 +72,14 @@ export async function checkIgemm(batches = [1, 2], only?: string[]): Promise<Ige
       const run = (): tf.Tensor =>
         s.plain
           ? tf.conv2d(x, w, s.stride, s.pad)
-          : tf.fused.conv2d({ x, filter: w, bias: b, strides: s.stride, pad: s.pad, activation: 'relu' });
+          : tf.fused.conv2d({
+              x,
+              filter: w,
+              bias: b,
+              strides: s.stride,
+              pad: s.pad,
+              activation: 'relu',
+            });
       await tf.setBackend('cpu');
       const ref = (await run().data()) as Float32Array;
       await tf.setBackend('webgpu');
@@ -67,13 +90,17 @@ export async function checkIgemm(batches = [1, 2], only?: string[]): Promise<Ige
         const y = run();
         const got = (await y.data()) as Float32Array;
         y.dispose();
-        if (igemmDispatches() === before) throw new Error(`igemm ${name}: ${s.name} was not routed`);
+        if (igemmDispatches() === before)
+          throw new Error(`igemm ${name}: ${s.name} was not routed`);
         let maxDiff = 0;
-        for (let i = 0; i < ref.length; i++) maxDiff = Math.max(maxDiff, Math.abs(got[i]! - ref[i]!));
+        for (let i = 0; i < ref.length; i++)
+          maxDiff = Math.max(maxDiff, Math.abs(got[i]! - ref[i]!));
         if (got.length !== ref.length) maxDiff = Infinity;
         rows.push({ policy: name, shape: s.name, batch, maxDiff, maxRef });
         if (process.env.GLIMPSE_CHECK_VERBOSE)
-          console.log(`[igemm] ${name} ${s.name} b${batch}: max |diff| ${maxDiff.toExponential(2)} (max |ref| ${maxRef.toFixed(2)})`);
+          console.log(
+            `[igemm] ${name} ${s.name} b${batch}: max |diff| ${maxDiff.toExponential(2)} (max |ref| ${maxRef.toFixed(2)})`,
+          );
         if (!(maxDiff <= 1e-4 * Math.max(1, maxRef)))
           throw new Error(`igemm ${name}, ${s.name}, batch ${batch}: max |diff| ${maxDiff} vs CPU`);
       }

@@ -75,7 +75,11 @@ function parseArgs(argv: string[]): Args {
     minMs: num('min-ms', 2000),
     app: !argv.includes('--no-app'),
     levers: argv.some((v) => v === '--levers' || v.startsWith('--levers=')),
-    leverNames: argv.find((v) => v.startsWith('--levers='))?.slice(9).split(',').filter(Boolean),
+    leverNames: argv
+      .find((v) => v.startsWith('--levers='))
+      ?.slice(9)
+      .split(',')
+      .filter(Boolean),
     precompile: argv.includes('--precompile'),
   };
   if (args.batches.some((b) => !Number.isInteger(b) || b < 1))
@@ -463,7 +467,12 @@ async function profileKernels(ex: Extractor, n: number): Promise<KernelProfile |
     if (!Number.isFinite(ms)) continue;
     total += ms;
     if (k.name === 'FusedConv2D' || k.name === 'Conv2D')
-      convs.push({ x: k.inputShapes[0] ?? [], filter: k.inputShapes[1] ?? [], ms, programs: String(k.extraInfo ?? '') });
+      convs.push({
+        x: k.inputShapes[0] ?? [],
+        filter: k.inputShapes[1] ?? [],
+        ms,
+        programs: String(k.extraInfo ?? ''),
+      });
     add(by, k.name, ms);
     // extraInfo: "Conv2DMMProgram: 9.1, ReduceProgram: 0.4"
     for (const part of String(k.extraInfo ?? '').split(', ')) {
@@ -488,7 +497,9 @@ async function profileKernels(ex: Extractor, n: number): Promise<KernelProfile |
     convs,
   };
   for (const c of convs)
-    console.log(`[conv] x ${c.x.join('x')} w ${c.filter.join('x')}: ${fmt(c.ms, 3)} ms (${c.programs})`);
+    console.log(
+      `[conv] x ${c.x.join('x')} w ${c.filter.join('x')}: ${fmt(c.ms, 3)} ms (${c.programs})`,
+    );
   console.log(
     `[kern] batch ${n}: GPU time of all kernels ${fmt(total)} ms, plain pass ${fmt(r.plainMs)} ms; ` +
       byKernel

@@ -74,7 +74,8 @@ export function igemmSource(g: ConvGeom, t: IgemmTile, bias: boolean, relu: bool
   const NT = Math.ceil(K / t.bk);
   const KQ = t.bk / 4;
   const BNQ = t.bn / 4;
-  const pointwise = g.kh === 1 && g.kw === 1 && g.sh === 1 && g.sw === 1 && g.padTop === 0 && g.padLeft === 0;
+  const pointwise =
+    g.kh === 1 && g.kw === 1 && g.sh === 1 && g.sw === 1 && g.padTop === 0 && g.padLeft === 0;
   const L: string[] = [];
   const p = (s: string): void => void L.push(s);
   p(`var<workgroup> As: array<vec4<f32>, ${2 * QA}>;`);
@@ -113,7 +114,8 @@ export function igemmSource(g: ConvGeom, t: IgemmTile, bias: boolean, relu: bool
     p(`  let inN${j} = okB${j} && nb${j} < ${N};`);
     p(`  var pb${j} = vec4<f32>(0.0);`);
   }
-  for (let r = 0; r < t.tm; r++) for (let c = 0; c < NG; c++) p(`  var acc${r}_${c} = vec4<f32>(0.0);`);
+  for (let r = 0; r < t.tm; r++)
+    for (let c = 0; c < NG; c++) p(`  var acc${r}_${c} = vec4<f32>(0.0);`);
   // Global loads of chunk `kt` into the prefetch registers.
   const load = (kt: string): void => {
     for (let j = 0; j < LA; j++) {
@@ -179,7 +181,8 @@ export function igemmSource(g: ConvGeom, t: IgemmTile, bias: boolean, relu: bool
   // Store: bias, ReLU, vec4 along the channels.
   for (let c = 0; c < NG; c++) {
     p(`  let n${c} = nt0 + (tx + ${c * (BNQ / NG)}) * 4;`);
-    if (bias) p(`  var bias${c} = vec4<f32>(0.0); if (n${c} < ${N}) { bias${c} = bias[n${c} / 4]; }`);
+    if (bias)
+      p(`  var bias${c} = vec4<f32>(0.0); if (n${c} < ${N}) { bias${c} = bias[n${c} / 4]; }`);
   }
   for (let r = 0; r < t.tm; r++) {
     p(`  {`);
@@ -221,7 +224,20 @@ export class IgemmConvProgram {
   ) {
     // Every size but the batch is baked into the source, so the key names them; the batch only
     // moves M (a uniform) and the dispatch.
-    const key = [g.inH, g.inW, g.cin, g.outH, g.outW, g.cout, g.kh, g.kw, g.sh, g.sw, g.padTop, g.padLeft].join('_');
+    const key = [
+      g.inH,
+      g.inW,
+      g.cin,
+      g.outH,
+      g.outW,
+      g.cout,
+      g.kh,
+      g.kw,
+      g.sh,
+      g.sw,
+      g.padTop,
+      g.padLeft,
+    ].join('_');
     this.shaderKey = `igemm_${key}_${tileName(t)}_${bias}_${relu}`;
     this.outputShape = [g.batch, g.outH, g.outW, g.cout];
     this.dispatch = [Math.ceil(g.cout / t.bn), Math.ceil((g.batch * g.outH * g.outW) / t.bm), 1];
@@ -256,7 +272,8 @@ const workgroups = (g: ConvGeom, bm: number, bn: number): number =>
 /** Output channels per tile: the least padding over {128, 64, 32}, the larger on a tie. */
 function autoBn(cout: number): number {
   let best = 128;
-  for (const bn of [128, 64, 32]) if (Math.ceil(cout / bn) * bn < Math.ceil(cout / best) * best) best = bn;
+  for (const bn of [128, 64, 32])
+    if (Math.ceil(cout / bn) * bn < Math.ceil(cout / best) * best) best = bn;
   return best;
 }
 
@@ -265,7 +282,9 @@ function autoBn(cout: number): number {
  * gives two workgroups per multiprocessor, else 64; outputs too small for one workgroup per
  * multiprocessor at 64 rows stay with TF.js's 32x32 tiles. `bk`: the K chunk.
  */
-export function autoPolicy(opts: { bk?: number; pointwise?: boolean; minWorkgroups?: number } = {}): IgemmPolicy {
+export function autoPolicy(
+  opts: { bk?: number; pointwise?: boolean; minWorkgroups?: number } = {},
+): IgemmPolicy {
   const bk = opts.bk ?? 8;
   return (g) => {
     if (opts.pointwise === false && g.kh === 1 && g.kw === 1) return null;
@@ -291,8 +310,15 @@ interface KernelArgs {
   attrs: Record<string, unknown>;
 }
 interface WebGPUBackendLike {
-  device?: { limits: { maxComputeWorkgroupStorageSize: number; maxComputeInvocationsPerWorkgroup: number } };
-  runWebGPUProgram: (p: IgemmConvProgram, inputs: tf.TensorInfo[], dtype: string, uniforms: { type: string; data: number[] }[]) => tf.TensorInfo;
+  device?: {
+    limits: { maxComputeWorkgroupStorageSize: number; maxComputeInvocationsPerWorkgroup: number };
+  };
+  runWebGPUProgram: (
+    p: IgemmConvProgram,
+    inputs: tf.TensorInfo[],
+    dtype: string,
+    uniforms: { type: string; data: number[] }[],
+  ) => tf.TensorInfo;
 }
 
 /** Whether the device takes the tile: workgroup memory (two buffers of A and B) and threads. */
@@ -300,7 +326,11 @@ function fits(t: IgemmTile, backend: WebGPUBackendLike): boolean {
   const lim = backend.device?.limits;
   const storage = 2 * (t.bm * t.bk + t.bk * t.bn) * 4;
   const threads = (t.bm / t.tm) * (t.bn / t.tn);
-  return validTile(t) && storage <= (lim?.maxComputeWorkgroupStorageSize ?? 16384) && threads <= (lim?.maxComputeInvocationsPerWorkgroup ?? 256);
+  return (
+    validTile(t) &&
+    storage <= (lim?.maxComputeWorkgroupStorageSize ?? 16384) &&
+    threads <= (lim?.maxComputeInvocationsPerWorkgroup ?? 256)
+  );
 }
 
 let policy: IgemmPolicy | null = null;
@@ -355,7 +385,9 @@ function wrap(name: string, orig: tf.KernelFunc): tf.KernelFunc {
     routed++;
     const inputs = hasBias ? [x!, filter!, bias!] : [x!, filter!];
     const m = [g.batch * g.outH * g.outW];
-    return backend.runWebGPUProgram(new IgemmConvProgram(g, t, hasBias, relu), inputs, 'float32', [{ type: 'int32', data: m }]);
+    return backend.runWebGPUProgram(new IgemmConvProgram(g, t, hasBias, relu), inputs, 'float32', [
+      { type: 'int32', data: m },
+    ]);
   }) as unknown as tf.KernelFunc;
 }
 

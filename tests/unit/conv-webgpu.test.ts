@@ -22,7 +22,9 @@ function recorder(): { backend: unknown; programs: unknown[]; uniforms: unknown[
   const programs: unknown[] = [];
   const uniforms: unknown[] = [];
   const backend = {
-    device: { limits: { maxComputeWorkgroupStorageSize: 16384, maxComputeInvocationsPerWorkgroup: 256 } },
+    device: {
+      limits: { maxComputeWorkgroupStorageSize: 16384, maxComputeInvocationsPerWorkgroup: 256 },
+    },
     runWebGPUProgram: (p: unknown, _inputs: tf.TensorInfo[], dtype: string, u: unknown) => {
       programs.push(p);
       uniforms.push(u);
@@ -32,19 +34,60 @@ function recorder(): { backend: unknown; programs: unknown[]; uniforms: unknown[
   return { backend, programs, uniforms };
 }
 
-function callFused(backend: unknown, x: number[], w: number[], attrs: Record<string, unknown>): void {
+function callFused(
+  backend: unknown,
+  x: number[],
+  w: number[],
+  attrs: Record<string, unknown>,
+): void {
   const k = tf.getKernel('FusedConv2D', 'webgpu')!;
-  const inputs: Record<string, tf.TensorInfo> = { x: info(x), filter: info(w), bias: info([w[3]!]) };
+  const inputs: Record<string, tf.TensorInfo> = {
+    x: info(x),
+    filter: info(w),
+    bias: info([w[3]!]),
+  };
   try {
-    k.kernelFunc({ inputs, backend: backend as tf.KernelBackend, attrs: { strides: 1, pad: 'same', dataFormat: 'NHWC', dilations: 1, activation: 'relu', ...attrs } as unknown as tf.NamedAttrMap });
+    k.kernelFunc({
+      inputs,
+      backend: backend as tf.KernelBackend,
+      attrs: {
+        strides: 1,
+        pad: 'same',
+        dataFormat: 'NHWC',
+        dilations: 1,
+        activation: 'relu',
+        ...attrs,
+      } as unknown as tf.NamedAttrMap,
+    });
   } catch {
     // TF.js's own kernel cannot run on the stand-in backend; only what reached it matters.
   }
 }
 
-const geom = (batch: number, hw: number, cin: number, cout: number, k: [number, number], stride = 1): ConvGeom => {
+const geom = (
+  batch: number,
+  hw: number,
+  cin: number,
+  cout: number,
+  k: [number, number],
+  stride = 1,
+): ConvGeom => {
   const out = stride === 1 ? hw : Math.floor((hw - k[0]) / stride) + 1;
-  return { batch, inH: hw, inW: hw, cin, outH: out, outW: out, cout, kh: k[0], kw: k[1], sh: stride, sw: stride, padTop: 0, padLeft: 0 };
+  return {
+    batch,
+    inH: hw,
+    inW: hw,
+    cin,
+    outH: out,
+    outW: out,
+    cout,
+    kh: k[0],
+    kw: k[1],
+    sh: stride,
+    sw: stride,
+    padTop: 0,
+    padLeft: 0,
+  };
 };
 
 afterEach(() => setIgemmPolicy(null));
@@ -95,7 +138,11 @@ describe('WebGPU implicit-GEMM convolution', () => {
     expect(p(geom(32, 17, 160, 192, [1, 7]))).toEqual({ bm: 64, bn: 64, bk: 8, tm: 8, tn: 8 });
     expect(p(geom(1, 17, 160, 192, [1, 7]))).toBeNull();
     expect(autoPolicy({ pointwise: false })(geom(32, 35, 288, 64, [1, 1]))).toBeNull();
-    for (const g of [geom(32, 147, 32, 64, [3, 3]), geom(32, 35, 288, 384, [3, 3], 2), geom(8, 73, 80, 192, [3, 3])]) {
+    for (const g of [
+      geom(32, 147, 32, 64, [3, 3]),
+      geom(32, 35, 288, 384, [3, 3], 2),
+      geom(8, 73, 80, 192, [3, 3]),
+    ]) {
       const t = p(g)!;
       expect(2 * (t.bm * t.bk + t.bk * t.bn) * 4).toBeLessThanOrEqual(16384);
       expect((t.bm / t.tm) * (t.bn / t.tn)).toBeLessThanOrEqual(256);
