@@ -4,6 +4,7 @@
 // and the edge checks run). Run by run.ts --check-tiles; throws past the tolerance.
 import * as tf from '@tensorflow/tfjs';
 import { CONV_TILES, setConvTile, retiledDispatches } from './conv-tiles';
+import { getIgemmPolicy, setIgemmPolicy } from '../../src/embed/conv-webgpu';
 
 interface Shape {
   name: string;
@@ -35,6 +36,9 @@ export interface TileCheck {
 /** Returns one row per tile, shape and batch; throws when one is off by more than 1e-4 relative. */
 export async function checkTiles(): Promise<TileCheck[]> {
   const rows: TileCheck[] = [];
+  // The tiles are TF.js's own conv shaders: the app's implicit-GEMM shader off meanwhile.
+  const appPolicy = getIgemmPolicy();
+  setIgemmPolicy(null);
   for (const batch of [1, 4]) {
     for (const s of SHAPES) {
       const x = tf.randomUniform([batch, s.hw, s.hw, s.cin], 0, 1, 'float32', 11) as tf.Tensor4D;
@@ -63,5 +67,6 @@ export async function checkTiles(): Promise<TileCheck[]> {
       tf.dispose([x, w, b]);
     }
   }
+  setIgemmPolicy(appPolicy);
   return rows;
 }

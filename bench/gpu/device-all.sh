@@ -45,7 +45,7 @@ export FONTCONFIG_FILE=$B/fonts/fonts.conf
 # Dawn in Node: device-run.sh with the archives already unpacked into $W.
 step "TF.js WebGPU (Dawn, Node) and PyTorch"
 PREUNPACKED=$W REPO_ROOT=$REPO_ROOT GLDIR=$C4/gl EXTRACTORS=${EXTRACTORS:-inception-v3-2015-mixed8:mixed8,inception-v3-nsfwjs:full} \
-  TIMING=${TIMING:---check-tiles --check-preprocess --profile-preprocess --kernel-profile} OUT=$OUT bash bench/gpu/device-run.sh
+  TIMING=${TIMING:---check-igemm --check-tiles --check-preprocess --profile-preprocess --kernel-profile} OUT=$OUT bash bench/gpu/device-run.sh
 dawn_rc=$?
 
 step "headless Chromium on the same card"

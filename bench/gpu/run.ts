@@ -26,6 +26,8 @@ import { LEVERS, applyLever, precompile } from './levers';
 import { retiledDispatches } from './conv-tiles';
 import { checkPreprocess, profilePreprocess } from './check-preprocess';
 import { checkTiles } from './check-tiles';
+import { checkIgemm } from './check-igemm';
+import { igemmDispatches } from '../../src/embed/conv-webgpu';
 import { getUploadMode, setUploadMode, type UploadMode } from '../../src/embed/preprocess-webgpu';
 
 interface Args {
@@ -44,6 +46,8 @@ interface Args {
   checkReference?: string;
   /** Time the forward pass under each of levers.ts's flag sets too. */
   levers: boolean;
+  /** --levers=a,b: only these levers (by name); --levers: all. */
+  leverNames?: string[] | undefined;
   /** Compile every pipeline ahead (WEBGPU_ENGINE_COMPILE_ONLY) before each batch's first call. */
   precompile: boolean;
 }
@@ -70,7 +74,12 @@ function parseArgs(argv: string[]): Args {
     minIters: num('min-iters', 10),
     minMs: num('min-ms', 2000),
     app: !argv.includes('--no-app'),
-    levers: argv.includes('--levers'),
+    levers: argv.some((v) => v === '--levers' || v.startsWith('--levers=')),
+    leverNames: argv
+      .find((v) => v.startsWith('--levers='))
+      ?.slice(9)
+      .split(',')
+      .filter(Boolean),
     precompile: argv.includes('--precompile'),
   };
   if (args.batches.some((b) => !Number.isInteger(b) || b < 1))
@@ -252,6 +261,14 @@ async function main(): Promise<void> {
   const t0 = performance.now();
   const ex = await loadExtractor(spec, { fetchBytes: fileFetcher, resolveUrl });
   console.log(`[tfjs] loaded ${ex.key} in ${fmt(performance.now() - t0, 0)} ms`);
+  // --igemm=<lever>: that lever's conv policy (null: TF.js's shaders) for the whole run.
+  const ig = process.argv.find((v) => v.startsWith('--igemm='))?.slice(8);
+  if (ig) {
+    const lever = LEVERS.find((l) => l.name === ig && 'igemm' in l);
+    if (!lever) throw new Error(`--igemm=${ig}: no lever of that name sets the conv policy`);
+    applyLever(lever);
+    console.log(`[tfjs] the whole run with lever ${ig}: ${lever.what}`);
+  }
 
   let preprocessMaxDiff: number | undefined;
   if (process.argv.includes('--check-tiles') && a.backend === 'webgpu') {
@@ -260,6 +277,17 @@ async function main(): Promise<void> {
     console.log(
       `[tfjs] conv tiles vs CPU, ${rows.length} cases (${[...new Set(rows.map((r) => r.tile))].join(', ')} x 6 shapes x batch 1, 4): ` +
         `worst max |diff| ${worst.maxDiff.toExponential(2)} (${worst.tile}, ${worst.shape}, batch ${worst.batch}, max |ref| ${worst.maxRef.toFixed(2)})`,
+    );
+  }
+  if (process.argv.includes('--check-igemm') && a.backend === 'webgpu') {
+    const env = process.env.GLIMPSE_CHECK_IGEMM; // "batches;shape,shape" (a quicker check, lavapipe)
+    const rows = env
+      ? await checkIgemm(env.split(';')[0]!.split(',').map(Number), env.split(';')[1]?.split(','))
+      : await checkIgemm();
+    const worst = rows.reduce((m, r) => (r.maxDiff > m.maxDiff ? r : m));
+    console.log(
+      `[tfjs] igemm conv vs CPU, ${rows.length} cases (${[...new Set(rows.map((r) => r.policy))].join(', ')} x ${new Set(rows.map((r) => r.shape)).size} shapes x batch 1, 2): ` +
+        `worst max |diff| ${worst.maxDiff.toExponential(2)} (${worst.policy}, ${worst.shape}, batch ${worst.batch}, max |ref| ${worst.maxRef.toFixed(2)})`,
     );
   }
   if (process.argv.includes('--check-preprocess') && a.backend === 'webgpu') {
@@ -396,6 +424,8 @@ interface KernelProfile {
   byKernel: { name: string; ms: number; count: number }[];
   /** The same time by WebGPU program (shader) name, from the profile's extra info. */
   byProgram: { name: string; ms: number; count: number }[];
+  /** Every convolution of the pass: input and filter shapes, GPU ms, the shader(s) that ran it. */
+  convs: { x: number[]; filter: number[]; ms: number; programs: string }[];
 }
 
 /**
@@ -431,10 +461,18 @@ async function profileKernels(ex: Extractor, n: number): Promise<KernelProfile |
     m.set(name, e);
   };
   let total = 0;
+  const convs: KernelProfile['convs'] = [];
   for (const k of info.kernels) {
     const ms = typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : NaN;
     if (!Number.isFinite(ms)) continue;
     total += ms;
+    if (k.name === 'FusedConv2D' || k.name === 'Conv2D')
+      convs.push({
+        x: k.inputShapes[0] ?? [],
+        filter: k.inputShapes[1] ?? [],
+        ms,
+        programs: String(k.extraInfo ?? ''),
+      });
     add(by, k.name, ms);
     // extraInfo: "Conv2DMMProgram: 9.1, ReduceProgram: 0.4"
     for (const part of String(k.extraInfo ?? '').split(', ')) {
@@ -456,7 +494,12 @@ async function profileKernels(ex: Extractor, n: number): Promise<KernelProfile |
     plainMs: plain.sort((p, q) => p - q)[3]!,
     byKernel,
     byProgram,
+    convs,
   };
+  for (const c of convs)
+    console.log(
+      `[conv] x ${c.x.join('x')} w ${c.filter.join('x')}: ${fmt(c.ms, 3)} ms (${c.programs})`,
+    );
   console.log(
     `[kern] batch ${n}: GPU time of all kernels ${fmt(total)} ms, plain pass ${fmt(r.plainMs)} ms; ` +
       byKernel
@@ -490,9 +533,11 @@ async function runLevers(
   const ref = refFile ? (JSON.parse(await fs.readFile(refFile, 'utf8')) as Reference) : undefined;
   const s = ex.spec.inputSize;
   const out: LeverResult[] = [];
-  for (const lever of LEVERS) {
+  const chosen = a.leverNames ? LEVERS.filter((l) => a.leverNames!.includes(l.name)) : LEVERS;
+  for (const lever of chosen) {
     applyLever(lever);
     const retiled0 = retiledDispatches();
+    const routed0 = igemmDispatches();
     const r: LeverResult = { name: lever.name, what: lever.what, flags: lever.flags, forward: [] };
     if (ref) r.cosineVsReference = compare(await referenceEmbedding(ex), ref.embedding).cosine;
     for (const n of a.batches) {
@@ -513,11 +558,13 @@ async function runLevers(
         (r.cosineVsReference !== undefined
           ? `; cosine vs CPU ${r.cosineVsReference.toFixed(6)}`
           : '') +
-        (lever.tile ? `; ${retiledDispatches() - retiled0} dispatches retiled` : ''),
+        (lever.tile ? `; ${retiledDispatches() - retiled0} dispatches retiled` : '') +
+        `; ${igemmDispatches() - routed0} convs through igemm`,
     );
     out.push(r);
   }
   applyLever(LEVERS[0]!);
+  if (a.leverNames && !a.leverNames.includes('bn-unfolded')) return out;
   const unfolded = await unfoldedLever(ex, a, load, ref);
   if (unfolded) out.push(unfolded);
   return out;
