@@ -15,7 +15,7 @@ import { syncTunedModel } from './finetune';
 import { getInsightSettings, prepareAugmentation } from './insight';
 import { whenReembedded } from './reembed';
 import { withProjectLock } from './tab-locks';
-import { MAX_TRAINING_ROWS, trainingSubsample } from '../dataset/subsample';
+import { streamAndTrain } from './train-stream';
 export { LARGE_SET_PATIENCE, LARGE_SET_ROWS } from '../train/fit';
 
 export type { EpochReport, HeadSettings, Metrics };
@@ -87,10 +87,6 @@ export const useTraining = create<TrainingState>(() => ({
 }));
 
 let controller: AbortController | null = null;
-
-function throwIfAborted(signal: AbortSignal): void {
-  if (signal.aborted) throw new GlimpseError('cancelled', 'Cancelled.');
-}
 
 export function setHeadSettings(patch: Partial<HeadSettings>): void {
   const next = { ...useTraining.getState().settings, ...patch };
@@ -179,80 +175,53 @@ async function trainLocked(
       useTraining.setState({ embedProgress: { done, total } }),
     );
   }
-  // The embeddings go to the worker a page at a time (never all in this window at once); the
-  // worker packs them and trains on them when the train request below names them. Above
-  // MAX_TRAINING_ROWS only a class-balanced subsample of them is read and sent.
-  const bridge = embedBridge();
-  const readStart = performance.now();
-  let staged = 0;
-  let subsampled: TrainingState['subsampled'] = null;
-  const set = await r.embeddings.streamTrainingSet(
-    projectId,
-    extractorKey,
-    {
-      expectedDim: engine.extractor.dim,
-      select: (ids, classIds) => {
-        const picked = trainingSubsample(ids, classIds, MAX_TRAINING_ROWS);
-        if (picked) subsampled = { used: picked.length, of: ids.length };
-        return picked;
-      },
-      onPlan: async (rows) => {
-        await bridge.call('stageRows', { start: { rows, dim: engine.extractor!.dim }, ids: [], x: new Float32Array(0) });
-      },
-    },
-    async (page) => {
-      throwIfAborted(signal);
-      await bridge.call('stageRows', { ids: page.ids, x: page.x }, { transfer: [page.x.buffer] });
-      staged += page.ids.length;
-    },
-  );
-  const readMs = performance.now() - readStart;
-  const classes = await r.classes.list(projectId);
-  const used = classes.filter((c) => set.classIds.includes(c.id));
-  if (used.length < 2) {
-    throw new GlimpseError(
-      'invalid-input',
-      'Add images to at least two classes before training.',
-    );
-  }
-  // Every streamed row is of a used class: the labels are the classes' positions among them.
-  const index = new Map(used.map((c, i) => [c.id, i]));
-  const rows = {
-    ids: set.ids,
-    labels: Int32Array.from(set.classIds, (c) => index.get(c)!),
-    dim: set.dim,
-    numClasses: used.length,
-  };
-  if (staged !== rows.ids.length) throw new GlimpseError('internal', 'Some training rows were not staged: train again.');
+  // Augmentation variants first: the fit may start while the rows are still being read.
   let augment: { ids: string[]; x: Float32Array } | undefined;
   if ((await getInsightSettings(projectId)).augment) {
     useTraining.setState({ phase: 'augmenting' });
-    augment = await prepareAugmentation(projectId, extractorKey, set.dim, signal, (done, total) =>
+    augment = await prepareAugmentation(projectId, extractorKey, engine.extractor.dim, signal, (done, total) =>
       useTraining.setState({ embedProgress: { done, total } }),
     );
+    useTraining.setState({ phase: 'preparing', embedProgress: null });
   }
-  useTraining.setState({ phase: 'training', quarantined: set.quarantined, subsampled, embedProgress: null });
-  const res = await bridge.call(
-    'train',
-    {
-      extractorKey,
-      ids: rows.ids,
-      labels: rows.labels,
-      x: new Float32Array(0),
-      staged: true,
-      dim: rows.dim,
-      numClasses: rows.numClasses,
-      settings,
-      ...(augment ? { augment: { ids: augment.ids, x: augment.x } } : {}),
+  // The embeddings go to the worker a page at a time (train-stream.ts); a large fit starts on the
+  // rows it needs first while the others are read. Above MAX_TRAINING_ROWS only a class-balanced
+  // subsample of them is read and sent.
+  const bridge = embedBridge();
+  const { set, rows, res, readMs, subsampled } = await streamAndTrain({
+    projectId,
+    extractorKey,
+    dim: engine.extractor.dim,
+    settings,
+    augmentIds: augment?.ids ?? [],
+    signal,
+    fit: (rows, fitSignal) => {
+      useTraining.setState({ phase: 'training', embedProgress: null });
+      // The variants travel once: a second fit (after unreadable rows) gets a copy.
+      const variants = augment ? { ids: augment.ids, x: augment.x.slice() } : undefined;
+      return bridge.call(
+        'train',
+        {
+          extractorKey,
+          ids: rows.ids,
+          labels: rows.labels,
+          x: new Float32Array(0),
+          staged: true,
+          dim: engine.extractor!.dim,
+          numClasses: rows.numClasses,
+          settings,
+          ...(variants ? { augment: variants } : {}),
+        },
+        {
+          signal: fitSignal,
+          onProgress: (e) => useTraining.setState((s) => ({ history: [...s.history, e] })),
+          transfer: variants ? [variants.x.buffer] : [],
+        },
+      );
     },
-    {
-      signal,
-      onProgress: (e) => useTraining.setState((s) => ({ history: [...s.history, e] })),
-      transfer: augment ? [augment.x.buffer] : [],
-    },
-  );
-  const classIds = used.map((c) => c.id);
-  const classNames = used.map((c) => c.name);
+  });
+  useTraining.setState({ quarantined: set.quarantined, subsampled });
+  const { classIds, classNames } = rows;
   const labelOf = new Map(rows.ids.map((id, i) => [id, rows.labels[i]!]));
   const reviewed = res.validationIds.map((sampleId, i) => ({
     sampleId,

@@ -26,13 +26,18 @@ export interface TrainingSet {
   quarantined: number;
 }
 
-/** One page of streamTrainingSet(): rows in the same order loadTrainingSet() packs them. */
+/**
+ * One page of streamTrainingSet(): rows in the same order loadTrainingSet() packs them (unless
+ * some were asked for first: then in the order read).
+ */
 export interface TrainingPage {
   ids: string[];
   classIds: string[];
   dim: number;
   /** ids.length * dim values (a fresh array the receiver may transfer). */
   x: Float32Array;
+  /** at[i]: the position of row i among the rows the plan announced (onPlan). */
+  at: Int32Array;
 }
 
 /** streamTrainingSet()'s summary, once every page is out. */
@@ -231,8 +236,16 @@ export function embeddingsRepo(db: GlimpseDB) {
       opts: {
         expectedDim: number;
         pageRows?: number;
-        /** Called once before the first page with the most rows the pages can hold. */
-        onPlan?: (rows: number) => void | Promise<void>;
+        /**
+         * Called once before the first page with the rows the pages can hold, in training order
+         * (a row found unreadable when read is left out of the pages and of the summary).
+         */
+        onPlan?: (rows: number, ids: readonly string[], classIds: readonly string[]) => void | Promise<void>;
+        /**
+         * Positions among the planned rows (ascending) to read before the others, e.g. the rows a
+         * fit needs first (train/fit-plan.ts), or null: all in order.
+         */
+        first?: (ids: readonly string[], classIds: readonly string[]) => readonly number[] | null;
         /**
          * Picks the rows to read among the candidates (sample ids with an embedding for the key, in
          * training order, with their classes): indices ascending, or null for all. The others are
@@ -280,22 +293,38 @@ export function embeddingsRepo(db: GlimpseDB) {
       const missing = keyPlan.result.missing.filter((id) => !keyed.has(id));
       const out: TrainingStream = { ids: [], classIds: [], dim, missing, quarantined: 0 };
       const badEmbeddings = [...keyPlan.badEmbeddings];
-      await opts.onPlan?.(candidates.length);
+      const candidateClasses = candidates.map((id) => classOf.get(id)!);
+      await opts.onPlan?.(candidates.length, candidates, candidateClasses);
+      // The order rows are read in: positions among the candidates.
+      const firstRows = opts.first?.(candidates, candidateClasses) ?? null;
+      let order: Int32Array;
+      if (firstRows) {
+        const early = new Uint8Array(candidates.length);
+        for (const r of firstRows) early[r] = 1;
+        order = new Int32Array(candidates.length);
+        let o = 0;
+        for (const r of firstRows) order[o++] = r;
+        for (let r = 0; r < candidates.length; r++) if (!early[r]) order[o++] = r;
+      } else order = Int32Array.from(candidates, (_, i) => i);
+      const ok = new Uint8Array(candidates.length);
       // The next page is read while the receiver takes this one (the worker copies it in).
       const read = (start: number) => {
-        const wanted = candidates.slice(start, start + pageRows);
+        const at = order.subarray(start, start + pageRows);
+        const wanted = Array.from(at, (r) => candidates[r]!);
         return ro(db, [db.embeddings], () => db.embeddings.bulkGet(wanted)).then((rows) => ({
           wanted,
           rows,
+          at,
         }));
       };
       let next = candidates.length > 0 ? read(0) : null;
       try {
         for (let start = 0; start < candidates.length; start += pageRows) {
-          const { wanted, rows } = await next!;
+          const { wanted, rows, at } = await next!;
           next = start + pageRows < candidates.length ? read(start + pageRows) : null;
-          const page: TrainingPage = { ids: [], classIds: [], dim, x: new Float32Array(0) };
+          const page: TrainingPage = { ids: [], classIds: [], dim, x: new Float32Array(0), at: new Int32Array(0) };
           const vectors: Float32Array[] = [];
+          const placed: number[] = [];
           rows.forEach((row, i) => {
             const id = wanted[i]!;
             if (!row || row.extractorKey !== extractorKey) return; // changed meanwhile
@@ -314,18 +343,24 @@ export function embeddingsRepo(db: GlimpseDB) {
             page.ids.push(id);
             page.classIds.push(classOf.get(id)!);
             vectors.push(v);
+            placed.push(at[i]!);
+            ok[at[i]!] = 1;
           });
           page.x = new Float32Array(vectors.length * dim);
           vectors.forEach((v, i) => page.x.set(v, i * dim));
+          page.at = Int32Array.from(placed);
           if (page.ids.length === 0) continue;
-          out.ids.push(...page.ids);
-          out.classIds.push(...page.classIds);
           await onPage(page);
         }
       } finally {
         // A receiver that threw leaves a read in flight: its result is not wanted.
         void next?.catch(() => undefined);
       }
+      candidates.forEach((id, r) => {
+        if (!ok[r]) return;
+        out.ids.push(id);
+        out.classIds.push(candidateClasses[r]!);
+      });
       const toQuarantine: TrainingPlan = { ...keyPlan, badEmbeddings };
       out.quarantined = keyPlan.badSamples.length + badEmbeddings.length;
       if (out.quarantined > 0) {

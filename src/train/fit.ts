@@ -2,11 +2,11 @@
 // stratified validation split by sample id, the head trained with early stopping on it, and
 // validation metrics. Whatever the app does, eval measures.
 import type { LabelledSet } from '../dataset/labelled-set';
-import { stratifiedSplit } from '../dataset/split';
 import { GlimpseError } from '../shared/errors';
 import { DEFAULT_HEAD_SETTINGS, predictHead, trainTeachableMachineHead, type EpochReport, type HeadSettings, type TrainedHead } from './head';
 import { argmaxRows, computeMetrics, type Metrics } from './metrics';
-import { rowScales } from './head-util';
+import { fitSplit, LARGE_SET_ROWS } from './fit-plan';
+import { rowScale, rowScales } from './head-util';
 import { trainHeadOnRows } from './head-train';
 import type { RowPart, RowSet } from './head-types';
 import { mulberry32 } from '../shared/rng';
@@ -39,15 +39,8 @@ export interface FitResult {
 
 export type HeadRecipe = 'default' | 'tm';
 
-/**
- * Above this many samples a fit is "large" (issue 21: projects of 50,000): its validation split
- * holds at most MAX_VALIDATION_ROWS samples (2,500 of 50,000 is 5 %, still 25 a class over 100
- * classes) and the head is not refitted on every row afterwards: the refit would add back only
- * that 5 % while doubling the training time. Up to it nothing changes (every accuracy number in the
- * README was measured there).
- */
-export const LARGE_SET_ROWS = 12_000;
-export const MAX_VALIDATION_ROWS = 2_500;
+export { LARGE_SET_ROWS, MAX_VALIDATION_ROWS } from './fit-plan';
+
 /**
  * Early-stopping patience of a large fit whose settings have none: without a refit the head kept
  * is the epoch with the best validation loss, so iterations long past it are only waiting (each
@@ -124,20 +117,45 @@ export async function fitHead(
     augment?: AugmentedVectors;
     /** Rows x features above which L-BFGS evaluates a page at a time (head-paged.ts; tests lower it). */
     pagedMinValues?: number;
+    /** Rows of a large fit's warm-start subset (fit-plan.ts WARM_START_ROWS; tests lower it). */
+    warmRows?: number;
+    /**
+     * Resolves once these rows of data.x (null: all) hold their values. Without it every row is
+     * there from the start; with it the rows may still be arriving (the app streams a large set
+     * from IndexedDB while the warm start runs on the rows fit-plan.ts rowsBeforeWarmStart names).
+     */
+    whenRows?: (rows: readonly number[] | null) => Promise<void>;
   } = {},
 ): Promise<FitResult> {
   const n = data.ids.length;
   if (n < 2) throw new GlimpseError('invalid-input', 'Add at least two samples before training.');
   const present = new Set(Array.from({ length: n }, (_, i) => data.labels[i]!));
   if (present.size < 2) throw new GlimpseError('invalid-input', 'Training needs samples in at least two classes.');
-  const items = data.ids.map((id, row) => ({ id, classId: String(data.labels[row]), row }));
   const large = n > LARGE_SET_ROWS;
-  const share = large ? Math.min(settings.validationShare, MAX_VALIDATION_ROWS / n) : settings.validationShare;
-  const { train, validation } = stratifiedSplit(items, share);
+  const { train, validation: valRows } = fitSplit(data.ids, data.labels, settings.validationShare);
   const d = data.dim;
   const t0 = performance.now();
   const common = { ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.onEpoch ? { onEpoch: opts.onEpoch } : {}) };
+  // Unit-length factors are computed for each row once its values are there (whenRows).
+  const normalize = settings.normalizeRows !== false;
+  const scales: Scales = {
+    data: normalize ? new Float64Array(n) : null,
+    augment: normalize && opts.augment && opts.augment.ids.length > 0 ? rowScales(opts.augment.x, d) : null,
+  };
+  const scaled = new Uint8Array(n);
+  const whenRows = async (rows: readonly number[] | null): Promise<void> => {
+    await opts.whenRows?.(rows);
+    if (!scales.data) return;
+    const fill = (r: number) => {
+      if (scaled[r]) return;
+      scales.data![r] = rowScale(data.x, r, d);
+      scaled[r] = 1;
+    };
+    if (rows) rows.forEach(fill);
+    else for (let r = 0; r < n; r++) fill(r);
+  };
   if (opts.recipe === 'tm') {
+    await whenRows(null);
     // The Teachable-Machine-style baseline has no early stopping: it trains on every row.
     const head = await trainTeachableMachineHead({ x: data.x, y: Int32Array.from(data.labels), n, d }, numClasses, { ...common, seed: settings.seed });
     return { head, validation: null, validationRows: new Int32Array(0), validationPred: new Int32Array(0), validationProbs: new Float32Array(0), trainMs: performance.now() - t0, nTrain: n, nAugmented: 0 };
@@ -147,19 +165,19 @@ export async function fitHead(
   // backend's tensors: training makes no copy of the data set (fresh megabytes cost a worker that
   // has not trained yet more than the arithmetic does); the validation predictions copy their rows
   // a chunk at a time.
-  const normalize = settings.normalizeRows !== false;
-  const scales: Scales = {
-    data: normalize ? rowScales(data.x, d) : null,
-    augment: normalize && opts.augment && opts.augment.ids.length > 0 ? rowScales(opts.augment.x, d) : null,
-  };
-  const trainSet = trainingRows(data, train.map((t) => t.row), opts.augment, scales);
+  const trainSet = trainingRows(data, train, opts.augment, scales);
   const nAugmented = trainSet.n - train.length;
-  const valRows = validation.map((v) => v.row);
   const valSet: RowSet | undefined = valRows.length > 0 ? { parts: [{ x: data.x, rows: valRows, scale: scales.data }], y: Int32Array.from(valRows, (r) => data.labels[r]!), n: valRows.length, d } : undefined;
   const vectors: Float64Array[] = []; // L-BFGS scratch, shared by the validation run and the refit
-  const paging = opts.pagedMinValues !== undefined ? { pagedMinValues: opts.pagedMinValues } : {};
+  const paging = {
+    ...(opts.pagedMinValues !== undefined ? { pagedMinValues: opts.pagedMinValues } : {}),
+    ...(opts.warmRows !== undefined ? { warmRows: opts.warmRows } : {}),
+  };
+  // The parts trainHeadOnRows waits for, as rows of data.x (augmentation rows are all there).
+  const whenParts = (parts: readonly RowPart[] | null) =>
+    whenRows(parts ? parts.flatMap((p) => (p.x === data.x ? Array.from(p.rows ?? { length: n }, (r, i) => r ?? i) : [])) : null);
   const runSettings = large && settings.earlyStoppingPatience === 0 ? { ...settings, earlyStoppingPatience: LARGE_SET_PATIENCE } : settings;
-  const selected = await trainHeadOnRows(trainSet, numClasses, runSettings, { ...common, ...paging, vectors, ...(valSet ? { validation: valSet } : {}) });
+  const selected = await trainHeadOnRows(trainSet, numClasses, runSettings, { ...common, ...paging, whenRows: whenParts, vectors, ...(valSet ? { validation: valSet } : {}) });
   let metrics: Metrics | null = null;
   let pred: Int32Array = new Int32Array(0);
   let probs: Float32Array = new Float32Array(0);

@@ -19,8 +19,7 @@ import { batchStats, filledTensor2d, weightGradient, type Progress } from './hea
 import { runLbfgs, type LbfgsObjective, type LbfgsRun } from './head-lbfgs';
 import type { RowSet } from './head-types';
 
-/** Training rows x features above which fits evaluate a page at a time (12,000 x 1,280). */
-export const PAGED_MIN_VALUES = 12_000 * 1280;
+export { PAGED_MIN_VALUES, WARM_START_ROWS } from './fit-plan';
 /** Rows per page: 4,096 x 1,280 floats = 20 MiB on the backend at a time. */
 export const PAGE_ROWS = 4096;
 
@@ -224,15 +223,6 @@ function disposeSet(p: PagedSet): void {
 }
 
 /**
- * Rows of the warm-start subset: a large fit first runs L-BFGS on every m-th training row (about
- * this many), then continues from that optimum on all rows. Each iteration over 50,000 rows costs
- * ~1.2 s here (two 4,096 x 1,280 x 100 products a page, one WASM thread: XNNPACK's threads do
- * not speed up TF.js's matMul), one over 8,000 a sixth of it, and from the subset's optimum the
- * full set needs far fewer iterations than from zero.
- */
-export const WARM_START_ROWS = 8_000;
-
-/**
  * Iterations over every row after the warm start, at most. On the bench's 50,000 samples (2,000
  * real photos among them) the all-rows stage went on for ~20 iterations, each lowering the
  * validation loss a little: ~24 s of a 26 s fit. The cap keeps a large fit near 15 s here; the
@@ -241,7 +231,7 @@ export const WARM_START_ROWS = 8_000;
 export const FULL_PASSES_AFTER_WARM_START = 8;
 
 /** Every m-th row of a RowSet (m >= 2), labels with them. */
-function everyNth(set: RowSet, m: number): RowSet {
+export function everyNth(set: RowSet, m: number): RowSet {
   const parts: RowSet['parts'] = [];
   const y: number[] = [];
   let i = 0;
@@ -259,24 +249,21 @@ function everyNth(set: RowSet, m: number): RowSet {
 }
 
 /**
- * The warm start of a paged fit: L-BFGS on every m-th train row (validation as given, the same
- * standardisation and class weights, its epochs reported through the same progress), or null when
- * the set is not much larger than the subset. Returns the subset's best parameters (by validation
- * loss when there is validation) and how many epochs it reported.
+ * The warm start of a paged fit: L-BFGS on `subset` (every m-th training row; its own
+ * standardisation `mean`/`invStd`; validation as given, the training set's class weights, its
+ * epochs reported through the same progress). Returns the subset's best parameters (by
+ * validation loss when there is validation) and how many epochs it reported.
  */
 export async function warmStart(
-  train: RowSet,
+  subset: RowSet,
   validation: RowSet | undefined,
   mean: Float32Array,
   invStd: Float32Array,
   classWeights: Float32Array,
   numClasses: number,
   run: Omit<LbfgsRun, 'objective' | 'vectors'> & { progress: Progress<Float64Array> },
-  warmRows = WARM_START_ROWS,
-): Promise<{ theta: Float64Array; epochs: number } | null> {
-  const m = Math.floor(train.n / Math.max(1, warmRows));
-  if (m < 2) return null;
-  const objective = pagedObjective(everyNth(train, m), validation, mean, invStd, classWeights, numClasses);
+): Promise<{ theta: Float64Array; epochs: number }> {
+  const objective = pagedObjective(subset, validation, mean, invStd, classWeights, numClasses);
   try {
     const { kernel, bias } = await runLbfgs({ ...run, objective, vectors: [] });
     const theta = new Float64Array(kernel.length + bias.length);
@@ -286,4 +273,33 @@ export async function warmStart(
   } finally {
     objective.dispose();
   }
+}
+
+/**
+ * Softmax parameters theta (kernel d x k row-major, then bias k) that act on features standardised
+ * with `from`, rewritten for features standardised with `to`: the same logits for every input.
+ * With x' = (x - mean) * invStd:  W_to[j] = W_from[j] * invStd_from[j] / invStd_to[j],
+ * b_to = b_from + sum_j (mean_to[j] - mean_from[j]) * invStd_from[j] * W_from[j].
+ */
+export function restandardise(
+  theta: Float64Array,
+  from: { mean: Float32Array; invStd: Float32Array },
+  to: { mean: Float32Array; invStd: Float32Array },
+  numClasses: number,
+): Float64Array {
+  const k = numClasses;
+  const d = from.mean.length;
+  const out = new Float64Array(theta.length);
+  for (let j = 0; j < d; j++) {
+    const a = from.invStd[j] as number;
+    const ratio = a / (to.invStd[j] as number);
+    const shift = ((to.mean[j] as number) - (from.mean[j] as number)) * a;
+    for (let c = 0; c < k; c++) {
+      const w = theta[j * k + c] as number;
+      out[j * k + c] = w * ratio;
+      out[d * k + c] = (out[d * k + c] as number) + shift * w;
+    }
+  }
+  for (let c = 0; c < k; c++) out[d * k + c] = (out[d * k + c] as number) + (theta[d * k + c] as number);
+  return out;
 }

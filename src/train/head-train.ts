@@ -18,7 +18,8 @@ import {
   type Params,
 } from './head-data';
 import { runLbfgs, tensorObjective } from './head-lbfgs';
-import { FULL_PASSES_AFTER_WARM_START, PAGED_MIN_VALUES, pagedObjective, warmStart } from './head-paged';
+import { FULL_PASSES_AFTER_WARM_START, everyNth, pagedObjective, restandardise, warmStart } from './head-paged';
+import { PAGED_MIN_VALUES, usesLbfgs, warmStride } from './fit-plan';
 import {
   checkData,
   checkRows,
@@ -28,6 +29,7 @@ import {
   type EpochReport,
   type HeadData,
   type HeadSettings,
+  type RowPart,
   type RowSet,
   type TrainedHead,
   type TrainHeadOptions,
@@ -36,8 +38,7 @@ import { rowScales, standardisation, throwIfCancelled } from './head-util';
 
 /** The optimiser a run uses: L-BFGS needs a deterministic full-batch loss (no dropout, no batches). */
 export function headOptimizer(s: HeadSettings, n: number): 'lbfgs' | 'adam' {
-  const fullBatch = s.batchSize === 0 || s.batchSize >= n;
-  return s.kind === 'softmax' && fullBatch ? 'lbfgs' : 'adam';
+  return usesLbfgs(s, n) ? 'lbfgs' : 'adam';
 }
 
 export async function trainHead(
@@ -75,6 +76,13 @@ export async function trainHeadOnRows(
     pagedMinValues?: number;
     /** Rows of a paged fit's warm-start subset (default WARM_START_ROWS; tests lower it). */
     warmRows?: number;
+    /**
+     * Resolves once the rows of these parts (null: of every part) hold their values: rows still
+     * arriving (state/training.ts streams them from IndexedDB while the warm start runs). A fit
+     * with a warm start asks first for the warm-start subset and the validation rows only, then
+     * for everything; any other fit asks for everything before it reads a value.
+     */
+    whenRows?: (parts: readonly RowPart[] | null) => Promise<void>;
   } = {},
 ): Promise<TrainedHead> {
   checkSettings(settings);
@@ -85,7 +93,18 @@ export async function trainHeadOnRows(
   const yieldEvery = Math.max(1, Math.floor(opts.yieldEvery ?? 1));
   throwIfCancelled(opts.signal);
 
-  const { mean, invStd } = standardisation(train, s.kind === 'softmax');
+  const lbfgs = headOptimizer(s, train.n) === 'lbfgs';
+  // Large sets are evaluated a page at a time from where their rows lie (head-paged.ts), after a
+  // warm start on every m-th row: only those rows and the validation rows are needed before it.
+  const paged = lbfgs && (train.n + (opts.validation?.n ?? 0)) * train.d > (opts.pagedMinValues ?? PAGED_MIN_VALUES);
+  const stride = paged ? warmStride(train.n, opts.warmRows) : 0;
+  const subset = stride > 0 ? everyNth(train, stride) : null;
+  const center = s.kind === 'softmax';
+  await opts.whenRows?.(subset ? [...subset.parts, ...(opts.validation?.parts ?? [])] : null);
+  throwIfCancelled(opts.signal);
+  // The subset's own standardisation for the warm start; the head keeps the training set's.
+  const subsetStd = subset ? standardisation(subset, center) : null;
+  let { mean, invStd } = subsetStd ?? standardisation(train, center);
   const classWeights = s.classWeighting
     ? balancedClassWeights(train.y, numClasses)
     : new Float32Array(numClasses).fill(1);
@@ -99,10 +118,7 @@ export async function trainHeadOnRows(
   let history: EpochReport[];
   let bestEpoch: number;
   try {
-    const lbfgs = headOptimizer(s, train.n) === 'lbfgs';
     const miniBatches = s.batchSize > 0 && s.batchSize < train.n;
-    // Large sets are evaluated a page at a time from where their rows lie (head-paged.ts).
-    const paged = lbfgs && (train.n + (opts.validation?.n ?? 0)) * train.d > (opts.pagedMinValues ?? PAGED_MIN_VALUES);
     if (!paged) {
       trainT = uploadData(train, numClasses, mean, invStd, classWeights, miniBatches);
       if (opts.validation)
@@ -117,7 +133,15 @@ export async function trainHeadOnRows(
       );
       const base = { ...common, d: train.d, numClasses, progress };
       // A large set starts from the optimum of a subset (warmStart): far fewer passes over all rows.
-      const init = paged ? await warmStart(train, opts.validation, mean, invStd, classWeights, numClasses, base, opts.warmRows) : null;
+      const warm = subset ? await warmStart(subset, opts.validation, mean, invStd, classWeights, numClasses, base) : null;
+      let init: typeof warm = null;
+      if (warm) {
+        await opts.whenRows?.(null);
+        throwIfCancelled(opts.signal);
+        const from = { mean, invStd };
+        ({ mean, invStd } = standardisation(train, center));
+        init = { ...warm, theta: restandardise(warm.theta, from, { mean, invStd }, numClasses) };
+      }
       const objective = paged
         ? pagedObjective(train, opts.validation, mean, invStd, classWeights, numClasses)
         : tensorObjective(trainT!, valT, train.d, numClasses);

@@ -23,15 +23,18 @@ export function l2NormalizeRows(x: Float32Array, d: number): Float32Array {
 export function rowScales(x: Float32Array, d: number): Float64Array {
   const n = Math.floor(x.length / d);
   const out = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    let sq = 0;
-    for (let j = i * d; j < (i + 1) * d; j++) {
-      const v = x[j] as number;
-      sq += v * v;
-    }
-    out[i] = 1 / Math.max(Math.sqrt(sq), MIN_ROW_NORM);
-  }
+  for (let i = 0; i < n; i++) out[i] = rowScale(x, i, d);
   return out;
+}
+
+/** rowScales' factor of row i alone. */
+export function rowScale(x: Float32Array, i: number, d: number): number {
+  let sq = 0;
+  for (let j = i * d; j < (i + 1) * d; j++) {
+    const v = x[j] as number;
+    sq += v * v;
+  }
+  return 1 / Math.max(Math.sqrt(sq), MIN_ROW_NORM);
 }
 
 /**

@@ -60,17 +60,25 @@ export interface TrainRequest extends LabelledSet {
   /** Cached augmentation variants: row r belongs to sample ids[r]; used for training rows only. */
   augment?: { ids: string[]; x: Float32Array };
   /**
-   * The rows were sent before, a page at a time (stageRows): x is empty and the staged rows (which
-   * must be exactly `ids`) are trained on.
+   * The rows are sent a page at a time (stageRows): x is empty and the staged rows (which must be
+   * exactly `ids`) are trained on. When the stage announced its ids, the request may come before
+   * the last page: the fit waits for the rows it needs (fit-plan.ts rowsBeforeWarmStart first).
    */
   staged?: boolean;
 }
 
-/** A page of training rows for the next staged train request; `start` begins a new set. */
+/**
+ * A page of training rows for the next staged train request. `start` begins a new set: of `rows`
+ * rows whose pages come in order, or of exactly `ids` (in training order) whose pages say where
+ * each row goes (`at`, positions in `ids`). `retain` replaces the set by these rows of it (all
+ * staged) in this order: what the page ended up with when announced rows turned out unreadable.
+ */
 export interface StageRowsRequest {
-  start?: { rows: number; dim: number };
+  start?: { rows: number; dim: number; ids?: string[] };
   ids: string[];
   x: Float32Array;
+  at?: Int32Array;
+  retain?: string[];
 }
 
 export interface TrainResponse {

@@ -29,11 +29,26 @@ export function classifyEmbedding(embedding: Float32Array, extractorKey: string)
   return predictHead(head, embedding, 1);
 }
 
+/** `wait`, or a 'cancelled' error as soon as the request is cancelled (rows that never come). */
+function untilCancelled(wait: Promise<void>, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.reject(new GlimpseError('cancelled', 'Cancelled.'));
+  return new Promise((resolve, reject) => {
+    const onAbort = () => reject(new GlimpseError('cancelled', 'Cancelled.'));
+    signal.addEventListener('abort', onAbort, { once: true });
+    wait.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
 export const trainHandlers: Pick<WorkMap<Requests>, 'train' | 'setHead' | 'scoreAll' | 'map' | 'stageRows'> = {
-  stageRows: async ({ start, ids, x }) => {
-    if (start) stage = new RowStage(start.rows, start.dim);
+  stageRows: async ({ start, ids, x, at, retain }) => {
+    if (start) {
+      // A fit still waiting for the rows of the set this one replaces will never get them.
+      stage?.close(new GlimpseError('internal', 'The staged rows were replaced: train again.'));
+      stage = new RowStage(start.ids ?? start.rows, start.dim);
+    }
     if (!stage) throw new GlimpseError('internal', 'No staged training set: train again.');
-    return { data: { rows: stage.append(ids, x) } };
+    if (retain) return { data: { rows: stage.retain(retain) } };
+    return { data: { rows: stage.append(ids, x, at) } };
   },
   scoreAll: async ({ x, n, extractorKey }) => {
     const head = activeHead.head;
@@ -66,13 +81,15 @@ export const trainHandlers: Pick<WorkMap<Requests>, 'train' | 'setHead' | 'score
       // Kept (not taken) until the fit ends: a retry of this request after a lost GPU context reads them again.
       x = stage.view(req.ids);
     }
+    const staged = req.staged ? stage : null;
     const fit = await fitHead({ ids: req.ids, labels: req.labels, x, dim: req.dim }, req.numClasses, req.settings, {
       signal,
       onEpoch: (r) => progress(r),
       ...(req.recipe ? { recipe: req.recipe } : {}),
       ...(req.augment ? { augment: req.augment } : {}),
+      ...(staged ? { whenRows: (rows: readonly number[] | null) => untilCancelled(staged.whenRows(rows), signal) } : {}),
     });
-    if (req.staged) stage = null;
+    if (req.staged && stage === staged) stage = null;
     const confidence = new Float32Array(fit.validationPred.length);
     fit.validationPred.forEach((p, i) => {
       confidence[i] = fit.validationProbs[i * req.numClasses + p]!;

@@ -6,6 +6,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { mulberry32 } from '../../src/shared/rng';
 import { fitHead, LARGE_SET_PATIENCE, LARGE_SET_ROWS, MAX_VALIDATION_ROWS } from '../../src/train/fit';
 import { defaultHeadSettings } from '../../src/train/head-types';
+import { rowsBeforeWarmStart } from '../../src/train/fit-plan';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -45,6 +46,30 @@ describe('large fits', () => {
     const refit = await fitHead(rows(n), k, defaultHeadSettings(), { refit: true });
     expect(Array.from(fit.head.layers[0]!.kernel)).toEqual(Array.from(noRefit.head.layers[0]!.kernel));
     expect(Array.from(fit.head.layers[0]!.kernel)).not.toEqual(Array.from(refit.head.layers[0]!.kernel));
+  });
+
+  it('asks first for exactly the rows fit-plan names (augmentation variants counted), then for all', async () => {
+    const n = LARGE_SET_ROWS + 1;
+    const data = rows(n);
+    const variants = data.ids.filter((_, i) => i % 5 === 0);
+    const augment = { ids: variants, x: new Float32Array(variants.length * dim).fill(0.5) };
+    const settings = defaultHeadSettings();
+    const sizes = { pagedMinValues: 0, warmRows: 2_000 };
+    const asked: (number[] | null)[] = [];
+    await fitHead(data, k, { ...settings, epochs: 3 }, {
+      ...sizes,
+      augment,
+      whenRows: async (r) => void asked.push(r ? [...r].sort((a, b) => a - b) : null),
+    });
+    const first = rowsBeforeWarmStart(data.ids, data.labels, settings, { dim, augmentIds: variants, ...sizes });
+    expect(first).not.toBeNull();
+    expect(first!.length).toBeLessThan(n / 2);
+    expect(asked).toEqual([first, null]);
+    // Without a warm start (a set too small for one), everything is asked for at once.
+    const few: (readonly number[] | null)[] = [];
+    await fitHead(rows(200), k, settings, { whenRows: async (r) => void few.push(r) });
+    expect(few).toEqual([null]);
+    expect(rowsBeforeWarmStart(rows(200).ids, rows(200).labels, settings, { dim })).toBeNull();
   });
 
   it('at the limit: 20 % validation and the refit on every row, as before', async () => {

@@ -9,7 +9,7 @@ import { balancedClassWeights } from '../../src/dataset/classWeights';
 import { mulberry32 } from '../../src/shared/rng';
 import { disposeData, uploadData } from '../../src/train/head-data';
 import { tensorObjective } from '../../src/train/head-lbfgs';
-import { pagedObjective } from '../../src/train/head-paged';
+import { pagedObjective, restandardise } from '../../src/train/head-paged';
 import { trainHeadOnRows } from '../../src/train/head-train';
 import { predictHead } from '../../src/train/head-predict';
 import { defaultHeadSettings } from '../../src/train/head-types';
@@ -137,5 +137,28 @@ describe.each(['cpu', 'wasm'] as const)('paged objective (%s)', (backend) => {
     }
     expect(sameTop).toBe(200);
     expect(maxDiff).toBeLessThan(1e-3);
+  });
+});
+
+describe('restandardise', () => {
+  it('rewrites softmax parameters for another standardisation without changing a logit', () => {
+    const d = 5;
+    const kk = 3;
+    const next = mulberry32(31);
+    const std = () => ({ mean: Float32Array.from({ length: d }, () => next() - 0.5), invStd: Float32Array.from({ length: d }, () => 0.5 + next()) });
+    const from = std();
+    const to = std();
+    const theta = Float64Array.from({ length: d * kk + kk }, () => next() - 0.5);
+    const out = restandardise(theta, from, to, kk);
+    const logits = (t: Float64Array, s: typeof from, x: number[]) =>
+      Array.from({ length: kk }, (_, c) => x.reduce((z, v, j) => z + (v - s.mean[j]!) * s.invStd[j]! * t[j * kk + c]!, t[d * kk + c]!));
+    for (let trial = 0; trial < 5; trial++) {
+      const x = Array.from({ length: d }, () => 3 * next());
+      const a = logits(theta, from, x);
+      const b = logits(out, to, x);
+      a.forEach((v, c) => expect(Math.abs(v - b[c]!)).toBeLessThan(1e-9));
+    }
+    // The same standardisation: the same parameters.
+    expect(Array.from(restandardise(theta, from, from, kk)).map((v, i) => Math.abs(v - theta[i]!) < 1e-12)).not.toContain(false);
   });
 });

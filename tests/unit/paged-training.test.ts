@@ -13,6 +13,7 @@ import { fitHead } from '../../src/train/fit';
 import { defaultHeadSettings, type TrainedHead } from '../../src/train/head';
 import { RowStage } from '../../src/train/row-stage';
 import { trainingSubsample } from '../../src/dataset/subsample';
+import { rowsBeforeWarmStart } from '../../src/train/fit-plan';
 
 const dim = 24;
 const opened: GlimpseDB[] = [];
@@ -178,6 +179,91 @@ describe('paged training set', () => {
     const inMemory = await fitHead({ ids: pick.map((i) => rows.ids[i]!), labels, x, dim }, 3, settings);
     sameHead(fromPages.head, inMemory.head);
     expect(fromPages.validation).toEqual(inMemory.validation);
+  });
+
+  it('a large fit starts on the rows it needs first while the others are still read, and trains the in-memory head', async () => {
+    await tf.setBackend('cpu');
+    const w = await world();
+    await streamed(w, 7); // moves the corrupt rows aside first
+    const mem = await w.repo.embeddings.loadTrainingSet(w.project.id, 'k1', { expectedDim: dim });
+    const order = w.classes.map((c) => c.id);
+    const rows = selectClasses(mem, order);
+    const settings = defaultHeadSettings();
+    // A set "large" at these sizes: every row paged, a warm start on every 3rd training row.
+    const sizes = { pagedMinValues: 0, warmRows: 20 };
+    let stage: RowStage | null = null;
+    let first: number[] | null = null;
+    let fit: ReturnType<typeof fitHead> | null = null;
+    const asked: (number[] | null)[] = [];
+    const pageRows: number[][] = [];
+    let placedWhenFitAsked = -1;
+    const set = await w.repo.embeddings.streamTrainingSet(
+      w.project.id,
+      'k1',
+      {
+        expectedDim: dim,
+        pageRows: 5,
+        onPlan: (_n, ids) => void (stage = new RowStage(ids, dim)),
+        first: (ids, cls) => (first = rowsBeforeWarmStart(ids, Int32Array.from(cls, (c) => order.indexOf(c)), settings, { dim, ...sizes })),
+      },
+      async (page) => {
+        pageRows.push(Array.from(page.at));
+        stage!.append(page.ids, page.x, page.at);
+        const labels = Int32Array.from(stage!['ids'] as string[], (id) => rows.labels[rows.ids.indexOf(id)]!);
+        if (!fit && first && first.every((r) => pageRows.flat().includes(r))) {
+          const staged = stage!;
+          fit = fitHead({ ids: rows.ids, labels, x: staged.view(rows.ids), dim }, 3, settings, {
+            ...sizes,
+            whenRows: async (r) => {
+              asked.push(r ? [...r].sort((a, b) => a - b) : null);
+              if (asked.length === 1) placedWhenFitAsked = staged.rows;
+              await staged.whenRows(r);
+            },
+          });
+        }
+        await new Promise((r) => setTimeout(r, 0)); // the fit runs between pages
+      },
+    );
+    expect(set.ids).toEqual(rows.ids);
+    expect(first).not.toBeNull();
+    expect(first!.length).toBeLessThan(rows.ids.length);
+    // The pages read the first rows first, then the rest; each row once.
+    const readOrder = pageRows.flat();
+    expect(readOrder.slice(0, first!.length)).toEqual(first);
+    expect([...readOrder].sort((a, b) => a - b)).toEqual(rows.ids.map((_, i) => i));
+    const streamedFit = await fit!;
+    // The fit asked for exactly fit-plan's rows, then for all, and started before all were there.
+    expect(asked).toEqual([first, null]);
+    expect(placedWhenFitAsked).toBeLessThan(rows.ids.length);
+    const inMemory = await fitHead({ ids: rows.ids, labels: rows.labels, x: rows.x, dim }, 3, settings, sizes);
+    sameHead(streamedFit.head, inMemory.head);
+    expect(streamedFit.validation).toEqual(inMemory.validation);
+  });
+
+  it('an announced stage places pages by position, wakes waiters, keeps what came and can be closed', async () => {
+    const stage = new RowStage(['a', 'b', 'c'], 2);
+    let woke = false;
+    const both = stage.whenRows([0, 2]).then(() => (woke = true));
+    stage.append(['c'], new Float32Array([5, 6]), [2]);
+    await Promise.resolve();
+    expect(woke).toBe(false);
+    expect(() => stage.append(['c'], new Float32Array([5, 6]), [1])).toThrow(/out of place/);
+    stage.append(['a'], new Float32Array([1, 2]), [0]);
+    await both;
+    expect(stage.rows).toBe(2);
+    expect(Array.from(stage.view(['a', 'b', 'c']))).toEqual([1, 2, 0, 0, 5, 6]);
+    const all = stage.whenRows(null);
+    // 'b' turned out unreadable: the set becomes what came; whoever waited for all of it is told.
+    expect(stage.retain(['a', 'c'])).toBe(2);
+    await expect(all).rejects.toThrow(/changed/);
+    expect(Array.from(stage.view(['a', 'c']))).toEqual([1, 2, 5, 6]);
+    await expect(stage.whenRows(null)).resolves.toBeUndefined();
+    expect(() => stage.retain(['b'])).toThrow(/lack/);
+    const other = new RowStage(['x'], 1);
+    const waiting = other.whenRows(null);
+    other.close(new Error('replaced'));
+    await expect(waiting).rejects.toThrow(/replaced/);
+    await expect(other.whenRows([0])).rejects.toThrow(/replaced/);
   });
 
   it('the stage refuses pages beyond the announced size and rows other than the request\'s', () => {
