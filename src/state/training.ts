@@ -16,7 +16,7 @@ import { getInsightSettings, prepareAugmentation } from './insight';
 import { whenReembedded } from './reembed';
 import { withProjectLock } from './tab-locks';
 import { streamAndTrain } from './train-stream';
-export { LARGE_SET_PATIENCE, LARGE_SET_ROWS } from '../train/fit';
+export { LARGE_SET_PATIENCE, LARGE_SET_ROWS } from '../train/fit-plan';
 
 export type { EpochReport, HeadSettings, Metrics };
 

@@ -5,7 +5,7 @@ import type { LabelledSet } from '../dataset/labelled-set';
 import { GlimpseError } from '../shared/errors';
 import { DEFAULT_HEAD_SETTINGS, predictHead, trainTeachableMachineHead, type EpochReport, type HeadSettings, type TrainedHead } from './head';
 import { argmaxRows, computeMetrics, type Metrics } from './metrics';
-import { fitSplit, LARGE_SET_ROWS } from './fit-plan';
+import { fitSplit, LARGE_SET_PATIENCE, LARGE_SET_ROWS } from './fit-plan';
 import { rowScale, rowScales } from './head-util';
 import { trainHeadOnRows } from './head-train';
 import type { RowPart, RowSet } from './head-types';
@@ -39,16 +39,9 @@ export interface FitResult {
 
 export type HeadRecipe = 'default' | 'tm';
 
-export { LARGE_SET_ROWS, MAX_VALIDATION_ROWS } from './fit-plan';
+export { LARGE_SET_PATIENCE, LARGE_SET_ROWS, MAX_VALIDATION_ROWS } from './fit-plan';
 
-/**
- * Early-stopping patience of a large fit whose settings have none: without a refit the head kept
- * is the epoch with the best validation loss, so iterations long past it are only waiting (each
- * one a full pass over 50,000 rows, ~1 s here). On 47,500 synthetic rows (the bench hook
- * trainSynthetic) the validation loss bottomed out at iteration 6 of 22; with 2,000 real photos
- * among 50,000 rows it kept falling slowly until ~18.
- */
-export const LARGE_SET_PATIENCE = 5;
+
 
 /** Row indices into `augment` of the variants of the given samples, with those samples' labels. */
 function variantRows(data: LabelledVectors, rows: readonly number[], augment: AugmentedVectors | undefined): { rows: number[]; labels: number[] } {
