@@ -5,7 +5,8 @@
 import { useLiveQuery } from 'dexie-react-hooks';
 import { create } from 'zustand';
 import { AUGMENT_VARIANTS, augmentKey } from '../embed/augment-recipe';
-import { CentreSums, reviewPage, topItems, type ReviewItem, type ReviewReason } from '../train/review';
+import type { ReviewReason } from '../train/review';
+import { reviewQueue } from './review-queue';
 import {
   decide,
   suggestThreshold,
@@ -13,12 +14,10 @@ import {
   type Decision,
   type ThresholdSuggestion,
 } from '../train/threshold';
-import { selectClasses } from '../dataset/labelled-set';
 import { GlimpseError, serializeError } from '../shared/errors';
 import { embedSamples } from './embed-samples';
 import { embedBridge, useEngine } from './engine';
 import { repo } from './repo';
-import { yieldToMain } from './yield';
 
 export type { Decision, ReviewReason, ThresholdSuggestion };
 export { decide, thresholdStats };
@@ -31,8 +30,6 @@ export const MAP_SEED = 7;
  * would not stay responsive. The panel says how many of how many it shows.
  */
 export const MAP_MAX_POINTS = 2000;
-/** Rows ranked per page in the review's second pass (~0.1 s of distances each, 100 classes). */
-const REVIEW_PAGE_ROWS = 512;
 
 export interface InsightSettings {
   /** Top score below which a prediction shows as "not sure"; 0 = always name a class. */
@@ -189,54 +186,16 @@ export async function loadReview(
     review: { ...s.review, status: 'loading', error: null, projectId },
   }));
   try {
-    // Two passes over the embeddings, a page at a time (never all in memory): the first scores
-    // each page in the worker and sums the class centres, the second ranks each page against
-    // those centres and keeps only the hardest `limit` rows.
+    // The worker ranks the rows it holds (review-queue.ts); the page keeps only the queue.
     const ex = runningExtractor();
-    const extractorKey = ex.key;
-    const numClasses = classIds.length;
-    const sums = new CentreSums(ex.dim, numClasses);
-    const probsOf = new Map<string, Float32Array>();
-    await repo().embeddings.streamTrainingSet(projectId, extractorKey, { expectedDim: ex.dim }, async (page) => {
-      const rows = selectClasses(page, classIds, { reuse: true }); // each page is read afresh
-      if (rows.ids.length === 0) return;
-      sums.add(rows.x, rows.labels);
-      const { probs } = await embedBridge().call(
-        'scoreAll',
-        { x: rows.x, n: rows.ids.length, extractorKey },
-        { transfer: [rows.x.buffer] },
-      );
-      rows.ids.forEach((id, i) => probsOf.set(id, probs.subarray(i * numClasses, (i + 1) * numClasses)));
-    });
-    let items: ReviewItem[] = [];
-    let offset = 0;
-    const limit = 60;
-    await repo().embeddings.streamTrainingSet(
+    const items = await reviewQueue({
       projectId,
-      extractorKey,
-      { expectedDim: ex.dim, pageRows: REVIEW_PAGE_ROWS },
-      async (page) => {
-        // A sample added between the passes has no score yet: it waits for the next review.
-        const rows = selectClasses(page, classIds, { reuse: true }); // each page is read afresh
-        const keep = rows.ids.map((id, i) => (probsOf.has(id) ? i : -1)).filter((i) => i >= 0);
-        const all = keep.length === rows.ids.length;
-        const probs = new Float32Array(keep.length * numClasses);
-        const x = all ? rows.x : new Float32Array(keep.length * ex.dim);
-        keep.forEach((r, i) => {
-          probs.set(probsOf.get(rows.ids[r]!)!, i * numClasses);
-          if (!all) x.set(rows.x.subarray(r * ex.dim, (r + 1) * ex.dim), i * ex.dim);
-        });
-        const ids = all ? rows.ids : keep.map((r) => rows.ids[r]!);
-        const labels = all ? rows.labels : Int32Array.from(keep, (r) => rows.labels[r]!);
-        const ranked = reviewPage({ ids, labels, x, dim: ex.dim, numClasses, probs }, sums, {
-          unsureBelow: unsureBelow > 0 ? unsureBelow : 0.5,
-          rowOffset: offset,
-        });
-        items = topItems([...items, ...ranked], limit);
-        offset += ids.length;
-        await yieldToMain(); // the page stays responsive between pages
-      },
-    );
+      extractorKey: ex.key,
+      dim: ex.dim,
+      classIds,
+      unsureBelow: unsureBelow > 0 ? unsureBelow : 0.5,
+      limit: 60,
+    });
     useInsight.setState({
       review: {
         status: 'ready',

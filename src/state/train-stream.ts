@@ -86,6 +86,13 @@ export async function streamAndTrain(opts: {
   const stopEarly = () => earlyAbort.abort();
   signal.addEventListener('abort', stopEarly, { once: true });
   const inFlight: Promise<unknown>[] = [];
+  /** Positions of the planned rows the worker holds already (not read, not sent). */
+  let have: Uint8Array | null = null;
+  const startEarly = () => {
+    if (early || !planned) return;
+    early = opts.fit(planned, earlyAbort.signal);
+    early.catch(() => undefined);
+  };
   try {
     const set = await repo().embeddings.streamTrainingSet(
       projectId,
@@ -99,15 +106,23 @@ export async function streamAndTrain(opts: {
         },
         onPlan: async (_rows, ids, classIds) => {
           planned = labelRows(ids, classIds, classes);
-          await bridge.call('stageRows', { start: { rows: ids.length, dim, ids: [...ids] }, ids: [], x: new Float32Array(0) });
+          const staged = await bridge.call('stageRows', {
+            start: { rows: ids.length, dim, ids: [...ids], project: { projectId, extractorKey } },
+            ids: [],
+            x: new Float32Array(0),
+          });
+          have = staged.have ?? null;
         },
+        skip: () => have,
         first: () => {
           if (!planned || planned.numClasses < 2) return null;
           const rows = rowsBeforeWarmStart(planned.ids, planned.labels, settings, { dim, augmentIds: opts.augmentIds });
           if (!rows) return null;
           first = new Uint8Array(planned.ids.length);
           for (const r of rows) first[r] = 1;
-          firstLeft = rows.length;
+          firstLeft = rows.filter((r) => !have?.[r]).length;
+          // Every row it needs first is held by the worker already: it starts now.
+          if (firstLeft === 0) startEarly();
           return rows;
         },
       },
@@ -119,10 +134,7 @@ export async function streamAndTrain(opts: {
         if (inFlight.length >= PAGES_IN_FLIGHT) await inFlight.shift();
         if (first) for (const r of page.at) firstLeft -= first[r]!;
         // Messages keep their order: the worker has every page sent so far before this request.
-        if (!early && first && firstLeft === 0 && planned) {
-          early = opts.fit(planned, earlyAbort.signal);
-          early.catch(() => undefined);
-        }
+        if (first && firstLeft === 0) startEarly();
       },
     );
     await Promise.all(inFlight.splice(0));

@@ -247,6 +247,11 @@ export function embeddingsRepo(db: GlimpseDB) {
          */
         first?: (ids: readonly string[], classIds: readonly string[]) => readonly number[] | null;
         /**
+         * Positions among the planned rows (1) that are not read: the receiver has them already
+         * (the worker's held rows). Asked for after onPlan; they count as read.
+         */
+        skip?: () => Uint8Array | null;
+        /**
          * Picks the rows to read among the candidates (sample ids with an embedding for the key, in
          * training order, with their classes): indices ascending, or null for all. The others are
          * neither read nor checked (dataset/subsample.ts: very large projects).
@@ -295,21 +300,21 @@ export function embeddingsRepo(db: GlimpseDB) {
       const badEmbeddings = [...keyPlan.badEmbeddings];
       const candidateClasses = candidates.map((id) => classOf.get(id)!);
       await opts.onPlan?.(candidates.length, candidates, candidateClasses);
-      // The order rows are read in: positions among the candidates.
-      const firstRows = opts.first?.(candidates, candidateClasses) ?? null;
-      let order: Int32Array;
-      if (firstRows) {
-        const early = new Uint8Array(candidates.length);
-        for (const r of firstRows) early[r] = 1;
-        order = new Int32Array(candidates.length);
-        let o = 0;
-        for (const r of firstRows) order[o++] = r;
-        for (let r = 0; r < candidates.length; r++) if (!early[r]) order[o++] = r;
-      } else order = Int32Array.from(candidates, (_, i) => i);
-      const ok = new Uint8Array(candidates.length);
+      const skip = opts.skip?.() ?? new Uint8Array(candidates.length);
+      const firstRows = opts.first?.(candidates, candidateClasses) ?? [];
+      // The order rows are read in (positions among the candidates): the first ones, then the rest.
+      const order: number[] = [];
+      const queued = new Uint8Array(candidates.length);
+      for (const r of firstRows) {
+        if (skip[r] || queued[r]) continue;
+        queued[r] = 1;
+        order.push(r);
+      }
+      for (let r = 0; r < candidates.length; r++) if (!skip[r] && !queued[r]) order.push(r);
+      const ok = Uint8Array.from(skip, (v) => (v ? 1 : 0)); // rows the receiver has count as read
       // The next page is read while the receiver takes this one (the worker copies it in).
       const read = (start: number) => {
-        const at = order.subarray(start, start + pageRows);
+        const at = order.slice(start, start + pageRows);
         const wanted = Array.from(at, (r) => candidates[r]!);
         return ro(db, [db.embeddings], () => db.embeddings.bulkGet(wanted)).then((rows) => ({
           wanted,
@@ -317,11 +322,11 @@ export function embeddingsRepo(db: GlimpseDB) {
           at,
         }));
       };
-      let next = candidates.length > 0 ? read(0) : null;
+      let next = order.length > 0 ? read(0) : null;
       try {
-        for (let start = 0; start < candidates.length; start += pageRows) {
+        for (let start = 0; start < order.length; start += pageRows) {
           const { wanted, rows, at } = await next!;
-          next = start + pageRows < candidates.length ? read(start + pageRows) : null;
+          next = start + pageRows < order.length ? read(start + pageRows) : null;
           const page: TrainingPage = { ids: [], classIds: [], dim, x: new Float32Array(0), at: new Int32Array(0) };
           const vectors: Float32Array[] = [];
           const placed: number[] = [];

@@ -208,3 +208,55 @@ export function rankForReview(
   sums.add(input.x, input.labels);
   return topItems(reviewPage(input, sums, opts), opts.limit);
 }
+
+/**
+ * The whole review queue of a set whose rows are packed on demand (`pack`: the rows of these ids,
+ * in order) and scored by `predict` (probabilities, n x numClasses): the centres are summed over
+ * every row, then each page is ranked against them (two passes over rows that are already in
+ * memory, the worker's held rows, so nothing is read twice from storage). `pause` is awaited
+ * between pages (the worker answers other requests meanwhile).
+ */
+export async function reviewRows(opts: {
+  ids: readonly string[];
+  labels: Int32Array;
+  dim: number;
+  numClasses: number;
+  pack: (ids: readonly string[]) => Float32Array;
+  predict: (x: Float32Array, n: number) => Float32Array;
+  unsureBelow: number;
+  limit: number;
+  pageRows?: number;
+  pause?: () => Promise<void>;
+}): Promise<ReviewItem[]> {
+  const { ids, labels, dim, numClasses } = opts;
+  const pageRows = opts.pageRows ?? 512;
+  const n = ids.length;
+  const sums = new CentreSums(dim, numClasses);
+  const probs = new Float32Array(n * numClasses);
+  for (let s = 0; s < n; s += pageRows) {
+    const part = ids.slice(s, s + pageRows);
+    const x = opts.pack(part);
+    sums.add(x, labels.subarray(s, s + part.length));
+    probs.set(opts.predict(x, part.length), s * numClasses);
+    await opts.pause?.();
+  }
+  let items: ReviewItem[] = [];
+  for (let s = 0; s < n; s += pageRows) {
+    const part = ids.slice(s, s + pageRows);
+    const ranked = reviewPage(
+      {
+        ids: part,
+        labels: labels.subarray(s, s + part.length),
+        x: opts.pack(part),
+        dim,
+        numClasses,
+        probs: probs.subarray(s * numClasses, (s + part.length) * numClasses),
+      },
+      sums,
+      { unsureBelow: opts.unsureBelow, rowOffset: s },
+    );
+    items = topItems([...items, ...ranked], opts.limit);
+    await opts.pause?.();
+  }
+  return items;
+}

@@ -80,6 +80,33 @@ export class RowStage {
     return this.n;
   }
 
+  /**
+   * Places every announced row that `source` has (a row's values, or null), e.g. rows the worker
+   * still holds from the last training; returns which positions it placed (1) or not (0).
+   */
+  fill(source: (id: string) => Float32Array | null): Uint8Array {
+    const have = new Uint8Array(this.capacity);
+    if (!this.idsGiven) return have;
+    this.ids.forEach((id, p) => {
+      const v = source(id);
+      if (!v || v.length !== this.dim) return;
+      this.x.set(v, p * this.dim);
+      have[p] = 1;
+      if (!this.placed[p]) {
+        this.placed[p] = 1;
+        this.n++;
+      }
+    });
+    this.wake();
+    return have;
+  }
+
+  /** The ids and the packed rows once every announced row is placed (for keeping), else null. */
+  complete(): { ids: readonly string[]; x: Float32Array } | null {
+    if (this.n !== this.capacity) return null;
+    return { ids: this.ids, x: this.x.subarray(0, this.capacity * this.dim) };
+  }
+
   private ready(rows: readonly number[] | null): boolean {
     // Pages in order come before the train request that names them: whatever came is the set.
     if (!this.idsGiven) return true;

@@ -41,6 +41,8 @@ const policy: PolicyMap<Requests> = {
   ftEnd: { run: 'none', why: 'drops the session' },
   setHead: { run: 'none', why: 'keeps a head' },
   stageRows: { run: 'none', why: 'copies rows into JS memory' },
+  holdRows: { run: 'none', why: 'copies rows into JS memory' },
+  review: { run: 'gpu', what: 'reviewing samples', weights: 'any', retry: 'request' },
   setTuned: { run: 'none', why: 'keeps a model; its weights are written by the next request that wants them' },
   memory: { run: 'none', why: 'reads counters' },
   prepareLabeller: { run: 'none', why: 'only loads a model; a lost context shows (and is recovered) at the next classify' },

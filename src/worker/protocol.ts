@@ -2,6 +2,7 @@
 // result and progress types. The worker's handler map (handlers.ts) is typed by it, and so is the
 // app's bridge (client.ts). Types and plain data only: the app imports this file, never the
 // worker's code. Test and bench hooks are not part of it (debug-protocol.ts).
+import type { ReviewItem } from '../train/review';
 import type { BackendChoice, BackendName } from '../embed/backend';
 import type { ClassScore } from '../embed/extractor';
 import type { ExtractorSpec } from '../embed/specs';
@@ -67,6 +68,17 @@ export interface TrainRequest extends LabelledSet {
   staged?: boolean;
 }
 
+export interface ReviewRequest {
+  projectId: string;
+  extractorKey: string;
+  dim: number;
+  ids: string[];
+  labels: Int32Array;
+  numClasses: number;
+  unsureBelow: number;
+  limit: number;
+}
+
 /**
  * A page of training rows for the next staged train request. `start` begins a new set: of `rows`
  * rows whose pages come in order, or of exactly `ids` (in training order) whose pages say where
@@ -74,7 +86,12 @@ export interface TrainRequest extends LabelledSet {
  * staged) in this order: what the page ended up with when announced rows turned out unreadable.
  */
 export interface StageRowsRequest {
-  start?: { rows: number; dim: number; ids?: string[] };
+  /**
+   * `project`: whose rows these are. Rows the worker still holds of that project and key (from its
+   * last training, worker/resident.ts) are placed at once and the reply says which (`have`): only
+   * the others need sending. After the fit the worker holds this set in their place.
+   */
+  start?: { rows: number; dim: number; ids?: string[]; project?: { projectId: string; extractorKey: string } };
   ids: string[];
   x: Float32Array;
   at?: Int32Array;
@@ -168,7 +185,20 @@ export interface Requests {
   classify: { req: { image: ImageInput; topK: number }; res: ClassifyResult; progress: never };
   embed: { req: { images: ImageInput[]; thumbnails: boolean }; res: { done: number; failed: number }; progress: EmbedItemResult };
   train: { req: TrainRequest; res: TrainResponse; progress: EpochReport };
-  stageRows: { req: StageRowsRequest; res: { rows: number }; progress: never };
+  stageRows: { req: StageRowsRequest; res: { rows: number; have?: Uint8Array }; progress: never };
+  /** Adds rows of a project to the ones the worker holds (worker/resident.ts); held: false when over its limit. */
+  holdRows: {
+    /** more: rows still to come after these (room is made for all at once). */
+    req: { projectId: string; extractorKey: string; dim: number; ids: string[]; x: Float32Array; more?: number };
+    res: { rows: number; held: boolean };
+    progress: never;
+  };
+  /**
+   * The review queue of the held rows `ids` (labels: class positions of the active head): scored
+   * by the active head and ranked against the class centres (train/review.ts), the hardest
+   * `limit`. `missing`: ids the worker does not hold (send them with holdRows, then ask again).
+   */
+  review: { req: ReviewRequest; res: { missing: string[]; items: ReviewItem[] }; progress: never };
   /** A stored head to predict with (after a reload or a project switch); a trained one is kept already. */
   setHead: { req: { head: TrainedHead | null; extractorKey: string | null }; res: { ok: true }; progress: never };
   predict: { req: { image: ImageInput }; res: PredictResult; progress: never };

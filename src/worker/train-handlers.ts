@@ -5,7 +5,10 @@ import { GlimpseError } from '../shared/errors';
 import { fitHead } from '../train/fit';
 import { predictHead, type TrainedHead } from '../train/head';
 import { pcaMap, umapMap } from '../train/map';
+import { reviewRows } from '../train/review';
 import { RowStage } from '../train/row-stage';
+import { nextMacrotask } from '../train/head-util';
+import { keepResident, residentFor, residentOrNew, dropResident } from './resident';
 import type { Requests } from './protocol';
 import type { WorkMap } from './policy';
 
@@ -18,6 +21,8 @@ const activeHead: HeadHolder = { head: null, extractorKey: null };
 
 /** Rows of the next staged training, as the pages arrive. */
 let stage: RowStage | null = null;
+/** Whose rows the stage holds, when the page said (they are kept after the fit). */
+let stageOf: { projectId: string; extractorKey: string } | null = null;
 
 /** Class probabilities of one embedding under the active head. */
 export function classifyEmbedding(embedding: Float32Array, extractorKey: string): Float32Array {
@@ -39,12 +44,22 @@ function untilCancelled(wait: Promise<void>, signal: AbortSignal): Promise<void>
   });
 }
 
-export const trainHandlers: Pick<WorkMap<Requests>, 'train' | 'setHead' | 'scoreAll' | 'map' | 'stageRows'> = {
+export const trainHandlers: Pick<WorkMap<Requests>, 'train' | 'setHead' | 'scoreAll' | 'map' | 'stageRows' | 'holdRows' | 'review'> = {
   stageRows: async ({ start, ids, x, at, retain }) => {
     if (start) {
       // A fit still waiting for the rows of the set this one replaces will never get them.
       stage?.close(new GlimpseError('internal', 'The staged rows were replaced: train again.'));
       stage = new RowStage(start.ids ?? start.rows, start.dim);
+      stageOf = start.project ?? null;
+      const held = start.project && start.ids ? residentFor(start.project.projectId, start.project.extractorKey, start.dim) : null;
+      // Rows still held from the last training are placed now: only the others are sent.
+      const have = held ? stage.fill((id) => {
+        const r = held.rowOf(id);
+        return r < 0 ? null : held.row(r);
+      }) : undefined;
+      // The stage owns the rows now (one copy); the next fit keeps its set in their place.
+      if (start.project) dropResident();
+      return { data: { rows: stage.rows, ...(have ? { have } : {}) } };
     }
     if (!stage) throw new GlimpseError('internal', 'No staged training set: train again.');
     if (retain) return { data: { rows: stage.retain(retain) } };
@@ -89,7 +104,13 @@ export const trainHandlers: Pick<WorkMap<Requests>, 'train' | 'setHead' | 'score
       ...(req.augment ? { augment: req.augment } : {}),
       ...(staged ? { whenRows: (rows: readonly number[] | null) => untilCancelled(staged.whenRows(rows), signal) } : {}),
     });
-    if (req.staged && stage === staged) stage = null;
+    if (staged && stage === staged) {
+      // The rows trained on stay in the worker for the review and the next training.
+      const kept = staged.complete();
+      if (kept && stageOf && req.extractorKey === stageOf.extractorKey) keepResident(stageOf.projectId, stageOf.extractorKey, req.dim, kept.ids, kept.x);
+      stage = null;
+      stageOf = null;
+    }
     const confidence = new Float32Array(fit.validationPred.length);
     fit.validationPred.forEach((p, i) => {
       confidence[i] = fit.validationProbs[i * req.numClasses + p]!;
@@ -111,6 +132,33 @@ export const trainHandlers: Pick<WorkMap<Requests>, 'train' | 'setHead' | 'score
         nAugmented: fit.nAugmented,
       },
     };
+  },
+  holdRows: async ({ projectId, extractorKey, dim, ids, x, more }) => {
+    const held = residentOrNew(projectId, extractorKey, dim);
+    if (more !== undefined) held.reserve(ids.length + more);
+    const ok = held.add(ids, x);
+    return { data: { rows: held.rows, held: ok } };
+  },
+  review: async (req) => {
+    const head = activeHead.head;
+    if (!head || activeHead.extractorKey !== req.extractorKey || head.numClasses !== req.numClasses) {
+      throw new GlimpseError('invalid-input', 'Train the model first: the review needs a classifier for the current extractor.');
+    }
+    const held = residentFor(req.projectId, req.extractorKey, req.dim);
+    const missing = held ? req.ids.filter((id) => held.rowOf(id) < 0) : [...req.ids];
+    if (missing.length > 0 || !held) return { data: { missing, items: [] } };
+    const items = await reviewRows({
+      ids: req.ids,
+      labels: req.labels,
+      dim: req.dim,
+      numClasses: req.numClasses,
+      pack: (ids) => held.pack(ids),
+      predict: (x, n) => predictHead(head, x, n),
+      unsureBelow: req.unsureBelow,
+      limit: req.limit,
+      pause: nextMacrotask,
+    });
+    return { data: { missing: [], items } };
   },
   setHead: async ({ head, extractorKey }) => {
     activeHead.head = head;

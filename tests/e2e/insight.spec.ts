@@ -54,6 +54,11 @@ test('threshold, review queue and embedding map on a trained flower project', as
     timeout: 60_000,
   });
   await expect(page.getByTestId('review-item').first()).toBeVisible();
+  // Right after training the worker ranks the rows it trained on (nothing read again); keep the
+  // queue to compare with the one made after a reload, when every row is read from the store.
+  const queue = async () => page.getByTestId('review-item').evaluateAll((els) => els.map((e) => e.getAttribute('data-sample-id')));
+  const warmQueue = await queue();
+  expect(warmQueue.length).toBeGreaterThan(0);
 
   // Map: one point per sample, PCA first, then UMAP.
   const n = PER_CLASS * CLASSES.length;
@@ -72,4 +77,14 @@ test('threshold, review queue and embedding map on a trained flower project', as
   await expect(page.getByTestId('map-hover').locator('img')).toHaveJSProperty('complete', true);
   await point.click();
   await expect(page.getByTestId('map-picked')).toHaveAttribute('data-sample-id', id!);
+
+  // After a reload the worker holds no rows: the review reads them once, hands them over and
+  // lists the same samples in the same order.
+  await page.reload();
+  await waitForEngine(page);
+  await page.getByText('Review hard samples', { exact: true }).click();
+  await page.getByTestId('review-button').click();
+  await expect(page.getByTestId('review-panel')).toHaveAttribute('data-status', 'ready', { timeout: 60_000 });
+  await expect(page.getByTestId('review-item').first()).toBeVisible();
+  expect(await queue()).toEqual(warmQueue);
 });
