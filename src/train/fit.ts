@@ -8,6 +8,7 @@ import { argmaxRows, computeMetrics, type Metrics } from './metrics';
 import { fitSplit, LARGE_SET_PATIENCE, LARGE_SET_ROWS } from './fit-plan';
 import { rowScale, rowScales } from './head-util';
 import { trainHeadOnRows } from './head-train';
+import type { PageHelper } from './head-paged';
 import type { RowPart, RowSet } from './head-types';
 import { mulberry32 } from '../shared/rng';
 
@@ -118,6 +119,8 @@ export async function fitHead(
      * from IndexedDB while the warm start runs on the rows fit-plan.ts rowsBeforeWarmStart names).
      */
     whenRows?: (rows: readonly number[] | null) => Promise<void>;
+    /** A second thread for a large fit's passes over every row (head-paged.ts). */
+    pageHelper?: PageHelper;
   } = {},
 ): Promise<FitResult> {
   const n = data.ids.length;
@@ -165,6 +168,7 @@ export async function fitHead(
   const paging = {
     ...(opts.pagedMinValues !== undefined ? { pagedMinValues: opts.pagedMinValues } : {}),
     ...(opts.warmRows !== undefined ? { warmRows: opts.warmRows } : {}),
+    ...(opts.pageHelper ? { pageHelper: opts.pageHelper } : {}),
   };
   // The parts trainHeadOnRows waits for, as rows of data.x (augmentation rows are all there).
   const whenParts = (parts: readonly RowPart[] | null) =>

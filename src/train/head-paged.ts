@@ -113,9 +113,106 @@ function pageRowsTensor(p: PagedSet, page: Page): tf.Tensor2D {
   });
 }
 
+/** Log-probabilities of a page under folded weights (zeros when atZero). */
+function logProbs(x: tf.Tensor2D, page: Page, kernel: tf.Tensor2D, bias: tf.Tensor1D, k: number, atZero: boolean): tf.Tensor2D {
+  return atZero
+    ? tf.logSoftmax(tf.zeros([page.rows, k]) as tf.Tensor2D)
+    : tf.logSoftmax(tf.add(tf.mul(tf.matMul(x, kernel), page.s), bias) as tf.Tensor2D);
+}
+
+/**
+ * Adds the sums of these pages under the folded weights to acc: X^T (s G) (d*k values), sum_rows G
+ * (k), then the weighted loss and the correct count, in float64.
+ */
+async function addPageSums(p: PagedSet, pages: readonly Page[], kernel: tf.Tensor2D, bias: tf.Tensor1D, k: number, atZero: boolean, acc: Float64Array): Promise<void> {
+  const dk = p.set.d * k;
+  for (const page of pages) {
+    const x = pageRowsTensor(p, page);
+    const out = tf.tidy(() => {
+      const lp = logProbs(x, page, kernel, bias, k, atZero);
+      const g = tf.mul(tf.sub(tf.exp(lp), page.y), page.gScale) as tf.Tensor2D;
+      const xg = weightGradient(x, tf.mul(g, page.s) as tf.Tensor2D);
+      return tf.concat([tf.reshape(xg, [-1]), tf.sum(g, 0), batchStats(lp, page)]);
+    });
+    x.dispose();
+    const v = (await out.data()) as Float32Array;
+    out.dispose();
+    for (let i = 0; i < dk + k + 2; i++) acc[i] = (acc[i] as number) + (v[i] as number);
+  }
+}
+
+/** What a page helper needs to evaluate its rows: raw rows (n x d), their factors, labels and the weights. */
+export interface PageHelperPart {
+  x: Float32Array;
+  /** Unit-length factor per row, or null. */
+  scale: Float64Array | null;
+  labels: Int32Array;
+  classWeights: Float32Array;
+  /** The class-weight sum over every training row (the gradient's divisor). */
+  wSum: number;
+  d: number;
+  k: number;
+  pageRows: number;
+}
+
+/**
+ * Another thread evaluating the last pages of a large fit's training rows (worker/page-helper.ts:
+ * a second worker on the second core), so that a pass over 50,000 rows costs about half.
+ */
+export interface PageHelper {
+  start(part: PageHelperPart): Promise<void>;
+  /** addPageSums over its rows under these folded weights: d*k + k + 2 values. */
+  evaluate(kernel: Float32Array, bias: Float32Array, atZero: boolean): Promise<Float64Array>;
+  stop(): void;
+}
+
+/** The helper's side: its rows as pages, evaluated under folded weights as addPageSums does. */
+export function pageHelperObjective(part: PageHelperPart): { evaluate(kernel: Float32Array, bias: Float32Array, atZero: boolean): Promise<Float64Array>; dispose(): void } {
+  const { d, k } = part;
+  const n = part.labels.length;
+  const set: RowSet = { parts: [{ x: part.x, rows: null, scale: part.scale }], y: part.labels, n, d };
+  const p = pagedSet(set, part.classWeights, k, part.pageRows, part.wSum);
+  return {
+    evaluate: async (kernel, bias, atZero) => {
+      const acc = new Float64Array(d * k + k + 2);
+      const kt = tf.tensor2d(kernel, [d, k]);
+      const bt = tf.tensor1d(bias);
+      try {
+        await addPageSums(p, p.pages, kt, bt, k, atZero, acc);
+      } finally {
+        kt.dispose();
+        bt.dispose();
+      }
+      return acc;
+    },
+    dispose: () => disposeSet(p),
+  };
+}
+
+/** The rows of pages from `first` on, packed for a helper (raw values, their factors and labels). */
+function helperPart(p: PagedSet, first: number, classWeights: Float32Array, k: number, pageRows: number): PageHelperPart {
+  const d = p.set.d;
+  const from = p.pages[first]!.start;
+  const n = p.n - from;
+  const x = new Float32Array(n * d);
+  const scale = new Float64Array(n);
+  let hasScale = false;
+  for (let i = 0; i < n; i++) {
+    const r = from + i;
+    const part = p.set.parts[p.index.part[r] as number]!;
+    const o = p.index.offset[r] as number;
+    x.set(part.x.subarray(o, o + d), i * d);
+    scale[i] = p.index.scale[r] as number;
+    if (part.scale) hasScale = true;
+  }
+  return { x, scale: hasScale ? scale : null, labels: p.set.y.slice(from, p.n), classWeights, wSum: p.wSum, d, k, pageRows };
+}
+
 /**
  * The objective of `train` (and the stats of `validation`), standardised by mean/invStd, with
- * class weights as uploadData gives them, evaluated PAGE_ROWS rows at a time.
+ * class weights as uploadData gives them, evaluated PAGE_ROWS rows at a time. With a `helper`, the
+ * second half of the training pages is evaluated there at the same time as the first half here
+ * (if the helper fails, here again, for good).
  */
 export function pagedObjective(
   train: RowSet,
@@ -125,6 +222,7 @@ export function pagedObjective(
   classWeights: Float32Array,
   numClasses: number,
   pageRows = PAGE_ROWS,
+  helper?: PageHelper,
 ): LbfgsObjective {
   const d = train.d;
   const k = numClasses;
@@ -140,15 +238,16 @@ export function pagedObjective(
   const folded = new Float32Array(dk);
   const foldedBias = new Float32Array(k);
   const bias64 = new Float64Array(k);
-  const sumXg = new Float64Array(dk);
-  const sumG = new Float64Array(k);
-  const stats = new Float64Array(4);
-
-  /** Log-probabilities of a page under the folded weights (zeros when atZero). */
-  const logProbs = (x: tf.Tensor2D, page: Page, kernel: tf.Tensor2D, bias: tf.Tensor1D, atZero: boolean): tf.Tensor2D =>
-    atZero
-      ? tf.logSoftmax(tf.zeros([page.rows, k]) as tf.Tensor2D)
-      : tf.logSoftmax(tf.add(tf.mul(tf.matMul(x, kernel), page.s), bias) as tf.Tensor2D);
+  const acc = new Float64Array(dk + k + 2);
+  const valAcc = new Float64Array(2);
+  // The helper takes the pages from `split` on (the later half), once, at the first evaluation.
+  const split = Math.ceil(tr.pages.length / 2);
+  let remote: PageHelper | null = helper && tr.pages.length >= 2 ? helper : null;
+  let started: Promise<void> | null = null;
+  const giveUp = () => {
+    remote?.stop();
+    remote = null;
+  };
 
   return {
     train: tr,
@@ -166,36 +265,37 @@ export function pagedObjective(
         }
       }
       for (let c = 0; c < k; c++) foldedBias[c] = (params[dk + c] as number) - (bias64[c] as number);
-      sumXg.fill(0);
-      sumG.fill(0);
-      stats.fill(0);
+      acc.fill(0);
+      valAcc.fill(0);
+      const helperNow = remote;
+      let theirs: Promise<Float64Array> | null = null;
+      if (helperNow) {
+        started ??= helperNow.start(helperPart(tr, split, classWeights, k, pageRows));
+        theirs = started.then(() => helperNow.evaluate(folded, foldedBias, atZero));
+        theirs.catch(() => undefined); // awaited below
+      }
       const kernel = tf.tensor2d(folded, [d, k]);
       const bias = tf.tensor1d(foldedBias);
       try {
-        for (const page of tr.pages) {
-          const x = pageRowsTensor(tr, page);
-          const out = tf.tidy(() => {
-            const lp = logProbs(x, page, kernel, bias, atZero);
-            const g = tf.mul(tf.sub(tf.exp(lp), page.y), page.gScale) as tf.Tensor2D;
-            const xg = weightGradient(x, tf.mul(g, page.s) as tf.Tensor2D);
-            return tf.concat([tf.reshape(xg, [-1]), tf.sum(g, 0), batchStats(lp, page)]);
-          });
-          x.dispose();
-          const v = (await out.data()) as Float32Array;
-          out.dispose();
-          for (let i = 0; i < dk; i++) sumXg[i] = (sumXg[i] as number) + (v[i] as number);
-          for (let c = 0; c < k; c++) sumG[c] = (sumG[c] as number) + (v[dk + c] as number);
-          stats[0] = (stats[0] as number) + (v[dk + k] as number);
-          stats[1] = (stats[1] as number) + (v[dk + k + 1] as number);
+        await addPageSums(tr, theirs ? tr.pages.slice(0, split) : tr.pages, kernel, bias, k, atZero, acc);
+        if (theirs) {
+          let sums: Float64Array | null = null;
+          try {
+            sums = await theirs;
+          } catch {
+            giveUp();
+          }
+          if (sums && sums.length === acc.length) for (let i = 0; i < acc.length; i++) acc[i] = (acc[i] as number) + (sums[i] as number);
+          else await addPageSums(tr, tr.pages.slice(split), kernel, bias, k, atZero, acc);
         }
         for (const page of va?.pages ?? []) {
           const x = pageRowsTensor(va!, page);
-          const out = tf.tidy(() => batchStats(logProbs(x, page, kernel, bias, atZero), page));
+          const out = tf.tidy(() => batchStats(logProbs(x, page, kernel, bias, k, atZero), page));
           x.dispose();
           const v = (await out.data()) as Float32Array;
           out.dispose();
-          stats[2] = (stats[2] as number) + (v[0] as number);
-          stats[3] = (stats[3] as number) + (v[1] as number);
+          valAcc[0] = (valAcc[0] as number) + (v[0] as number);
+          valAcc[1] = (valAcc[1] as number) + (v[1] as number);
         }
       } finally {
         kernel.dispose();
@@ -205,10 +305,12 @@ export function pagedObjective(
       for (let j = 0; j < d; j++) {
         const is = invStd[j] as number;
         const m = mean[j] as number;
-        for (let c = 0; c < k; c++) values[j * k + c] = is * ((sumXg[j * k + c] as number) - m * (sumG[c] as number));
+        for (let c = 0; c < k; c++) values[j * k + c] = is * ((acc[j * k + c] as number) - m * (acc[dk + c] as number));
       }
-      for (let c = 0; c < k; c++) values[dk + c] = sumG[c] as number;
-      values.set(va ? stats : stats.subarray(0, 2), dk + k);
+      for (let c = 0; c < k; c++) values[dk + c] = acc[dk + c] as number;
+      values[dk + k] = acc[dk + k] as number;
+      values[dk + k + 1] = acc[dk + k + 1] as number;
+      if (va) values.set(valAcc, dk + k + 2);
       return values;
     },
     dispose: () => {

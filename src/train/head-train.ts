@@ -18,7 +18,7 @@ import {
   type Params,
 } from './head-data';
 import { runLbfgs, tensorObjective } from './head-lbfgs';
-import { FULL_PASSES_AFTER_WARM_START, everyNth, pagedObjective, restandardise, warmStart } from './head-paged';
+import { FULL_PASSES_AFTER_WARM_START, everyNth, pagedObjective, restandardise, warmStart, type PageHelper } from './head-paged';
 import { PAGED_MIN_VALUES, usesLbfgs, warmStride } from './fit-plan';
 import {
   checkData,
@@ -83,6 +83,8 @@ export async function trainHeadOnRows(
      * for everything; any other fit asks for everything before it reads a value.
      */
     whenRows?: (parts: readonly RowPart[] | null) => Promise<void>;
+    /** A second thread for the passes over every row of a paged fit (not its warm start). */
+    pageHelper?: PageHelper;
   } = {},
 ): Promise<TrainedHead> {
   checkSettings(settings);
@@ -143,7 +145,7 @@ export async function trainHeadOnRows(
         init = { ...warm, theta: restandardise(warm.theta, from, { mean, invStd }, numClasses) };
       }
       const objective = paged
-        ? pagedObjective(train, opts.validation, mean, invStd, classWeights, numClasses)
+        ? pagedObjective(train, opts.validation, mean, invStd, classWeights, numClasses, undefined, opts.pageHelper)
         : tensorObjective(trainT!, valT, train.d, numClasses);
       try {
         if (init) progress.restartPatience(init.epochs);

@@ -8,6 +8,7 @@ import { pcaMap, umapMap } from '../train/map';
 import { reviewRows } from '../train/review';
 import { RowStage } from '../train/row-stage';
 import { nextMacrotask } from '../train/head-util';
+import { pageHelperFor } from './page-helper';
 import { keepResident, residentFor, residentOrNew, dropResident } from './resident';
 import type { Requests } from './protocol';
 import type { WorkMap } from './policy';
@@ -97,13 +98,15 @@ export const trainHandlers: Pick<WorkMap<Requests>, 'train' | 'setHead' | 'score
       x = stage.view(req.ids);
     }
     const staged = req.staged ? stage : null;
+    const pageHelper = pageHelperFor((req.ids.length + (req.augment?.ids.length ?? 0)) * req.dim);
     const fit = await fitHead({ ids: req.ids, labels: req.labels, x, dim: req.dim }, req.numClasses, req.settings, {
+      ...(pageHelper ? { pageHelper } : {}),
       signal,
       onEpoch: (r) => progress(r),
       ...(req.recipe ? { recipe: req.recipe } : {}),
       ...(req.augment ? { augment: req.augment } : {}),
       ...(staged ? { whenRows: (rows: readonly number[] | null) => untilCancelled(staged.whenRows(rows), signal) } : {}),
-    });
+    }).finally(() => pageHelper?.stop());
     if (staged && stage === staged) {
       // The rows trained on stay in the worker for the review and the next training.
       const kept = staged.complete();

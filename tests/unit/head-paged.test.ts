@@ -9,7 +9,7 @@ import { balancedClassWeights } from '../../src/dataset/classWeights';
 import { mulberry32 } from '../../src/shared/rng';
 import { disposeData, uploadData } from '../../src/train/head-data';
 import { tensorObjective } from '../../src/train/head-lbfgs';
-import { pagedObjective, restandardise } from '../../src/train/head-paged';
+import { pagedObjective, pageHelperObjective, restandardise, type PageHelper } from '../../src/train/head-paged';
 import { trainHeadOnRows } from '../../src/train/head-train';
 import { predictHead } from '../../src/train/head-predict';
 import { defaultHeadSettings } from '../../src/train/head-types';
@@ -82,6 +82,63 @@ describe.each(['cpu', 'wasm'] as const)('paged objective (%s)', (backend) => {
     paged.dispose();
     disposeData(trainT);
     disposeData(valT);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('with a page helper (the later pages evaluated elsewhere) gives the same values; a failing helper is dropped for good', async () => {
+    expect(await tf.setBackend(backend)).toBe(true);
+    const { x, y } = data(230, 5);
+    const train = rowSet(x, y, Array.from({ length: 200 }, (_, i) => i + 15), true);
+    const val = rowSet(x, y, Array.from({ length: 15 }, (_, i) => i), true);
+    const { mean, invStd } = standardisation(train, true);
+    const cw = balancedClassWeights(train.y, k);
+    const before = tf.memory().numTensors;
+    let held: ReturnType<typeof pageHelperObjective> | null = null;
+    let heldRows = 0;
+    let calls = 0;
+    let failAt = -1;
+    let stopped = 0;
+    const helper: PageHelper = {
+      start: async (part) => {
+        heldRows = part.labels.length;
+        held = pageHelperObjective(part);
+      },
+      evaluate: async (kernel, bias, atZero) => {
+        if (calls++ === failAt) throw new Error('the helper crashed');
+        return held!.evaluate(kernel, bias, atZero);
+      },
+      stop: () => void stopped++,
+    };
+    const alone = pagedObjective(train, val, mean, invStd, cw, k, 17);
+    const helped = pagedObjective(train, val, mean, invStd, cw, k, 17, helper);
+    const next = mulberry32(4);
+    const s = d * k + k;
+    for (const [i, atZero] of [[0, true], [1, false], [2, false]] as const) {
+      const params = Float32Array.from({ length: s }, () => (atZero ? 0 : 0.3 * (next() - 0.5)));
+      if (i === 2) failAt = calls; // this evaluation's helper call fails: the pages are done here
+      const a = await alone.evaluate(params, atZero);
+      const b = await helped.evaluate(params, atZero);
+      let gradMax = 0;
+      let diffMax = 0;
+      for (let j = 0; j < s; j++) {
+        gradMax = Math.max(gradMax, Math.abs(a[j]!));
+        diffMax = Math.max(diffMax, Math.abs(a[j]! - b[j]!));
+      }
+      expect(diffMax).toBeLessThanOrEqual(1e-6 * gradMax);
+      for (const j of [s, s + 2]) expect(Math.abs(b[j]! - a[j]!)).toBeLessThanOrEqual(1e-6 * Math.abs(a[j]!));
+      expect(b[s + 1]).toBe(a[s + 1]);
+      expect(b[s + 3]).toBe(a[s + 3]);
+    }
+    // 12 pages of 17 rows: the helper held the last 6 (98 rows); it was stopped after failing.
+    expect(heldRows).toBe(200 - 6 * 17);
+    expect(calls).toBe(3);
+    expect(stopped).toBe(1);
+    const p = Float32Array.from({ length: s }, () => 0.1);
+    await helped.evaluate(p, false);
+    expect(calls).toBe(3); // not asked again
+    alone.dispose();
+    helped.dispose();
+    held!.dispose();
     expect(tf.memory().numTensors).toBe(before);
   });
 
