@@ -165,7 +165,7 @@ export interface ScaleBenchApi {
   /** A fresh empty project, opened (for the real-image import run). */
   newProject(name: string): Promise<string>;
   /** trainProject() on the project, as the Train button runs it: ms and how it ended. */
-  train(projectId: string): Promise<{ ms: number; phase: string; error: string | null; rows: number; of: number; validationAccuracy: number | null; fitMs: number; readMs: number; epochs: number }>;
+  train(projectId: string): Promise<{ ms: number; phase: string; error: string | null; rows: number; of: number; validationAccuracy: number | null; fitMs: number; readMs: number; rowsRead: number; epochs: number }>;
   /** loadReview() with the trained head's classes, as the review disclosure runs it. */
   review(projectId: string): Promise<{ ms: number; status: string; items: number; error: string | null }>;
   /** computeMap() as the map disclosure runs it (PCA, then UMAP when `umap`). */
@@ -258,6 +258,7 @@ function installScaleHooks(): void {
         validationAccuracy: o?.validation?.accuracy ?? null,
         fitMs: o?.trainMs ?? 0,
         readMs: o?.readMs ?? 0,
+        rowsRead: o?.rowsRead ?? 0,
         epochs: s.history.length,
       };
     },

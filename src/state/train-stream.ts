@@ -53,6 +53,8 @@ export interface StreamedFit {
   res: TrainResponse;
   /** From the first read to the last page staged (the fit may have started before). */
   readMs: number;
+  /** Rows read from IndexedDB (the others were held by the worker from its last training). */
+  rowsRead: number;
   subsampled: { used: number; of: number } | null;
 }
 
@@ -88,6 +90,7 @@ export async function streamAndTrain(opts: {
   const inFlight: Promise<unknown>[] = [];
   /** Positions of the planned rows the worker holds already (not read, not sent). */
   let have: Uint8Array | null = null;
+  let rowsRead = 0;
   const startEarly = () => {
     if (early || !planned) return;
     early = opts.fit(planned, earlyAbort.signal);
@@ -128,6 +131,7 @@ export async function streamAndTrain(opts: {
       },
       async (page) => {
         if (signal.aborted) throw new GlimpseError('cancelled', 'Cancelled.');
+        rowsRead += page.ids.length;
         const staged = bridge.call('stageRows', { ids: page.ids, x: page.x, at: page.at }, { transfer: [page.x.buffer] });
         staged.catch(() => undefined); // awaited below; not unhandled meanwhile
         inFlight.push(staged);
@@ -158,7 +162,7 @@ export async function streamAndTrain(opts: {
       }
       res = await opts.fit(rows, signal);
     }
-    return { set, rows, res, readMs, subsampled };
+    return { set, rows, res, readMs, rowsRead, subsampled };
   } catch (err) {
     earlyAbort.abort();
     throw err;

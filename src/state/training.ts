@@ -33,8 +33,10 @@ export interface TrainingOutcome {
   /** Augmentation-variant embeddings among the training rows (0 when augmentation is off). */
   nAugmented: number;
   extractorKey: string;
-  /** Reading the rows from IndexedDB and sending them to the worker (before the fit); 0 for a stored head. */
+  /** Reading the rows from IndexedDB and sending them to the worker (the fit may start before); 0 for a stored head. */
   readMs: number;
+  /** Rows read from IndexedDB for this training (the worker held the others); 0 for a stored head. */
+  rowsRead: number;
 }
 
 export interface TrainingState {
@@ -188,7 +190,7 @@ async function trainLocked(
   // rows it needs first while the others are read. Above MAX_TRAINING_ROWS only a class-balanced
   // subsample of them is read and sent.
   const bridge = embedBridge();
-  const { set, rows, res, readMs, subsampled } = await streamAndTrain({
+  const { set, rows, res, readMs, rowsRead, subsampled } = await streamAndTrain({
     projectId,
     extractorKey,
     dim: engine.extractor.dim,
@@ -265,6 +267,7 @@ async function trainLocked(
     nAugmented: res.nAugmented,
     extractorKey,
     readMs,
+    rowsRead,
   };
   useTraining.setState({
     phase: 'done',
@@ -360,6 +363,7 @@ export async function loadLatestHead(projectId: string): Promise<boolean> {
         nAugmented: metrics.nAugmented,
         extractorKey: row.extractorKey,
         readMs: 0, // not stored with the head
+        rowsRead: 0,
       },
     });
   }

@@ -9,7 +9,7 @@ import type { HeadSettings } from './head-types';
 
 /**
  * Above this many samples a fit is "large" (issue 21: projects of 50,000): its validation split
- * holds at most MAX_VALIDATION_ROWS samples (2,500 of 50,000 is 5 %, still 25 a class over 100
+ * holds about MAX_VALIDATION_ROWS samples (a share of 2,500 of 50,000 by id hash, still 25 a class over 100
  * classes) and the head is not refitted on every row afterwards: the refit would add back only
  * that 5 % while doubling the training time. Up to it nothing changes (every accuracy number in the
  * README was measured there).
