@@ -268,15 +268,31 @@ export async function computeMap(projectId: string, opts: { umap?: boolean } = {
         },
       },
       (page) => {
+        // Each row at its planned position, so the map's order does not depend on how rows were
+        // stored (packs come first: store/packs.ts).
         page.ids.forEach((id, i) => {
-          if (ids.length >= capacity) return;
-          x.set(page.x.subarray(i * ex.dim, (i + 1) * ex.dim), ids.length * ex.dim);
-          ids.push(id);
-          classIds.push(page.classIds[i]!);
+          const at = page.at[i]!;
+          if (at >= capacity) return;
+          x.set(page.x.subarray(i * ex.dim, (i + 1) * ex.dim), at * ex.dim);
+          ids[at] = id;
+          classIds[at] = page.classIds[i]!;
         });
       },
     );
-    const set = { ids, classIds, dim: ex.dim, x: x.slice(0, ids.length * ex.dim) };
+    // Rows found unreadable leave holes: close them up in order.
+    let kept = 0;
+    for (let at = 0; at < capacity; at++) {
+      if (ids[at] === undefined) continue;
+      if (kept !== at) {
+        ids[kept] = ids[at]!;
+        classIds[kept] = classIds[at]!;
+        x.copyWithin(kept * ex.dim, at * ex.dim, (at + 1) * ex.dim);
+      }
+      kept++;
+    }
+    ids.length = kept;
+    classIds.length = kept;
+    const set = { ids, classIds, dim: ex.dim, x: x.slice(0, kept * ex.dim) };
     // Rows that were candidates (the unread ones were not checked; the read ones that were bad are not counted).
     const total = candidateCount - (capacity - streamed.ids.length);
     const n = set.ids.length;

@@ -15,6 +15,7 @@ import type {
   ClassRow,
   EmbeddingRow,
   HeadRow,
+  PackRow,
   ProjectRow,
   QuarantineRow,
   SampleRow,
@@ -92,6 +93,15 @@ export const SCHEMA_V6: Readonly<Record<string, string>> = Object.freeze({
   stash: '[sampleId+extractorKey], projectId, [projectId+extractorKey]',
 });
 
+/**
+ * Schema v7: a new `packs` table (PackRow: copies of embedding rows written together, packed into
+ * one value as a read cache for training). Frozen.
+ */
+export const SCHEMA_V7: Readonly<Record<string, string>> = Object.freeze({
+  ...SCHEMA_V6,
+  packs: 'id, projectId, [projectId+extractorKey]',
+});
+
 const MIGRATIONS: readonly Migration[] = [
   { version: 1, stores: SCHEMA_V1 },
   {
@@ -122,7 +132,13 @@ const MIGRATIONS: readonly Migration[] = [
     stores: { stash: SCHEMA_V6.stash as string },
     // No row rewrite: the table is new and starts empty; switching extractor fills it.
   },
-  // { version: 7, stores: { samples: '...' }, upgrade: async (tx) => { await tx.table('samples').toCollection().modify(...) } },
+  {
+    version: 7,
+    stores: { packs: SCHEMA_V7.packs as string },
+    // No row rewrite: the table is new and starts empty; rows written from now on are also packed,
+    // and older rows are read one by one as before.
+  },
+  // { version: 8, stores: { samples: '...' }, upgrade: async (tx) => { await tx.table('samples').toCollection().modify(...) } },
 ];
 
 /** The schema version this code writes (Dexie's version number; IndexedDB sees it times 10). */
@@ -222,6 +238,7 @@ export class GlimpseDB extends Dexie {
   declare augments: Table<AugmentRow, string>;
   declare tuned: Table<TunedRow, string>;
   declare stash: Table<EmbeddingRow, [string, string]>;
+  declare packs: Table<PackRow, string>;
 
   constructor(name: string = DB_NAME, options?: DexieOptions) {
     super(name, {

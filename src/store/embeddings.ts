@@ -7,8 +7,9 @@ import { Dexie } from 'dexie';
 import { GlimpseError } from '../shared/errors';
 import type { GlimpseDB } from './db';
 import { mapStorageError } from './errors';
+import { packRows, readPacked } from './packs';
 import { planTrainingSet, type TrainingPlan } from './training-plan';
-import { ro, rw, touch } from './tx';
+import { getRaw, ro, rw, touch } from './tx';
 import type { EmbeddingRow, QuarantineRow, SampleRow } from './types';
 import { allFinite, checkIds, checkVector, toFloat32 } from './validate';
 
@@ -27,8 +28,9 @@ export interface TrainingSet {
 }
 
 /**
- * One page of streamTrainingSet(): rows in the same order loadTrainingSet() packs them (unless
- * some were asked for first: then in the order read).
+ * One page of streamTrainingSet(). Pages of rows found in packs come first (newest pack first),
+ * then the other rows in the order loadTrainingSet() packs them (unless some were asked for
+ * first: then in the order read). `at` says where each row belongs.
  */
 export interface TrainingPage {
   ids: string[];
@@ -57,6 +59,8 @@ export interface LoadOptions {
   /** The extractor's output size; without it the most common stored length is used. */
   expectedDim?: number;
 }
+
+
 
 export function embeddingsRepo(db: GlimpseDB) {
   const allTables = [db.projects, db.classes, db.samples, db.embeddings, db.quarantine];
@@ -302,21 +306,48 @@ export function embeddingsRepo(db: GlimpseDB) {
       await opts.onPlan?.(candidates.length, candidates, candidateClasses);
       const skip = opts.skip?.() ?? new Uint8Array(candidates.length);
       const firstRows = opts.first?.(candidates, candidateClasses) ?? [];
-      // The order rows are read in (positions among the candidates): the first ones, then the rest.
+      const ok = Uint8Array.from(skip, (v) => (v ? 1 : 0)); // rows the receiver has count as read
+      // Rows with a copy in a pack come from the packs first (store/packs.ts: a value per ~256 rows
+      // instead of one per row), in pages of their own.
+      const unread = new Map<string, number>();
+      candidates.forEach((id, r) => {
+        if (!ok[r]) unread.set(id, r);
+      });
+      const deadPacks = await readPacked(
+        db,
+        { projectId, extractorKey, dim, wanted: unread, positions: candidates.length, live: keyed, batchRows: pageRows },
+        async (rows) => {
+          const page: TrainingPage = {
+            ids: [],
+            classIds: [],
+            dim,
+            x: new Float32Array(rows.length * dim),
+            at: new Int32Array(rows.length),
+          };
+          rows.forEach(({ at, v }, i) => {
+            page.ids.push(candidates[at]!);
+            page.classIds.push(candidateClasses[at]!);
+            page.x.set(v, i * dim);
+            page.at[i] = at;
+            ok[at] = 1;
+          });
+          await onPage(page);
+        },
+      );
+      // The order the other rows are read in (positions among the candidates): the first ones, then the rest.
       const order: number[] = [];
       const queued = new Uint8Array(candidates.length);
       for (const r of firstRows) {
-        if (skip[r] || queued[r]) continue;
+        if (ok[r] || queued[r]) continue;
         queued[r] = 1;
         order.push(r);
       }
-      for (let r = 0; r < candidates.length; r++) if (!skip[r] && !queued[r]) order.push(r);
-      const ok = Uint8Array.from(skip, (v) => (v ? 1 : 0)); // rows the receiver has count as read
+      for (let r = 0; r < candidates.length; r++) if (!ok[r] && !queued[r]) order.push(r);
       // The next page is read while the receiver takes this one (the worker copies it in).
       const read = (start: number) => {
         const at = order.slice(start, start + pageRows);
         const wanted = Array.from(at, (r) => candidates[r]!);
-        return ro(db, [db.embeddings], () => db.embeddings.bulkGet(wanted)).then((rows) => ({
+        return getRaw<EmbeddingRow>(db, 'embeddings', wanted).then((rows) => ({
           wanted,
           rows,
           at,
@@ -328,7 +359,7 @@ export function embeddingsRepo(db: GlimpseDB) {
           const { wanted, rows, at } = await next!;
           next = start + pageRows < order.length ? read(start + pageRows) : null;
           const page: TrainingPage = { ids: [], classIds: [], dim, x: new Float32Array(0), at: new Int32Array(0) };
-          const vectors: Float32Array[] = [];
+          const x = new Float32Array(rows.length * dim);
           const placed: number[] = [];
           rows.forEach((row, i) => {
             const id = wanted[i]!;
@@ -347,12 +378,11 @@ export function embeddingsRepo(db: GlimpseDB) {
             }
             page.ids.push(id);
             page.classIds.push(classOf.get(id)!);
-            vectors.push(v);
+            x.set(v, placed.length * dim);
             placed.push(at[i]!);
             ok[at[i]!] = 1;
           });
-          page.x = new Float32Array(vectors.length * dim);
-          vectors.forEach((v, i) => page.x.set(v, i * dim));
+          page.x = placed.length === rows.length ? x : x.slice(0, placed.length * dim);
           page.at = Int32Array.from(placed);
           if (page.ids.length === 0) continue;
           await onPage(page);
@@ -366,6 +396,10 @@ export function embeddingsRepo(db: GlimpseDB) {
         out.ids.push(id);
         out.classIds.push(candidateClasses[r]!);
       });
+      if (deadPacks.length > 0) {
+        // Packs whose samples are all gone (or re-keyed): a cache entry nothing can use any more.
+        await rw(db, [db.packs], () => db.packs.bulkDelete(deadPacks)).catch(() => undefined);
+      }
       const toQuarantine: TrainingPlan = { ...keyPlan, badEmbeddings };
       out.quarantined = keyPlan.badSamples.length + badEmbeddings.length;
       if (out.quarantined > 0) {
@@ -389,7 +423,7 @@ export function embeddingsRepo(db: GlimpseDB) {
         checked.map((r) => r.sampleId),
         'sample',
       );
-      return rw(db, [db.projects, db.samples, db.embeddings, db.stash], async () => {
+      return rw(db, [db.projects, db.samples, db.embeddings, db.stash, db.packs], async () => {
         const samples = await db.samples.bulkGet(checked.map((r) => r.sampleId));
         await stashReplaced(checked);
         const out: EmbeddingRow[] = [];
@@ -406,6 +440,7 @@ export function embeddingsRepo(db: GlimpseDB) {
           });
         });
         await db.embeddings.bulkPut(out);
+        await packRows(db, out);
         for (const p of new Set(out.map((e) => e.projectId))) await touch(db, p);
         return out.length;
       });

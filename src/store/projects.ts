@@ -152,9 +152,10 @@ export function projectsRepo(db: GlimpseDB) {
     async delete(projectId: string): Promise<void> {
       await rw(
         db,
-        [db.projects, db.classes, db.samples, db.embeddings, db.stash, db.heads, db.quarantine, db.augments, db.tuned],
+        [db.projects, db.classes, db.samples, db.embeddings, db.stash, db.packs, db.heads, db.quarantine, db.augments, db.tuned],
         async () => {
           await db.stash.where('projectId').equals(projectId).delete();
+          await db.packs.where('projectId').equals(projectId).delete();
           await db.tuned.where('projectId').equals(projectId).delete();
           await db.augments.where('projectId').equals(projectId).delete();
           await db.classes.where('projectId').equals(projectId).delete();

@@ -5,6 +5,7 @@
 import { Dexie } from 'dexie';
 import { GlimpseError } from '../shared/errors';
 import type { GlimpseDB } from './db';
+import { packRows } from './packs';
 import { requireProject, ro, rw, stamp, touch } from './tx';
 import type { ClassRow, EmbeddingRow, SampleRow, SampleSource } from './types';
 import { checkIds, checkVector, newId } from './validate';
@@ -110,11 +111,14 @@ export function samplesRepo(db: GlimpseDB) {
     }
     await db.samples.bulkAdd(rows.map((r) => r.sample));
     const embeddings = rows.map((r) => r.embedding).filter((e): e is EmbeddingRow => e !== null);
-    if (embeddings.length > 0) await db.embeddings.bulkPut(embeddings);
+    if (embeddings.length > 0) {
+      await db.embeddings.bulkPut(embeddings);
+      await packRows(db, embeddings);
+    }
     for (const p of projectIds) await touch(db, p);
   }
 
-  const tables = [db.projects, db.classes, db.samples, db.embeddings];
+  const tables = [db.projects, db.classes, db.samples, db.embeddings, db.packs];
 
   return {
     /** Sample + thumbnail + embedding in one transaction: all of it is saved, or none. */

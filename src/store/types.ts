@@ -72,6 +72,24 @@ export interface EmbeddingRow {
 }
 
 /**
+ * Schema v7: a copy of embedding rows written together, packed into one value (store/packs.ts).
+ * A read cache for training: IndexedDB's cost is per value, so reading 50,000 vectors as ~200
+ * packs takes a fraction of reading 50,000 rows. The `embeddings` rows stay the truth: a pack's
+ * copy of a row is used only while that sample has an embedding for the same key, and the copy is
+ * the vector that was written (a stored vector never changes while it exists; re-embedding writes
+ * a newer pack, and the newest copy wins). Ids sort by creation time.
+ */
+export interface PackRow {
+  id: string;
+  projectId: string;
+  extractorKey: string;
+  dim: number;
+  /** Row r of x is the vector of sample ids[r]. */
+  ids: string[];
+  x: Float32Array;
+}
+
+/**
  * Schema v3: embeddings of a sample's deterministic augmentation variants (train/augment.ts), one
  * row per sample, keyed by sampleId like `embeddings`. A cache: it can always be recomputed from
  * the original image, so a row that is stale (its sample is gone) or damaged is deleted, never

@@ -72,10 +72,11 @@ export function toFloat32(vector: unknown): Float32Array | null {
 
 /** True when every entry is a finite number (no NaN, no +-Infinity). */
 export function allFinite(v: Float32Array): boolean {
-  for (let i = 0; i < v.length; i++) {
-    if (!Number.isFinite(v[i])) return false;
-  }
-  return true;
+  // x - x is 0 for a finite x and NaN for NaN or +-Infinity, and NaN survives the sum: one check
+  // at the end instead of one per value (this runs on every vector a training reads).
+  let acc = 0;
+  for (let i = 0; i < v.length; i++) acc += v[i]! - v[i]!;
+  return acc === 0;
 }
 
 /** Checks an embedding before it is written; returns the Float32Array to store. */
