@@ -316,22 +316,17 @@ export function embeddingsRepo(db: GlimpseDB) {
       const deadPacks = await readPacked(
         db,
         { projectId, extractorKey, dim, wanted: unread, positions: candidates.length, live: keyed, batchRows: pageRows },
-        async (rows) => {
-          const page: TrainingPage = {
-            ids: [],
-            classIds: [],
-            dim,
-            x: new Float32Array(rows.length * dim),
-            at: new Int32Array(rows.length),
-          };
-          rows.forEach(({ at, v }, i) => {
-            page.ids.push(candidates[at]!);
-            page.classIds.push(candidateClasses[at]!);
-            page.x.set(v, i * dim);
-            page.at[i] = at;
-            ok[at] = 1;
-          });
-          await onPage(page);
+        async (chunks) => {
+          // A page per pack: a pack read whole is handed on as it came, without a copy.
+          for (const { at, x } of chunks) {
+            const page: TrainingPage = { ids: [], classIds: [], dim, x, at };
+            for (const r of at) {
+              page.ids.push(candidates[r]!);
+              page.classIds.push(candidateClasses[r]!);
+              ok[r] = 1;
+            }
+            await onPage(page);
+          }
         },
       );
       // The order the other rows are read in (positions among the candidates): the first ones, then the rest.

@@ -51,14 +51,18 @@ function packId(): string {
   return `${stamp().toString(36).padStart(10, '0')}-${crypto.randomUUID()}`;
 }
 
-/** One row found in a pack: its position among the rows asked for and its values. */
-export type PackedRow = { at: number; v: Float32Array };
+/**
+ * Rows found in one pack: at[i] is the position of row i among the rows asked for, and x holds
+ * their values (at.length x dim). When every row of the pack is taken, x is the pack's own array
+ * (nothing copied: the receiver may transfer it); otherwise a fresh copy of the rows taken.
+ */
+export type PackedRows = { at: Int32Array; x: Float32Array };
 
 /**
  * Reads the packs of a project and extractor key, newest first, and hands over the rows of
  * `wanted` (sample id -> position, below `positions`) they hold: each position at most once, from the newest pack
- * that has it, and only a copy with `dim` finite values. `onRows` gets one batch per group of
- * packs read (~`batchRows` rows), awaited; the next group is read meanwhile. Positions not handed
+ * that has it, and only a copy with `dim` finite values. `onRows` gets the rows of each pack
+ * that has some, a group of packs (~`batchRows` rows) at a time, awaited; the next group is read meanwhile. Positions not handed
  * over must be read from their rows. Returns the ids of packs none of whose rows is in `live`
  * (their samples were all deleted or re-keyed): the caller may delete them.
  */
@@ -73,7 +77,7 @@ export async function readPacked(
     live: ReadonlySet<string>;
     batchRows: number;
   },
-  onRows: (rows: PackedRow[]) => void | Promise<void>,
+  onRows: (chunks: PackedRows[]) => void | Promise<void>,
 ): Promise<string[]> {
   const { projectId, extractorKey, dim, wanted, positions, live, batchRows } = q;
   if (wanted.size === 0) return [];
@@ -89,22 +93,32 @@ export async function readPacked(
   for (let start = 0; start < ids.length; start += perRead) {
     const packs = await next!;
     next = start + perRead < ids.length ? read(start + perRead) : null;
-    const out: PackedRow[] = [];
+    const out: PackedRows[] = [];
     packs.forEach((pack, p) => {
       if (!pack) return;
       const x = toFloat32(pack.x);
       if (!x || !Array.isArray(pack.ids) || pack.dim !== dim || x.length !== pack.ids.length * dim) return;
       let alive = false;
+      const rows: number[] = []; // rows of the pack taken
+      const at: number[] = [];
       pack.ids.forEach((id, i) => {
         if (live.has(id)) alive = true;
-        const at = wanted.get(id);
-        if (at === undefined || taken[at]) return;
-        const v = x.subarray(i * dim, (i + 1) * dim);
-        if (!allFinite(v)) return; // its row is read and checked instead
-        taken[at] = 1;
-        out.push({ at, v });
+        const r = wanted.get(id);
+        if (r === undefined || taken[r]) return;
+        if (!allFinite(x.subarray(i * dim, (i + 1) * dim))) return; // its row is read and checked instead
+        taken[r] = 1;
+        rows.push(i);
+        at.push(r);
       });
       if (!alive) dead.push(ids[start + p]!);
+      if (rows.length === 0) return;
+      const whole = rows.length === pack.ids.length && x.byteOffset === 0 && x.byteLength === x.buffer.byteLength;
+      let chunk = x;
+      if (!whole) {
+        chunk = new Float32Array(rows.length * dim);
+        rows.forEach((i, k) => chunk.set(x.subarray(i * dim, (i + 1) * dim), k * dim));
+      }
+      out.push({ at: Int32Array.from(at), x: chunk });
     });
     if (out.length > 0) await onRows(out);
   }

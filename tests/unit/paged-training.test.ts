@@ -8,6 +8,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { selectClasses } from '../../src/dataset/labelled-set';
 import { GlimpseDB } from '../../src/store/db';
 import { createRepo, type NewSample } from '../../src/store/repo';
+import { newSample } from './sample-fixture';
 import { mulberry32 } from '../../src/shared/rng';
 import { fitHead } from '../../src/train/fit';
 import { defaultHeadSettings, type TrainedHead } from '../../src/train/head';
@@ -24,21 +25,7 @@ afterAll(async () => {
   await tf.setBackend('cpu');
 });
 
-function sample(projectId: string, classId: string, vector: Float32Array | null, i: number): NewSample {
-  return {
-    projectId,
-    classId,
-    source: 'import',
-    name: `s${i}.jpg`,
-    type: 'image/jpeg',
-    blob: null,
-    thumb: new Blob([new Uint8Array([i & 255])]),
-    width: 8,
-    height: 8,
-    sizeBytes: 0,
-    ...(vector ? { embedding: { extractorKey: 'k1', vector } } : {}),
-  };
-}
+const sample = newSample;
 
 /** 3 classes x 25 rows with class-dependent means, a sample without embedding and 3 corrupt rows. */
 async function world() {

@@ -7,6 +7,7 @@ import { GlimpseDB } from '../../src/store/db';
 import { PACK_ROWS } from '../../src/store/packs';
 import { createRepo, type NewSample } from '../../src/store/repo';
 import type { TrainingPage } from '../../src/store/embeddings';
+import { newSample } from './sample-fixture';
 
 const dim = 6;
 const opened: GlimpseDB[] = [];
@@ -19,19 +20,7 @@ function vec(i: number): Float32Array {
 }
 
 function sample(projectId: string, classId: string, i: number): NewSample {
-  return {
-    projectId,
-    classId,
-    source: 'import',
-    name: `s${i}.jpg`,
-    type: 'image/jpeg',
-    blob: null,
-    thumb: new Blob([new Uint8Array([i & 255])]),
-    width: 8,
-    height: 8,
-    sizeBytes: 0,
-    embedding: { extractorKey: 'k1', vector: vec(i) },
-  };
+  return newSample(projectId, classId, vec(i), i);
 }
 
 async function world(n: number) {
