@@ -209,10 +209,57 @@ function helperPart(p: PagedSet, first: number, classWeights: Float32Array, k: n
 }
 
 /**
+ * The training rows of a paged objective as pages, and a helper that was handed the later half of
+ * them (started: it builds its pages on its own thread). Independent of the standardisation, so a
+ * large fit makes it while its warm start still runs. dispose() frees the pages unless an
+ * objective took them (it frees them then).
+ */
+export interface PagedTrain {
+  tr: PagedSet;
+  split: number;
+  helper: PageHelper | null;
+  started: Promise<void> | null;
+  dispose(): void;
+}
+
+export function pagedTrain(
+  train: RowSet,
+  classWeights: Float32Array,
+  numClasses: number,
+  helper?: PageHelper,
+  pageRows = PAGE_ROWS,
+): PagedTrain {
+  const tr = pagedSet(train, classWeights, numClasses, pageRows, null);
+  const split = Math.ceil(tr.pages.length / 2);
+  const remote = helper && tr.pages.length >= 2 ? helper : null;
+  let started: Promise<void> | null = null;
+  try {
+    started = remote ? remote.start(helperPart(tr, split, classWeights, numClasses, pageRows)) : null;
+  } catch (err) {
+    disposeSet(tr);
+    throw err;
+  }
+  started?.catch(() => undefined); // awaited at the first evaluation, which falls back on failure
+  let owned = false;
+  return {
+    tr,
+    split,
+    helper: remote,
+    started,
+    dispose: () => {
+      if (!owned) disposeSet(tr);
+      owned = true;
+    },
+  };
+}
+
+/**
  * The objective of `train` (and the stats of `validation`), standardised by mean/invStd, with
  * class weights as uploadData gives them, evaluated PAGE_ROWS rows at a time. With a `helper`, the
  * second half of the training pages is evaluated there at the same time as the first half here
- * (if the helper fails, here again, for good).
+ * (if the helper fails, here again, for good). `prepared` (pagedTrain of the same rows, weights
+ * and helper) is used instead of making the pages and starting the helper here; the objective
+ * then owns it.
  */
 export function pagedObjective(
   train: RowSet,
@@ -223,16 +270,19 @@ export function pagedObjective(
   numClasses: number,
   pageRows = PAGE_ROWS,
   helper?: PageHelper,
+  prepared?: PagedTrain,
 ): LbfgsObjective {
   const d = train.d;
   const k = numClasses;
   const dk = d * k;
-  const tr = pagedSet(train, classWeights, k, pageRows, null);
+  const own = prepared ?? null;
+  const tr = own ? own.tr : pagedSet(train, classWeights, k, pageRows, null);
   let va: PagedSet | undefined;
   try {
     va = validation ? pagedSet(validation, classWeights, k, pageRows, 1) : undefined;
   } catch (err) {
-    disposeSet(tr);
+    if (own) own.dispose();
+    else disposeSet(tr);
     throw err;
   }
   const folded = new Float32Array(dk);
@@ -240,10 +290,11 @@ export function pagedObjective(
   const bias64 = new Float64Array(k);
   const acc = new Float64Array(dk + k + 2);
   const valAcc = new Float64Array(2);
-  // The helper takes the pages from `split` on (the later half), once, at the first evaluation.
-  const split = Math.ceil(tr.pages.length / 2);
-  let remote: PageHelper | null = helper && tr.pages.length >= 2 ? helper : null;
-  let started: Promise<void> | null = null;
+  // The helper takes the pages from `split` on (the later half), once, at the first evaluation
+  // (or already has them: prepared).
+  const split = own ? own.split : Math.ceil(tr.pages.length / 2);
+  let remote: PageHelper | null = own ? own.helper : helper && tr.pages.length >= 2 ? helper : null;
+  let started: Promise<void> | null = own ? own.started : null;
   const giveUp = () => {
     remote?.stop();
     remote = null;
@@ -314,7 +365,8 @@ export function pagedObjective(
       return values;
     },
     dispose: () => {
-      disposeSet(tr);
+      if (own) own.dispose();
+      else disposeSet(tr);
       if (va) disposeSet(va);
     },
   };

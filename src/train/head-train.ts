@@ -18,7 +18,16 @@ import {
   type Params,
 } from './head-data';
 import { runLbfgs, tensorObjective } from './head-lbfgs';
-import { FULL_PASSES_AFTER_WARM_START, everyNth, pagedObjective, restandardise, warmStart, type PageHelper } from './head-paged';
+import {
+  FULL_PASSES_AFTER_WARM_START,
+  everyNth,
+  pagedObjective,
+  pagedTrain,
+  restandardise,
+  warmStart,
+  type PageHelper,
+  type PagedTrain,
+} from './head-paged';
 import { PAGED_MIN_VALUES, usesLbfgs, warmStride } from './fit-plan';
 import {
   checkData,
@@ -98,7 +107,9 @@ export async function trainHeadOnRows(
   const lbfgs = headOptimizer(s, train.n) === 'lbfgs';
   // Large sets are evaluated a page at a time from where their rows lie (head-paged.ts), after a
   // warm start on every m-th row: only those rows and the validation rows are needed before it.
-  const paged = lbfgs && (train.n + (opts.validation?.n ?? 0)) * train.d > (opts.pagedMinValues ?? PAGED_MIN_VALUES);
+  const paged =
+    lbfgs &&
+    (train.n + (opts.validation?.n ?? 0)) * train.d > (opts.pagedMinValues ?? PAGED_MIN_VALUES);
   const stride = paged ? warmStride(train.n, opts.warmRows) : 0;
   const subset = stride > 0 ? everyNth(train, stride) : null;
   const center = s.kind === 'softmax';
@@ -134,33 +145,73 @@ export async function trainHeadOnRows(
         () => {},
       );
       const base = { ...common, d: train.d, numClasses, progress };
-      // A large set starts from the optimum of a subset (warmStart): far fewer passes over all rows.
-      const warm = subset ? await warmStart(subset, opts.validation, mean, invStd, classWeights, numClasses, base) : null;
-      let init: typeof warm = null;
-      if (warm) {
-        await opts.whenRows?.(null);
-        throwIfCancelled(opts.signal);
-        const from = { mean, invStd };
-        ({ mean, invStd } = standardisation(train, center));
-        init = { ...warm, theta: restandardise(warm.theta, from, { mean, invStd }, numClasses) };
-      }
-      const objective = paged
-        ? pagedObjective(train, opts.validation, mean, invStd, classWeights, numClasses, undefined, opts.pageHelper)
-        : tensorObjective(trainT!, valT, train.d, numClasses);
+      // The passes over every row need the rows as pages and the helper's half: both are made as
+      // soon as every row is there, while the warm start still runs (the helper builds its pages
+      // on the other core). They do not depend on the standardisation.
+      const early = subset
+        ? (async () => {
+            await opts.whenRows?.(null);
+            return pagedTrain(train, classWeights, numClasses, opts.pageHelper);
+          })()
+        : null;
+      early?.catch(() => undefined); // awaited after the warm start
+      let prepared: PagedTrain | null = null;
+      let objectiveMade = false;
       try {
-        if (init) progress.restartPatience(init.epochs);
-        const { kernel, bias } = await runLbfgs({
-          ...base,
-          objective,
-          vectors: init ? [] : (opts.vectors ?? []), // the warm start's best vector must stay as it is
-          // After a warm start, at most FULL_PASSES_AFTER_WARM_START iterations over every row.
-          ...(init ? { init: init.theta, epochOffset: init.epochs, settings: { ...s, epochs: Math.min(s.epochs, FULL_PASSES_AFTER_WARM_START) } } : {}),
-        });
-        layers = [{ kernel, bias, inDim: train.d, outDim: numClasses }];
+        // A large set starts from the optimum of a subset (warmStart): far fewer passes over all rows.
+        const warm = subset
+          ? await warmStart(subset, opts.validation, mean, invStd, classWeights, numClasses, base)
+          : null;
+        let init: typeof warm = null;
+        if (warm) {
+          prepared = await early;
+          throwIfCancelled(opts.signal);
+          const from = { mean, invStd };
+          ({ mean, invStd } = standardisation(train, center));
+          init = { ...warm, theta: restandardise(warm.theta, from, { mean, invStd }, numClasses) };
+        }
+        const objective = paged
+          ? pagedObjective(
+              train,
+              opts.validation,
+              mean,
+              invStd,
+              classWeights,
+              numClasses,
+              undefined,
+              opts.pageHelper,
+              prepared ?? undefined,
+            )
+          : tensorObjective(trainT!, valT, train.d, numClasses);
+        objectiveMade = true;
+        try {
+          if (init) progress.restartPatience(init.epochs);
+          const { kernel, bias } = await runLbfgs({
+            ...base,
+            objective,
+            vectors: init ? [] : (opts.vectors ?? []), // the warm start's best vector must stay as it is
+            // After a warm start, at most FULL_PASSES_AFTER_WARM_START iterations over every row.
+            ...(init
+              ? {
+                  init: init.theta,
+                  epochOffset: init.epochs,
+                  settings: { ...s, epochs: Math.min(s.epochs, FULL_PASSES_AFTER_WARM_START) },
+                }
+              : {}),
+          });
+          layers = [{ kernel, bias, inDim: train.d, outDim: numClasses }];
+        } finally {
+          objective.dispose();
+        }
+        ({ history, bestEpoch } = progress);
       } finally {
-        objective.dispose();
+        // The pages made for passes that never ran (the warm start failed or was cancelled).
+        if (!objectiveMade)
+          void early?.then(
+            (p) => p.dispose(),
+            () => undefined,
+          );
       }
-      ({ history, bestEpoch } = progress);
     } else {
       if (!trainT) throw new GlimpseError('internal', 'Mini-batch training without uploaded rows.');
       const progress = new Progress<Params>(

@@ -7,6 +7,7 @@ import { mulberry32 } from '../../src/shared/rng';
 import { fitHead, LARGE_SET_PATIENCE, LARGE_SET_ROWS, MAX_VALIDATION_ROWS } from '../../src/train/fit';
 import { defaultHeadSettings } from '../../src/train/head-types';
 import { rowsBeforeWarmStart } from '../../src/train/fit-plan';
+import { pageHelperObjective, type PageHelper } from '../../src/train/head-paged';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -70,6 +71,50 @@ describe('large fits', () => {
     await fitHead(rows(200), k, settings, { whenRows: async (r) => void few.push(r) });
     expect(few).toEqual([null]);
     expect(rowsBeforeWarmStart(rows(200).ids, rows(200).labels, settings, { dim })).toBeNull();
+  });
+
+  it('a page helper gets its half of the rows while the warm start still runs, and the head is the one without it', async () => {
+    const n = LARGE_SET_ROWS + 1;
+    const sizes = { pagedMinValues: 0, warmRows: 2_000 };
+    const settings = { ...defaultHeadSettings(), epochs: 12 };
+    let epochs = 0;
+    let startedAtEpoch = -1;
+    let held: ReturnType<typeof pageHelperObjective> | null = null;
+    let evaluations = 0;
+    const helper: PageHelper = {
+      start: async (part) => {
+        startedAtEpoch = epochs;
+        held = pageHelperObjective(part);
+      },
+      evaluate: async (kernel, bias, atZero) => {
+        evaluations++;
+        return held!.evaluate(kernel, bias, atZero);
+      },
+      stop: () => undefined,
+    };
+    const before = tf.memory().numTensors;
+    const helped = await fitHead(rows(n), k, settings, { ...sizes, pageHelper: helper, onEpoch: () => void epochs++ });
+    const alone = await fitHead(rows(n), k, settings, sizes);
+    held!.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+    // Handed over before the warm start's first epoch (every row was there from the start), used
+    // in every pass over all rows.
+    expect(startedAtEpoch).toBe(0);
+    expect(evaluations).toBeGreaterThan(0);
+    expect(helped.head.history.length).toBe(alone.head.history.length);
+    expect(helped.validation!.accuracy).toBe(alone.validation!.accuracy);
+    const a = alone.head.layers[0]!.kernel;
+    const b = helped.head.layers[0]!.kernel;
+    const scale = Math.max(...Array.from(a, Math.abs));
+    expect(Math.max(...Array.from(a, (v, i) => Math.abs(v - b[i]!)))).toBeLessThan(1e-4 * scale);
+
+    // A fit cancelled during its warm start frees the pages made for the passes it never ran.
+    const ac = new AbortController();
+    await expect(
+      fitHead(rows(n), k, settings, { ...sizes, signal: ac.signal, onEpoch: () => ac.abort() }),
+    ).rejects.toThrow();
+    await new Promise((r) => setTimeout(r, 0));
+    expect(tf.memory().numTensors).toBe(before);
   });
 
   it('at the limit: 20 % validation and the refit on every row, as before', async () => {
