@@ -274,10 +274,13 @@ export function embeddingsRepo(db: GlimpseDB) {
           .where('[projectId+extractorKey]')
           .equals([projectId, extractorKey])
           .primaryKeys();
-        const allEmbeddingIds = await db.embeddings
-          .where('projectId')
-          .equals(projectId)
-          .primaryKeys();
+        // Every embedding of the project, for orphans of any key: when there are no more of them
+        // than of this key, they are the keyed ones (one row per sample), and not read again.
+        const allCount = await db.embeddings.where('projectId').equals(projectId).count();
+        const allEmbeddingIds =
+          allCount === keyedIds.length
+            ? keyedIds
+            : await db.embeddings.where('projectId').equals(projectId).primaryKeys();
         return {
           keyPlan: planTrainingSet({
             classOrder: project.classOrder,
@@ -438,6 +441,23 @@ export function embeddingsRepo(db: GlimpseDB) {
         await packRows(db, out);
         for (const p of new Set(out.map((e) => e.projectId))) await touch(db, p);
         return out.length;
+      });
+    },
+
+    /**
+     * Whether some sample of the project has no embedding for `extractorKey`, from two index
+     * counts (no keys read): true when fewer embeddings have the key than there are samples.
+     * An embedding whose sample is gone (only ever left behind the app's back; a training
+     * quarantines it) can hide one missing sample here; coverage() tells exactly.
+     */
+    async lacksKey(projectId: string, extractorKey: string): Promise<boolean> {
+      return ro(db, [db.samples, db.embeddings], async () => {
+        const total = await db.samples.where('projectId').equals(projectId).count();
+        const withKey = await db.embeddings
+          .where('[projectId+extractorKey]')
+          .equals([projectId, extractorKey])
+          .count();
+        return withKey < total;
       });
     },
 

@@ -122,3 +122,14 @@ describe('packs', () => {
     expect(await w.db.packs.count()).toBe(0);
   });
 });
+
+describe('lacksKey', () => {
+  it('says from index counts whether a sample has no embedding for a key', async () => {
+    const w = await world(4);
+    expect(await w.repo.embeddings.lacksKey(w.project.id, 'k1')).toBe(false);
+    expect(await w.repo.embeddings.lacksKey(w.project.id, 'k2')).toBe(true);
+    await w.repo.samples.addSamples([{ ...sample(w.project.id, w.saved[0]!.classId, 9), embedding: undefined }]);
+    expect(await w.repo.embeddings.lacksKey(w.project.id, 'k1')).toBe(true);
+    expect((await w.repo.embeddings.coverage(w.project.id, 'k1')).missing).toHaveLength(1);
+  });
+});
