@@ -107,6 +107,28 @@ describe('packs', () => {
     expect(again.set.ids).not.toContain(w.saved[1]!.id);
   });
 
+  it('a few rows of many (the map\'s sample) are read one by one, not from the packs', async () => {
+    const w = await world(40);
+    const pages: number[] = [];
+    const set = await w.repo.embeddings.streamTrainingSet(
+      w.project.id,
+      'k1',
+      { expectedDim: dim, pageRows: 4, select: (ids) => ids.map((_, i) => i).filter((i) => i % 4 === 0) },
+      (p) => void pages.push(p.ids.length),
+    );
+    expect(set.ids).toHaveLength(10);
+    expect(pages).toEqual([4, 4, 2]); // rows read 4 to a page; a pack would have come as one page of 10
+    // Half of them or more: from the pack.
+    const half: number[] = [];
+    await w.repo.embeddings.streamTrainingSet(
+      w.project.id,
+      'k1',
+      { expectedDim: dim, pageRows: 4, select: (ids) => ids.map((_, i) => i).filter((i) => i % 2 === 0) },
+      (p) => void half.push(p.ids.length),
+    );
+    expect(half).toEqual([20]);
+  });
+
   it('a copy of another key or length is never used, and deleting the project deletes its packs', async () => {
     const w = await world(3);
     const other = await w.repo.embeddings.streamTrainingSet(w.project.id, 'k2', { expectedDim: dim }, () => {
