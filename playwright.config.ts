@@ -20,8 +20,9 @@ export default defineConfig({
   projects: [
     // Every spec against the production build (vite preview: CSP, COOP/COEP, service worker).
     { name: 'build', use: { baseURL: `http://127.0.0.1:${PORT}/`, launchOptions } },
-    // The first start also against the dev server, so `npm start` can never break silently.
-    { name: 'dev', testMatch: /first-start\.spec\.ts$/, use: { baseURL: `http://127.0.0.1:${DEV_PORT}/`, launchOptions } },
+    // The first start (teach, train, predict, reload, offline) also against the dev server, so
+    // `npm start` can never break silently.
+    { name: 'dev', testMatch: /first-start\.spec\.ts$/, grep: /fresh profile/, use: { baseURL: `http://127.0.0.1:${DEV_PORT}/`, launchOptions } },
   ],
   webServer: [
     {

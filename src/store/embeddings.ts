@@ -60,8 +60,6 @@ export interface LoadOptions {
   expectedDim?: number;
 }
 
-
-
 export function embeddingsRepo(db: GlimpseDB) {
   const allTables = [db.projects, db.classes, db.samples, db.embeddings, db.quarantine];
 

@@ -24,13 +24,25 @@ export const PACKS_FROM_SHARE = 2;
  * its tables: rows and their copies are written together or not at all.
  */
 export async function packRows(db: GlimpseDB, rows: readonly EmbeddingRow[]): Promise<void> {
-  const groups = new Map<string, { projectId: string; extractorKey: string; dim: number; rows: { id: string; v: Float32Array }[] }>();
+  const groups = new Map<
+    string,
+    {
+      projectId: string;
+      extractorKey: string;
+      dim: number;
+      rows: { id: string; v: Float32Array }[];
+    }
+  >();
   for (const r of rows) {
     const v = toFloat32(r.vector);
     if (!v || v.length !== r.dim || v.length === 0) continue;
     const key = `${r.projectId}\u0000${r.extractorKey}\u0000${r.dim}`;
     let g = groups.get(key);
-    if (!g) groups.set(key, (g = { projectId: r.projectId, extractorKey: r.extractorKey, dim: r.dim, rows: [] }));
+    if (!g)
+      groups.set(
+        key,
+        (g = { projectId: r.projectId, extractorKey: r.extractorKey, dim: r.dim, rows: [] }),
+      );
     g.rows.push({ id: r.sampleId, v });
   }
   const packs: PackRow[] = [];
@@ -65,13 +77,16 @@ function packId(): string {
 export type PackedRows = { at: Int32Array; x: Float32Array };
 
 /**
- * Reads the packs of a project and extractor key, newest first (none when fewer than
- * 1 / PACKS_FROM_SHARE of the key's rows, `live`, are wanted), and hands over the rows of
- * `wanted` (sample id -> position, below `positions`) they hold: each position at most once, from the newest pack
- * that has it, and only a copy with `dim` finite values. `onRows` gets the rows of each pack
- * that has some, a group of packs (~`batchRows` rows) at a time, awaited; the next group is read meanwhile. Positions not handed
- * over must be read from their rows. Returns the ids of packs none of whose rows is in `live`
- * (their samples were all deleted or re-keyed): the caller may delete them.
+ * Reads the packs of a project and extractor key, newest first, and hands over the rows of
+ * `wanted` (sample id -> position, below `positions`) that they hold: each position at most once,
+ * from the newest pack that has it, and only a copy of `dim` finite values. Reads nothing when
+ * fewer than 1 / PACKS_FROM_SHARE of the key's rows (`live`) are wanted.
+ *
+ * `onRows` gets the rows of a group of packs (~`batchRows` rows) at a time and is awaited; the
+ * next group is read meanwhile. Positions not handed over must be read from their rows.
+ *
+ * Returns the ids of packs nothing can use: none of their rows is in `live` (the samples were
+ * deleted or re-keyed), or the pack is not one of `dim`-long rows. The caller may delete them.
  */
 export async function readPacked(
   db: GlimpseDB,
@@ -99,37 +114,53 @@ export async function readPacked(
   const dead: string[] = [];
   const read = (start: number) => getRaw<PackRow>(db, 'packs', ids.slice(start, start + perRead));
   let next = ids.length > 0 ? read(0) : null;
-  for (let start = 0; start < ids.length; start += perRead) {
-    const packs = await next!;
-    next = start + perRead < ids.length ? read(start + perRead) : null;
-    const out: PackedRows[] = [];
-    packs.forEach((pack, p) => {
-      if (!pack) return;
-      const x = toFloat32(pack.x);
-      if (!x || !Array.isArray(pack.ids) || pack.dim !== dim || x.length !== pack.ids.length * dim) return;
-      let alive = false;
-      const rows: number[] = []; // rows of the pack taken
-      const at: number[] = [];
-      pack.ids.forEach((id, i) => {
-        if (live.has(id)) alive = true;
-        const r = wanted.get(id);
-        if (r === undefined || taken[r]) return;
-        if (!allFinite(x.subarray(i * dim, (i + 1) * dim))) return; // its row is read and checked instead
-        taken[r] = 1;
-        rows.push(i);
-        at.push(r);
+  try {
+    for (let start = 0; start < ids.length; start += perRead) {
+      const packs = await next!;
+      next = start + perRead < ids.length ? read(start + perRead) : null;
+      const out: PackedRows[] = [];
+      packs.forEach((pack, p) => {
+        if (!pack) return; // deleted meanwhile
+        const x = toFloat32(pack.x);
+        if (
+          !x ||
+          !Array.isArray(pack.ids) ||
+          pack.dim !== dim ||
+          x.length !== pack.ids.length * dim
+        ) {
+          dead.push(ids[start + p]!); // damaged, or of another length: its rows are read instead
+          return;
+        }
+        let alive = false;
+        const rows: number[] = []; // rows of the pack taken
+        const at: number[] = [];
+        pack.ids.forEach((id, i) => {
+          if (live.has(id)) alive = true;
+          const r = wanted.get(id);
+          if (r === undefined || taken[r]) return;
+          if (!allFinite(x.subarray(i * dim, (i + 1) * dim))) return; // its row is read and checked instead
+          taken[r] = 1;
+          rows.push(i);
+          at.push(r);
+        });
+        if (!alive) dead.push(ids[start + p]!);
+        if (rows.length === 0) return;
+        const whole =
+          rows.length === pack.ids.length &&
+          x.byteOffset === 0 &&
+          x.byteLength === x.buffer.byteLength;
+        let chunk = x;
+        if (!whole) {
+          chunk = new Float32Array(rows.length * dim);
+          rows.forEach((i, k) => chunk.set(x.subarray(i * dim, (i + 1) * dim), k * dim));
+        }
+        out.push({ at: Int32Array.from(at), x: chunk });
       });
-      if (!alive) dead.push(ids[start + p]!);
-      if (rows.length === 0) return;
-      const whole = rows.length === pack.ids.length && x.byteOffset === 0 && x.byteLength === x.buffer.byteLength;
-      let chunk = x;
-      if (!whole) {
-        chunk = new Float32Array(rows.length * dim);
-        rows.forEach((i, k) => chunk.set(x.subarray(i * dim, (i + 1) * dim), k * dim));
-      }
-      out.push({ at: Int32Array.from(at), x: chunk });
-    });
-    if (out.length > 0) await onRows(out);
+      if (out.length > 0) await onRows(out);
+    }
+  } finally {
+    // A receiver that threw leaves a read in flight: its result is not wanted.
+    void next?.catch(() => undefined);
   }
   return dead;
 }

@@ -129,7 +129,7 @@ describe('packs', () => {
     expect(half).toEqual([20]);
   });
 
-  it('a copy of another key or length is never used, and deleting the project deletes its packs', async () => {
+  it('a copy of another key or length is never used (and such a pack is deleted), and deleting the project deletes its packs', async () => {
     const w = await world(3);
     const other = await w.repo.embeddings.streamTrainingSet(w.project.id, 'k2', { expectedDim: dim }, () => {
       throw new Error('no rows have key k2');
@@ -140,6 +140,9 @@ describe('packs', () => {
     const { set, byId } = await stream(w); // rows read one by one
     expect(set.ids).toHaveLength(3);
     expect(byId.get(w.saved[2]!.id)).toEqual(Array.from(vec(2)));
+    expect(await w.db.packs.count()).toBe(0); // a pack nothing can use is deleted
+    await w.repo.embeddings.putMany([{ sampleId: w.saved[0]!.id, extractorKey: 'k1', vector: vec(7) }]);
+    expect(await w.db.packs.count()).toBe(1);
     await w.repo.projects.delete(w.project.id);
     expect(await w.db.packs.count()).toBe(0);
   });
