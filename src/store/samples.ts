@@ -10,24 +10,26 @@ import { requireProject, ro, rw, stamp, touch } from './tx';
 import type { ClassRow, EmbeddingRow, SampleRow, SampleSource } from './types';
 import { checkIds, checkVector, newId } from './validate';
 
-export interface NewSample {
-  projectId: string;
-  classId: string;
-  source: SampleSource;
-  name: string;
-  type: string;
-  blob: Blob | null;
-  thumb: Blob;
-  width: number;
-  height: number;
+/** A sample to add: the row's fields (see SampleRow), with the id, time and size optional. */
+export interface NewSample extends Pick<
+  SampleRow,
+  | 'projectId'
+  | 'classId'
+  | 'source'
+  | 'name'
+  | 'type'
+  | 'blob'
+  | 'thumb'
+  | 'width'
+  | 'height'
+  | 'sha256'
+> {
   /** Defaults to blob.size. */
   sizeBytes?: number;
   /** Kept when given (imports); a new uuid otherwise. */
   id?: string;
   createdAt?: number;
   embedding?: { extractorKey: string; vector: Float32Array | number[] };
-  /** Hex SHA-256 of the original's bytes (64 lower-case hex digits), for import de-duplication. */
-  sha256?: string;
 }
 
 const SHA256 = /^[0-9a-f]{64}$/;
