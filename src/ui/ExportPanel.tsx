@@ -16,34 +16,51 @@ export function ExportPanel({ projectId }: { projectId: string }) {
 
   return (
     <div className="export-panel" data-testid="export-panel" data-busy={busy ?? ''}>
-      <div className="row">
-        <button type="button" className="button" disabled={busy !== null} data-testid="export-model" onClick={() => void exportModel(projectId)}>
-          Export model
-        </button>
-        <button type="button" className="button" disabled={busy !== null} data-testid="export-complete" onClick={() => void exportCompleteModel(projectId)}>
-          Export complete model
-        </button>
-        <button
-          type="button"
-          className="button"
-          disabled={busy !== null}
-          data-testid="export-project"
-          onClick={() => void exportProject(projectId, { includeEmbeddings: withModel, includeHead: withModel })}
-        >
-          Export project
-        </button>
-        <label className="small export-option">
-          <input type="checkbox" checked={withModel} onChange={(e) => setWithModel(e.target.checked)} data-testid="export-with-model" /> with embeddings and model
-        </label>
-        <button type="button" className="button" disabled={busy !== null} data-testid="import-project" onClick={() => projectInput.current?.click()}>
-          Import project…
-        </button>
-        <button type="button" className="button" disabled={busy !== null} data-testid="import-dataset" onClick={() => datasetInput.current?.click()}>
-          Import dataset (.zip)…
-        </button>
-        <button type="button" className="button" disabled={busy !== null} data-testid="import-dataset-folder" onClick={() => folderInput.current?.click()}>
-          Import dataset folder…
-        </button>
+      {/* Closed at first: a new project has nothing to export, and on a phone these seven
+          actions would push Gather below the first screen. */}
+      <details className="project-tools" data-testid="export-tools">
+        <summary>Export and import</summary>
+        <div className="tool-groups">
+          <div className="tool-group" role="group" aria-labelledby="tools-export">
+            <span className="tool-label" id="tools-export">
+              Export
+            </span>
+            <button type="button" className="button" disabled={busy !== null} data-testid="export-model" onClick={() => void exportModel(projectId)}>
+              Export model
+            </button>
+            <button type="button" className="button" disabled={busy !== null} data-testid="export-complete" onClick={() => void exportCompleteModel(projectId)}>
+              Export complete model
+            </button>
+            <button
+              type="button"
+              className="button"
+              disabled={busy !== null}
+              data-testid="export-project"
+              onClick={() => void exportProject(projectId, { includeEmbeddings: withModel, includeHead: withModel })}
+            >
+              Export project
+            </button>
+            <label className="small export-option">
+              <input type="checkbox" checked={withModel} onChange={(e) => setWithModel(e.target.checked)} data-testid="export-with-model" /> with embeddings and model
+            </label>
+          </div>
+          <div className="tool-group" role="group" aria-labelledby="tools-import">
+            <span className="tool-label" id="tools-import">
+              Import
+            </span>
+            <button type="button" className="button" disabled={busy !== null} data-testid="import-project" onClick={() => projectInput.current?.click()}>
+              Import project…
+            </button>
+            <button type="button" className="button" disabled={busy !== null} data-testid="import-dataset" onClick={() => datasetInput.current?.click()}>
+              Import dataset (.zip)…
+            </button>
+            <button type="button" className="button" disabled={busy !== null} data-testid="import-dataset-folder" onClick={() => folderInput.current?.click()}>
+              Import dataset folder…
+            </button>
+          </div>
+        </div>
+      </details>
+      <div hidden>
         <input
           ref={projectInput}
           type="file"

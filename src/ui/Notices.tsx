@@ -23,7 +23,7 @@ export function Notices() {
               : `${missing.count === 1 ? 'A project' : `${missing.count} projects`} that ${missing.count === 1 ? 'was' : 'were'} on this device ${missing.count === 1 ? 'is' : 'are'} gone.`}{' '}
             The browser deleted this site’s stored data (storage was not persistent and space ran low, or the data was
             cleared). Glimpse cannot bring {missing.count === 1 ? 'it' : 'them'} back; if you exported{' '}
-            {missing.count === 1 ? 'it' : 'them'}, use “Import project”.
+            {missing.count === 1 ? 'it' : 'them'}, use “Import project” under “Export and import”.
           </span>
           <button type="button" className="link-button" data-testid="eviction-ack" disabled={!projects} onClick={() => projects && acknowledgeEviction(projects)}>
             I understand

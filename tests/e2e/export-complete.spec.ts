@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
 import { strToU8, unzipSync, zipSync } from 'fflate';
-import { blockModelHosts, datasetFiles, dropFiles, fileForDrop, repoRoot, waitForEngine } from './helpers';
+import { blockModelHosts, datasetFiles, dropFiles, fileForDrop, openExportTools, repoRoot, waitForEngine } from './helpers';
 
 const CLASSES = ['daisy', 'roses', 'sunflowers'];
 const PER_CLASS = 4;
@@ -42,6 +42,7 @@ test('complete model: exported from the UI, its example page classifies a photo 
   const probe = datasetFiles('flower_photos', 'sunflowers', 1, 40)[0]!; // held out: not imported
   const app = await appScores(page, probe);
 
+  await openExportTools(page);
   const [dl] = await Promise.all([page.waitForEvent('download', { timeout: 300_000 }), page.getByTestId('export-complete').click()]);
   expect(dl.suggestedFilename()).toMatch(/-complete-model\.zip$/);
   const zipPath = path.join(outDir, 'complete.zip');

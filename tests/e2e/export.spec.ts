@@ -18,7 +18,7 @@ import { expect, test, type Page } from '@playwright/test';
 import * as tf from '@tensorflow/tfjs';
 import { strToU8, unzipSync, zipSync } from 'fflate';
 import { badArchives, HTML_LABELS, htmlLabelArchive, sha256 } from './export-fixtures';
-import { blockModelHosts, datasetFiles, dropFiles, fileForDrop, repoRoot, waitForEngine, watchCsp, classCard as card } from './helpers';
+import { blockModelHosts, datasetFiles, dropFiles, fileForDrop, repoRoot, openExportTools, waitForEngine, watchCsp, classCard as card } from './helpers';
 import { countStores } from './db';
 
 const CLASSES = ['daisy', 'roses', 'sunflowers'];
@@ -46,6 +46,7 @@ function storeCounts(page: Page): Promise<Record<string, number>> {
 }
 
 async function download(page: Page, testId: string, name: string): Promise<Uint8Array> {
+  await openExportTools(page);
   const [dl] = await Promise.all([page.waitForEvent('download'), page.getByTestId(testId).click()]);
   const file = path.join(outDir, name);
   await dl.saveAs(file);

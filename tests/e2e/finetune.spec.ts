@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
 import { unzipSync } from 'fflate';
-import { blockModelHosts, datasetFiles, dropFiles, fileForDrop, waitForEngine, watchCsp, classCard as card } from './helpers';
+import { blockModelHosts, datasetFiles, dropFiles, fileForDrop, openExportTools, waitForEngine, watchCsp, classCard as card } from './helpers';
 
 const CLASSES = ['daisy', 'roses', 'sunflowers'];
 /** The panel's accuracy format (ui/format.ts percent, one decimal). */
@@ -112,6 +112,7 @@ test('fine-tune ResNet-50 on WASM: progress per epoch, predictions change, the m
   expect(Math.abs(afterReload - tuned)).toBeLessThan(1e-4);
 
   // The model export carries the fine-tuned top layers and says so.
+  await openExportTools(page);
   const [dl] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-model').click()]);
   const zipPath = test.info().outputPath('model.zip');
   await dl.saveAs(zipPath);

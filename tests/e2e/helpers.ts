@@ -92,3 +92,10 @@ export async function waitForEngine(page: Page, timeoutMs = 120_000): Promise<vo
 export function classCard(page: Page, name: string): Locator {
   return page.getByTestId('class-card').filter({ has: page.getByTestId('class-name').getByText(name, { exact: true }) });
 }
+
+/** Opens the project bar's "Export and import" disclosure (closed after each page load) by clicking it. */
+export async function openExportTools(page: Page): Promise<void> {
+  const tools = page.getByTestId('export-tools');
+  if (!(await tools.evaluate((d) => (d as HTMLDetailsElement).open))) await tools.locator('summary').click();
+  await page.getByTestId('export-model').waitFor({ state: 'visible' });
+}

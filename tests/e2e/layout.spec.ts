@@ -47,6 +47,12 @@ test(`every view fits ${SIZES.map((s) => s.join('x')).join(' and ')}: no overflo
   await dropFiles(page, '[data-testid="predict-drop"]', [fileForDrop(datasetFiles('flower_photos', 'daisy', 1, 20)[0]!)]);
   await expect(page.getByTestId('prediction-top')).toBeVisible({ timeout: 60_000 });
   await expect(page.getByTestId('chart-loss')).toBeVisible();
+  // "Export and import" is closed on a new page; keyboard opens it (a <details>), and its seven
+  // actions must fit both sizes too.
+  await expect(page.getByTestId('export-model')).toBeHidden();
+  await page.getByTestId('export-tools').locator('summary').focus();
+  await page.keyboard.press('Enter');
+  await expect(page.getByTestId('export-model')).toBeVisible();
   await check('trained');
 
   await page.getByText('Review hard samples', { exact: true }).click();
