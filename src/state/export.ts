@@ -24,9 +24,18 @@ export interface ExportState {
   error: string | null;
   /** What a long task is doing now ("Zipping 12.0 of 48.3 MB"), or null. */
   progress: string | null;
+  /** Whether the project bar's "Export and import" is open. */
+  toolsOpen: boolean;
+  /** Raised by openExportTools(): the panel then moves focus to "Export model". */
+  focusRequest: number;
 }
 
-export const useExport = create<ExportState>(() => ({ busy: null, message: null, error: null, progress: null }));
+export const useExport = create<ExportState>(() => ({ busy: null, message: null, error: null, progress: null, toolsOpen: false, focusRequest: 0 }));
+
+/** Opens "Export and import" and focuses "Export model" (from the training results). */
+export function openExportTools(): void {
+  useExport.setState((s) => ({ toolsOpen: true, focusRequest: s.focusRequest + 1 }));
+}
 
 async function run(task: ExportTask, fn: () => Promise<string>): Promise<boolean> {
   if (useExport.getState().busy) return false;

@@ -1,10 +1,17 @@
-import { useRef, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { clearExportStatus, exportCompleteModel, exportModel, exportProject, importDatasetFolder, importDatasetZip, importProject, useExport } from '../state/export';
 
 /** Model export, project archive export/import and dataset import for the open project. */
 export function ExportPanel({ projectId }: { projectId: string }) {
-  const { busy, message, error, progress } = useExport();
+  const { busy, message, error, progress, toolsOpen, focusRequest } = useExport();
   const [withModel, setWithModel] = useState(true);
+  const exportModelButton = useRef<HTMLButtonElement>(null);
+  // "Export this model…" in the training results: open here and put focus on "Export model".
+  useEffect(() => {
+    if (focusRequest === 0) return;
+    exportModelButton.current?.scrollIntoView({ block: 'nearest' });
+    exportModelButton.current?.focus();
+  }, [focusRequest]);
   const projectInput = useRef<HTMLInputElement>(null);
   const datasetInput = useRef<HTMLInputElement>(null);
   const folderInput = useRef<HTMLInputElement>(null);
@@ -18,14 +25,22 @@ export function ExportPanel({ projectId }: { projectId: string }) {
     <div className="export-panel" data-testid="export-panel" data-busy={busy ?? ''}>
       {/* Closed at first: a new project has nothing to export, and on a phone these seven
           actions would push Gather below the first screen. */}
-      <details className="project-tools" data-testid="export-tools">
+      <details
+        className="project-tools"
+        data-testid="export-tools"
+        open={toolsOpen}
+        onToggle={(e) => {
+          const open = e.currentTarget.open;
+          if (open !== useExport.getState().toolsOpen) useExport.setState({ toolsOpen: open });
+        }}
+      >
         <summary>Export and import</summary>
         <div className="tool-groups">
           <div className="tool-group" role="group" aria-labelledby="tools-export">
             <span className="tool-label" id="tools-export">
               Export
             </span>
-            <button type="button" className="button" disabled={busy !== null} data-testid="export-model" onClick={() => void exportModel(projectId)}>
+            <button ref={exportModelButton} type="button" className="button" disabled={busy !== null} data-testid="export-model" onClick={() => void exportModel(projectId)}>
               Export model
             </button>
             <button type="button" className="button" disabled={busy !== null} data-testid="export-complete" onClick={() => void exportCompleteModel(projectId)}>

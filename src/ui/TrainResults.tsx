@@ -1,4 +1,5 @@
 import { useMemo, useState } from 'react';
+import { openExportTools } from '../state/export';
 import type { ClassRow } from '../state/repo';
 import type { TrainingOutcome } from '../state/training';
 import { percent } from './format';
@@ -56,6 +57,12 @@ export function TrainResults({ outcome, classes }: { outcome: TrainingOutcome; c
     <div className="results-grid">
       <p data-testid="val-accuracy" data-value={v.accuracy}>
         Validation accuracy: <strong>{percent(v.accuracy)}</strong> on {v.n} held-out samples · trained in {outcome.trainMs.toFixed(0)} ms (best epoch {outcome.bestEpoch}){outcome.nAugmented > 0 && <> · {outcome.nAugmented} augmentation embeddings added to training</>}
+      </p>
+      <p className="small">
+        <button type="button" className="link-button" data-testid="export-nudge" onClick={openExportTools}>
+          Export this model…
+        </button>{' '}
+        to use it in another web page or in Node, without Glimpse.
       </p>
       {/* Focusable scroll regions: long class names may make a table scroll sideways. */}
       <div className="table-scroll" tabIndex={0} role="region" aria-label="Recall per class">

@@ -127,6 +127,11 @@ test('dataset zip -> train -> model export used from Node -> project archive rou
   const shown: Shown[] = [];
   for (const f of probes) shown.push(await predict(page, f));
 
+  // "Export this model…" under the results opens "Export and import" with the focus on "Export model".
+  await expect(page.getByTestId('export-model')).toBeHidden();
+  await page.getByTestId('export-nudge').click();
+  await expect(page.getByTestId('export-model')).toBeFocused();
+
   // ---- model export, loaded in Node with plain @tensorflow/tfjs.
   const modelZip = await download(page, 'export-model', 'model.zip');
   const bundleDir = path.join(outDir, 'model');
