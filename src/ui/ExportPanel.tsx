@@ -7,8 +7,11 @@ export function ExportPanel({ projectId }: { projectId: string }) {
   const [withModel, setWithModel] = useState(true);
   const exportModelButton = useRef<HTMLButtonElement>(null);
   // "Export this model…" in the training results: open here and put focus on "Export model".
+  // Only for a request made while mounted: a panel mounted later must not take the focus.
+  const handledRequest = useRef(focusRequest);
   useEffect(() => {
-    if (focusRequest === 0) return;
+    if (focusRequest === handledRequest.current) return;
+    handledRequest.current = focusRequest;
     exportModelButton.current?.scrollIntoView({ block: 'nearest' });
     exportModelButton.current?.focus();
   }, [focusRequest]);
